@@ -1,0 +1,17 @@
+//! The domain model of Signpost and the decision of what each client is told.
+//!
+//! Everything here is pure: no I/O, no clock, no randomness except password salts.
+
+pub mod answers;
+pub mod discovery;
+pub mod model;
+pub mod password;
+pub mod snapshot;
+pub mod validate;
+
+pub use model::{
+    AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSetting, ProtocolSettings, ServiceAccess,
+    User, XmlOverride,
+};
+pub use snapshot::Snapshot;
+pub use validate::ValidationError;

@@ -1,0 +1,85 @@
+//! An immutable, indexed copy of every domain and user: what the request path reads.
+//! A new one is built and swapped in whole when the store changes.
+
+use std::collections::HashMap;
+
+use crate::model::{Domain, User, address_from_derived_legacy_dn};
+
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The store's change counter this snapshot was built from.
+    pub version: i64,
+    domains: HashMap<String, Domain>,
+    users: HashMap<String, User>,
+    /// Lowercased explicit login names to the addresses that use them.
+    logins: HashMap<String, Vec<String>>,
+    /// Lowercased explicit LegacyDNs to addresses.
+    legacy_dns: HashMap<String, String>,
+}
+
+impl Snapshot {
+    pub fn new(version: i64, domains: Vec<Domain>, users: Vec<User>) -> Self {
+        let mut logins: HashMap<String, Vec<String>> = HashMap::new();
+        let mut legacy_dns = HashMap::new();
+        for user in &users {
+            if let Some(login) = &user.login_name {
+                logins
+                    .entry(login.to_lowercase())
+                    .or_default()
+                    .push(user.address.clone());
+            }
+            if let Some(dn) = &user.legacy_dn {
+                legacy_dns.insert(dn.to_lowercase(), user.address.clone());
+            }
+        }
+        Self {
+            version,
+            domains: domains.into_iter().map(|d| (d.name.clone(), d)).collect(),
+            users: users.into_iter().map(|u| (u.address.clone(), u)).collect(),
+            logins,
+            legacy_dns,
+        }
+    }
+
+    pub fn domain(&self, name: &str) -> Option<&Domain> {
+        self.domains.get(name)
+    }
+
+    pub fn user(&self, address: &str) -> Option<&User> {
+        self.users.get(address)
+    }
+
+    pub fn domain_count(&self) -> usize {
+        self.domains.len()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The user a login name (an address, or a user's login name) stands for.
+    ///
+    /// A login name shared by users of several domains is resolved by `address_hint`, the address
+    /// the request asked about; without a hint such a name is refused rather than guessed.
+    pub fn user_for_login(&self, login: &str, address_hint: Option<&str>) -> Option<&User> {
+        let lowered = login.to_lowercase();
+        if let Some(user) = self.users.get(&lowered) {
+            return Some(user);
+        }
+        let candidates = self.logins.get(&lowered)?;
+        let address = match (candidates.as_slice(), address_hint) {
+            ([only], _) => only,
+            (many, Some(hint)) => many.iter().find(|a| a.as_str() == hint)?,
+            _ => return None,
+        };
+        self.users.get(address)
+    }
+
+    /// The address a LegacyDN stands for: an explicit one, or a derived one read back.
+    pub fn address_for_legacy_dn(&self, legacy_dn: &str) -> Option<String> {
+        self.legacy_dns
+            .get(&legacy_dn.to_lowercase())
+            .cloned()
+            .or_else(|| address_from_derived_legacy_dn(legacy_dn))
+    }
+}

@@ -1,0 +1,89 @@
+//! The variables of a domain's custom desktop or mobile XML, as the seed names them:
+//! `%EmailAddress%`, `%Base64EmailAddress%`, `%DisplayName%` and `%LegacyDN%`.
+
+use base64::Engine;
+
+use crate::xml_writer::escape_text;
+
+/// The values a custom answer may refer to.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateValues<'a> {
+    pub email_address: &'a str,
+    pub display_name: &'a str,
+    pub legacy_dn: &'a str,
+}
+
+/// Replaces each variable (names matched ignoring ASCII case) with its XML-escaped value.
+///
+/// One left-to-right pass: a value that itself contains `%EmailAddress%` is not expanded again.
+/// Text that merely looks like a variable is left alone.
+pub fn substitute(template: &str, values: &TemplateValues<'_>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(start) = rest.find('%') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let replaced = after.find('%').and_then(|end| {
+            let value = value_of(&after[..end], values)?;
+            Some((value, end))
+        });
+        match replaced {
+            Some((value, end)) => {
+                out.push_str(&escape_text(&value));
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('%');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn value_of(name: &str, values: &TemplateValues<'_>) -> Option<String> {
+    let known = [
+        ("EmailAddress", values.email_address.to_string()),
+        (
+            "Base64EmailAddress",
+            base64::engine::general_purpose::STANDARD.encode(values.email_address),
+        ),
+        ("DisplayName", values.display_name.to_string()),
+        ("LegacyDN", values.legacy_dn.to_string()),
+    ];
+    known
+        .into_iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALUES: TemplateValues<'static> = TemplateValues {
+        email_address: "j@x.y",
+        display_name: "A <&> %EmailAddress%",
+        legacy_dn: "/o=x/cn=j",
+    };
+
+    #[test]
+    fn replaces_every_variable_once_and_escapes() {
+        let out = substitute(
+            "<a>%EmailAddress%|%base64emailaddress%|%DisplayName%|%LegacyDN%</a>",
+            &VALUES,
+        );
+        assert_eq!(
+            out,
+            "<a>j@x.y|akB4Lnk=|A &lt;&amp;&gt; %EmailAddress%|/o=x/cn=j</a>"
+        );
+    }
+
+    #[test]
+    fn leaves_unknown_and_unpaired_percent_signs() {
+        assert_eq!(substitute("100% %Other% %", &VALUES), "100% %Other% %");
+        assert_eq!(substitute("%%EmailAddress%", &VALUES), "%j@x.y");
+        assert_eq!(substitute("", &VALUES), "");
+    }
+}

@@ -1,0 +1,114 @@
+//! Where Signpost keeps domains and users.
+//!
+//! Callers use the [`Store`] trait; [`open`] picks the backend from a location. The request path
+//! never reads the store directly: it reads a [`signpost_core::Snapshot`] loaded from it.
+
+mod migrations;
+mod sqlite;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use signpost_core::{Domain, Snapshot, User};
+
+pub use sqlite::SqliteStore;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{kind} '{name}' does not exist")]
+    NotFound { kind: &'static str, name: String },
+    #[error("{kind} '{name}' already exists")]
+    AlreadyExists { kind: &'static str, name: String },
+    #[error("the store holds a value Signpost cannot read ({0}); was it edited by hand?")]
+    Corrupt(String),
+    #[error(
+        "the store was written by a newer Signpost (schema {found}, this one knows up to {known}); upgrade Signpost"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unsupported database URL '{0}': use sqlite://PATH (PostgreSQL support is planned)")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    fn not_found(kind: &'static str, name: &str) -> Self {
+        Self::NotFound {
+            kind,
+            name: name.to_string(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Persistence of the configuration. Every write is atomic and bumps [`Store::version`].
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A counter that changes whenever anything in the store changes.
+    async fn version(&self) -> Result<i64>;
+    /// Everything, read in one consistent transaction.
+    async fn load_snapshot(&self) -> Result<Snapshot>;
+
+    async fn domains(&self) -> Result<Vec<Domain>>;
+    async fn domain(&self, name: &str) -> Result<Option<Domain>>;
+    /// Fails with [`StoreError::AlreadyExists`] if the name is taken.
+    async fn create_domain(&self, domain: &Domain) -> Result<()>;
+    /// Replaces a domain's settings; fails with [`StoreError::NotFound`] if it does not exist.
+    async fn save_domain(&self, domain: &Domain) -> Result<()>;
+    /// Removes a domain and its users.
+    async fn delete_domain(&self, name: &str) -> Result<()>;
+
+    /// Users of one domain, or of all domains, ordered by address.
+    async fn users(&self, domain: Option<&str>) -> Result<Vec<User>>;
+    async fn user(&self, address: &str) -> Result<Option<User>>;
+    /// Fails if the address is taken or its domain is not hosted.
+    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn save_user(&self, user: &User) -> Result<()>;
+    async fn delete_user(&self, address: &str) -> Result<()>;
+}
+
+/// Where the store lives: a database URL if given, else `signpost.db` in the data directory.
+#[derive(Debug, Clone)]
+pub enum Location {
+    SqliteFile(PathBuf),
+}
+
+impl Location {
+    pub fn resolve(data_dir: &std::path::Path, database_url: Option<&str>) -> Result<Self> {
+        match database_url {
+            None => Ok(Self::SqliteFile(data_dir.join("signpost.db"))),
+            Some(url) => {
+                if let Some(path) = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                {
+                    Ok(Self::SqliteFile(PathBuf::from(path)))
+                } else {
+                    Err(StoreError::UnsupportedUrl(url.to_string()))
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SqliteFile(path) => write!(f, "sqlite://{}", path.display()),
+        }
+    }
+}
+
+/// Opens (creating and migrating if needed) the store at `location`.
+pub async fn open(location: &Location) -> Result<Box<dyn Store>> {
+    match location {
+        Location::SqliteFile(path) => Ok(Box::new(SqliteStore::open(path).await?)),
+    }
+}

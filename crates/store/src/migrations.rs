@@ -1,0 +1,15 @@
+//! Versioned schema migrations, embedded in the binary and applied in order, each in its own
+//! transaction.
+
+/// One schema step.
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    description: "domains and users",
+    sql: include_str!("../migrations/sqlite/0001_domains_and_users.sql"),
+}];
