@@ -34,7 +34,10 @@ pub fn deployment_id(domain: &Domain) -> String {
 }
 
 pub fn ews_url(domain: &Domain) -> String {
-    format!("https://{}/EWS/Exchange.asmx", domain.host_for(ProtocolKind::Ews))
+    format!(
+        "https://{}/EWS/Exchange.asmx",
+        domain.host_for(ProtocolKind::Ews)
+    )
 }
 
 pub fn activesync_url(domain: &Domain) -> String {

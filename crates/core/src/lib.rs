@@ -10,8 +10,8 @@ pub mod snapshot;
 pub mod validate;
 
 pub use model::{
-    AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSetting, ProtocolSettings, ServiceAccess,
-    User, XmlOverride,
+    AuthPolicy, Domain, DomainChange, Encryption, OverrideKind, ProtocolChange, ProtocolKind,
+    ProtocolSetting, ProtocolSettings, ServiceAccess, User, UserChange, XmlOverride,
 };
 pub use snapshot::Snapshot;
 pub use validate::ValidationError;

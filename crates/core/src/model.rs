@@ -383,6 +383,60 @@ impl Domain {
     }
 }
 
+/// A change to a domain's own settings; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainChange {
+    pub hostname: Option<String>,
+    pub display_name: Option<String>,
+    pub auth: Option<AuthPolicy>,
+    /// `Some(None)` stops redirecting.
+    pub redirect_to: Option<Option<String>>,
+}
+
+impl Domain {
+    /// Validates every field of `change`, then applies it; a refused change leaves `self` as it
+    /// was.
+    pub fn apply(&mut self, change: &DomainChange) -> Result<(), ValidationError> {
+        let hostname = change
+            .hostname
+            .as_deref()
+            .map(|h| validate::domain_name("hostname", h))
+            .transpose()?;
+        let display_name = change
+            .display_name
+            .as_deref()
+            .map(|d| validate::display_name("display_name", d))
+            .transpose()?;
+        let redirect_to = match &change.redirect_to {
+            Some(Some(target)) => {
+                let target = validate::domain_name("redirect_to", target)?;
+                if target == self.name {
+                    return Err(ValidationError::new(
+                        "redirect_to",
+                        "a domain cannot redirect to itself",
+                    ));
+                }
+                Some(Some(target))
+            }
+            Some(None) => Some(None),
+            None => None,
+        };
+        if let Some(hostname) = hostname {
+            self.hostname = hostname;
+        }
+        if let Some(display_name) = display_name {
+            self.display_name = display_name;
+        }
+        if let Some(auth) = change.auth {
+            self.auth = auth;
+        }
+        if let Some(redirect_to) = redirect_to {
+            self.redirect_to = redirect_to;
+        }
+        Ok(())
+    }
+}
+
 /// Which protocols a user may use (the seed's per-user Service Access).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceAccess {
@@ -484,6 +538,90 @@ impl User {
         self.legacy_dn
             .clone()
             .unwrap_or_else(|| derived_legacy_dn(&self.address))
+    }
+}
+
+/// A change to a user; `None` leaves a field as it is, and an empty login name or LegacyDN goes
+/// back to the derived one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    pub login_name: Option<String>,
+    pub legacy_dn: Option<String>,
+    #[serde(default)]
+    pub deny: Vec<ProtocolKind>,
+    #[serde(default)]
+    pub allow: Vec<ProtocolKind>,
+}
+
+impl User {
+    /// A new user with a freshly hashed password and full service access, then `change` applied.
+    pub fn new(
+        address: &str,
+        password: &str,
+        change: &UserChange,
+    ) -> Result<Self, ValidationError> {
+        let address = validate::address("address", address)?;
+        validate::password(password)?;
+        let mut user = Self {
+            address,
+            password_hash: String::new(),
+            display_name: String::new(),
+            login_name: None,
+            legacy_dn: None,
+            access: ServiceAccess::ALL,
+        };
+        user.apply(change)?;
+        user.password_hash = crate::password::hash_password(password)?;
+        Ok(user)
+    }
+
+    /// Validates every field of `change`, then applies it.
+    pub fn apply(&mut self, change: &UserChange) -> Result<(), ValidationError> {
+        let display_name = change
+            .display_name
+            .as_deref()
+            .map(|d| validate::display_name("display_name", d))
+            .transpose()?;
+        let login_name = match change.login_name.as_deref().map(str::trim) {
+            Some("") => Some(None),
+            Some(login) => Some(Some(validate::login_name("login_name", login)?)),
+            None => None,
+        };
+        let legacy_dn = match change.legacy_dn.as_deref().map(str::trim) {
+            Some("") => Some(None),
+            Some(dn) => Some(Some(validate::login_name("legacy_dn", dn)?)),
+            None => None,
+        };
+        if let Some(kind) = change.deny.iter().find(|k| change.allow.contains(k)) {
+            return Err(ValidationError::new(
+                "access",
+                format!("{kind} is both allowed and denied"),
+            ));
+        }
+        if let Some(display_name) = display_name {
+            self.display_name = display_name;
+        }
+        if let Some(login_name) = login_name {
+            // The address itself is the default; storing it again would only shadow it.
+            self.login_name = login_name.filter(|l| !l.eq_ignore_ascii_case(&self.address));
+        }
+        if let Some(legacy_dn) = legacy_dn {
+            self.legacy_dn = legacy_dn;
+        }
+        for kind in &change.deny {
+            self.access.set(*kind, false);
+        }
+        for kind in &change.allow {
+            self.access.set(*kind, true);
+        }
+        Ok(())
+    }
+
+    /// Replaces the password with a fresh argon2id hash.
+    pub fn set_password(&mut self, password: &str) -> Result<(), ValidationError> {
+        self.password_hash = crate::password::hash_password(password)?;
+        Ok(())
     }
 }
 

@@ -38,6 +38,10 @@ mod tests {
         assert!(verify_password(&hash, "correct horse"));
         assert!(!verify_password(&hash, "wrong"));
         assert!(!verify_password("not a hash", "correct horse"));
-        assert_ne!(hash, hash_password("correct horse").unwrap(), "salts differ");
+        assert_ne!(
+            hash,
+            hash_password("correct horse").unwrap(),
+            "salts differ"
+        );
     }
 }

@@ -33,7 +33,10 @@ pub fn domain_name(field: &'static str, value: &str) -> Result<String, Validatio
     if trimmed.is_empty() {
         return Err(ValidationError::new(field, "it is empty"));
     }
-    if let Some(c) = trimmed.chars().find(|c| c.is_whitespace() || c.is_control()) {
+    if let Some(c) = trimmed
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(ValidationError::new(
             field,
             format!("'{}' contains {}", shown(trimmed), describe_char(c)),
@@ -115,10 +118,14 @@ pub fn address(field: &'static str, value: &str) -> Result<String, ValidationErr
             format!("the part before the @ is longer than {MAX_LOCAL_PART_LEN} characters"),
         ));
     }
-    if let Some(c) = local
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '<' | '>' | '"' | '\\' | ',' | ';' | ':' | '(' | ')' | '[' | ']'))
-    {
+    if let Some(c) = local.chars().find(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '@' | '<' | '>' | '"' | '\\' | ',' | ';' | ':' | '(' | ')' | '[' | ']'
+            )
+    }) {
         return Err(ValidationError::new(
             field,
             format!("'{}' contains {}", shown(trimmed), describe_char(c)),
@@ -241,7 +248,10 @@ mod tests {
 
     #[test]
     fn addresses_are_normalised_and_bounded() {
-        assert_eq!(address("a", "John@Bücher.DE").unwrap(), "john@xn--bcher-kva.de");
+        assert_eq!(
+            address("a", "John@Bücher.DE").unwrap(),
+            "john@xn--bcher-kva.de"
+        );
         assert!(address("a", "no-at-sign").is_err());
         assert!(address("a", "@example.com").is_err());
         assert!(address("a", "a b@example.com").is_err());

@@ -83,14 +83,18 @@ mod tests {
 
     #[test]
     fn parses_case_insensitively_and_writes_json() {
-        assert_eq!(V2Protocol::parse("activeSYNC"), Some(V2Protocol::ActiveSync));
+        assert_eq!(
+            V2Protocol::parse("activeSYNC"),
+            Some(V2Protocol::ActiveSync)
+        );
         assert_eq!(V2Protocol::parse("Ews"), Some(V2Protocol::Ews));
         assert_eq!(V2Protocol::parse("Rest"), None);
         assert_eq!(
             write_answer(V2Protocol::Ews, "https://m.x/EWS/Exchange.asmx"),
             r#"{"Protocol":"EWS","Url":"https://m.x/EWS/Exchange.asmx"}"#
         );
-        let error: serde_json::Value = serde_json::from_str(&write_invalid_protocol("x\"y")).unwrap();
+        let error: serde_json::Value =
+            serde_json::from_str(&write_invalid_protocol("x\"y")).unwrap();
         assert_eq!(error["ErrorCode"], "InvalidProtocol");
         assert!(error["ErrorMessage"].as_str().unwrap().contains("'x\"y'"));
     }

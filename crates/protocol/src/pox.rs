@@ -5,7 +5,8 @@ use crate::xml_reader::{self, Limits, XmlError};
 use crate::xml_writer::XmlWriter;
 
 /// Namespace of the outer `Autodiscover` element of every answer, and of error `Response`s.
-pub const RESPONSE_NS: &str = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006";
+pub const RESPONSE_NS: &str =
+    "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006";
 /// Namespace of the desktop (Outlook) `Response`, also the value of `AcceptableResponseSchema`.
 pub const OUTLOOK_RESPONSE_NS: &str =
     "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a";
@@ -78,7 +79,9 @@ pub enum PoxRequestError {
 pub fn parse_request(body: &[u8]) -> Result<PoxRequest, PoxRequestError> {
     let root = xml_reader::parse(body, Limits::default())?;
     if !root.name.eq_ignore_ascii_case("Autodiscover") {
-        return Err(PoxRequestError::WrongRoot(root.name.chars().take(64).collect()));
+        return Err(PoxRequestError::WrongRoot(
+            root.name.chars().take(64).collect(),
+        ));
     }
     let request = root.child("Request").ok_or(PoxRequestError::NoRequest)?;
     Ok(PoxRequest {
@@ -222,18 +225,6 @@ pub fn write_desktop_redirect_address(address: &str) -> String {
         .text("AccountType", "email")
         .text("Action", "redirectAddr")
         .text("RedirectAddr", address);
-    w.finish()
-}
-
-/// Writes the desktop answer that sends the client to another autodiscover URL (`redirectUrl`).
-pub fn write_desktop_redirect_url(url: &str) -> String {
-    let mut w = XmlWriter::new();
-    w.open_with("Autodiscover", &[("xmlns", RESPONSE_NS)]);
-    w.open_with("Response", &[("xmlns", OUTLOOK_RESPONSE_NS)]);
-    w.open("Account")
-        .text("AccountType", "email")
-        .text("Action", "redirectUrl")
-        .text("RedirectUrl", url);
     w.finish()
 }
 

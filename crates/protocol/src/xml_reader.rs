@@ -109,8 +109,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
             Event::DocType(_) => return Err(XmlError::DocType),
             Event::PI(_) => return Err(XmlError::ProcessingInstruction),
             Event::Comment(_) => {}
-            Event::Start(start) | Event::Empty(start) if root.is_some() => {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if root.is_some() => {
                 return Err(XmlError::TrailingContent);
             }
             Event::Start(start) => {
@@ -158,7 +157,9 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
         }
     }
     if !stack.is_empty() {
-        return Err(XmlError::Malformed("the document ends inside an element".into()));
+        return Err(XmlError::Malformed(
+            "the document ends inside an element".into(),
+        ));
     }
     root.ok_or(XmlError::Empty)
 }
@@ -190,7 +191,7 @@ fn open_element(
     })
 }
 
-fn close_element(element: Element, stack: &mut Vec<Element>, root: &mut Option<Element>) {
+fn close_element(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
     match stack.last_mut() {
         Some(parent) => parent.children.push(element),
         None => *root = Some(element),
@@ -276,14 +277,20 @@ mod tests {
 
     #[test]
     fn refuses_bad_encodings_and_shapes() {
-        assert_eq!(parse(b"<a>\xff</a>", Limits::default()), Err(XmlError::NotUtf8));
+        assert_eq!(
+            parse(b"<a>\xff</a>", Limits::default()),
+            Err(XmlError::NotUtf8)
+        );
         assert_eq!(
             parse_str("<?xml version=\"1.0\" encoding=\"UTF-16\"?><a/>"),
             Err(XmlError::NotUtf8)
         );
         assert_eq!(parse_str(""), Err(XmlError::Empty));
         assert_eq!(parse_str("<a/><b/>"), Err(XmlError::TrailingContent));
-        assert!(matches!(parse_str("<a><b></a>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            parse_str("<a><b></a>"),
+            Err(XmlError::Malformed(_))
+        ));
         assert!(matches!(parse_str("<a>"), Err(XmlError::Malformed(_))));
     }
 }

@@ -52,7 +52,11 @@ impl XmlWriter {
     }
 
     /// Opens an element with attributes that will hold child elements.
-    pub fn open_with(&mut self, name: &'static str, attributes: &[(&'static str, &str)]) -> &mut Self {
+    pub fn open_with(
+        &mut self,
+        name: &'static str,
+        attributes: &[(&'static str, &str)],
+    ) -> &mut Self {
         self.write_tag_start(name, attributes);
         self.out.push_str(">\n");
         self.open.push(name);

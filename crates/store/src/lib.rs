@@ -68,6 +68,8 @@ pub trait Store: Send + Sync {
     /// Users of one domain, or of all domains, ordered by address.
     async fn users(&self, domain: Option<&str>) -> Result<Vec<User>>;
     async fn user(&self, address: &str) -> Result<Option<User>>;
+    /// How many users each domain has (domains without users are absent).
+    async fn user_counts(&self) -> Result<std::collections::HashMap<String, u64>>;
     /// Fails if the address is taken or its domain is not hosted.
     async fn create_user(&self, user: &User) -> Result<()>;
     async fn save_user(&self, user: &User) -> Result<()>;

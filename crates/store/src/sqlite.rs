@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use signpost_core::{
-    AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSetting, ProtocolSettings,
-    ServiceAccess, Snapshot, User, XmlOverride,
+    AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSetting, ProtocolSettings, ServiceAccess,
+    Snapshot, User, XmlOverride,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -150,7 +150,10 @@ impl SqliteStore {
                     .await?
             }
         };
-        let mut domains = rows.iter().map(domain_from_row).collect::<Result<Vec<_>>>()?;
+        let mut domains = rows
+            .iter()
+            .map(domain_from_row)
+            .collect::<Result<Vec<_>>>()?;
         let index: std::collections::HashMap<String, usize> = domains
             .iter()
             .enumerate()
@@ -371,6 +374,17 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn user_counts(&self) -> Result<std::collections::HashMap<String, u64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT domain, COUNT(*) FROM users GROUP BY domain")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(domain, n)| (domain, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
     async fn create_user(&self, user: &User) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let inserted = sqlx::query(
@@ -495,7 +509,10 @@ mod tests {
             store.create_domain(&domain).await,
             Err(StoreError::AlreadyExists { .. })
         ));
-        assert_eq!(store.domain("example.com").await.unwrap().as_ref(), Some(&domain));
+        assert_eq!(
+            store.domain("example.com").await.unwrap().as_ref(),
+            Some(&domain)
+        );
 
         store.create_user(&user("jo@example.com")).await.unwrap();
         assert!(matches!(
@@ -512,7 +529,10 @@ mod tests {
         assert_eq!(snapshot.domain("example.com"), Some(&domain));
 
         store.delete_domain("example.com").await.unwrap();
-        assert!(store.users(None).await.unwrap().is_empty(), "users go with their domain");
+        assert!(
+            store.users(None).await.unwrap().is_empty(),
+            "users go with their domain"
+        );
         assert!(matches!(
             store.delete_domain("example.com").await,
             Err(StoreError::NotFound { .. })

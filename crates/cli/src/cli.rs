@@ -1,0 +1,344 @@
+//! The command line: global options, then one subcommand per job.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use signpost_core::{AuthPolicy, Encryption, OverrideKind, ProtocolKind};
+
+use crate::output::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "signpost",
+    version,
+    about = "Mail client autodiscovery server: Outlook, ActiveSync, Thunderbird, Apple and more",
+    long_about = "Signpost answers the autodiscovery requests of mail clients, so a person types an \
+address and a password and the client finds its servers, ports and encryption by itself.",
+    after_help = "Examples:\n  signpost serve\n  signpost domain add example.com --hostname mail.example.com\n  \
+echo 'secret' | signpost user add john@example.com --display-name 'John Doe' --password-stdin"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// Data directory holding the embedded store [default: ./signpost-data]
+    #[arg(long, global = true, env = "SIGNPOST_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Database URL instead of the embedded store in the data directory (sqlite://PATH)
+    #[arg(long, global = true, env = "SIGNPOST_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+    /// Server configuration file (TOML)
+    #[arg(long, global = true, env = "SIGNPOST_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format of listings and reports
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Log format
+    #[arg(long, global = true, value_enum, env = "SIGNPOST_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the autodiscover server
+    #[command(
+        after_help = "Examples:\n  signpost serve\n  signpost serve --listen 0.0.0.0:80 --listen [::]:80"
+    )]
+    Serve(ServeArgs),
+    /// Add, list, show, change and remove hosted domains
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Change a domain's protocol settings (the seed's Autodiscover card)
+    #[command(subcommand)]
+    Protocol(ProtocolCommand),
+    /// Add, list, change and remove users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Replace a domain's generated desktop or mobile XML with custom text
+    #[command(subcommand)]
+    Override(OverrideCommand),
+    /// Print the answer a client would get (the seed's Generate button)
+    #[command(
+        after_help = "Examples:\n  signpost generate example.com desktop --email john@example.com\n  \
+signpost generate example.com mobile --email john@example.com --with-override"
+    )]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on for HTTP (repeatable) [default: 127.0.0.1:8080]
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        env = "SIGNPOST_LISTEN",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<SocketAddr>,
+    /// Hours Outlook may cache an answer [default: 1]
+    #[arg(long, env = "SIGNPOST_TTL_HOURS")]
+    pub ttl_hours: Option<u32>,
+    /// Culture of ActiveSync answers [default: en:us]
+    #[arg(long, env = "SIGNPOST_CULTURE")]
+    pub culture: Option<String>,
+    /// Realm of the Basic authentication challenge
+    #[arg(long, env = "SIGNPOST_REALM")]
+    pub realm: Option<String>,
+    /// Seconds a verified password is remembered [default: 900]
+    #[arg(long, env = "SIGNPOST_CREDENTIAL_CACHE_SECONDS")]
+    pub credential_cache_seconds: Option<u64>,
+    /// At most this many remembered passwords [default: 100000]
+    #[arg(long, env = "SIGNPOST_CREDENTIAL_CACHE_ENTRIES")]
+    pub credential_cache_entries: Option<usize>,
+    /// At most this many password hashes computed at once [default: 4]
+    #[arg(long, env = "SIGNPOST_CONCURRENT_PASSWORD_CHECKS")]
+    pub concurrent_password_checks: Option<usize>,
+    /// Milliseconds between checks of the store for changes [default: 250]
+    #[arg(long, env = "SIGNPOST_RELOAD_INTERVAL_MS")]
+    pub reload_interval_ms: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Host a new domain
+    #[command(
+        after_help = "Example:\n  signpost domain add example.com --hostname mail.example.com"
+    )]
+    Add {
+        /// The address domain (example.com)
+        name: String,
+        /// The mail server name clients are told to use (the seed's Options card Hostname)
+        #[arg(long)]
+        hostname: String,
+        /// Provider name shown by clients
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Whether autodiscover asks for the password: required, optional or off
+        #[arg(long, value_parser = parse_auth)]
+        auth: Option<AuthPolicy>,
+    },
+    /// List hosted domains
+    #[command(after_help = "Example:\n  signpost domain list --format json")]
+    List,
+    /// Show a domain's settings
+    #[command(after_help = "Example:\n  signpost domain show example.com")]
+    Show { name: String },
+    /// Change a domain's settings
+    #[command(
+        after_help = "Examples:\n  signpost domain set example.com --hostname mail2.example.com\n  \
+signpost domain set old.example --redirect-to new.example\n  signpost domain set example.com --auth optional"
+    )]
+    Set {
+        name: String,
+        #[arg(long)]
+        hostname: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Whether autodiscover asks for the password: required, optional or off
+        #[arg(long, value_parser = parse_auth)]
+        auth: Option<AuthPolicy>,
+        /// Send this domain's clients to the same local part at another domain
+        #[arg(long, value_name = "DOMAIN", conflicts_with = "no_redirect")]
+        redirect_to: Option<String>,
+        /// Stop redirecting
+        #[arg(long)]
+        no_redirect: bool,
+    },
+    /// Stop hosting a domain (its users are removed too)
+    #[command(after_help = "Example:\n  signpost domain remove example.com")]
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProtocolCommand {
+    /// Turn a protocol on or off and set its host, port and encryption
+    #[command(
+        after_help = "Examples:\n  signpost protocol set example.com imap --port 143 --encryption starttls\n  \
+signpost protocol set example.com pop --disable\n  signpost protocol set example.com eas --enable --host eas.example.com"
+    )]
+    Set {
+        domain: String,
+        /// pop, imap, smtp, ews or eas
+        #[arg(value_parser = parse_protocol)]
+        protocol: ProtocolKind,
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        #[arg(long)]
+        disable: bool,
+        /// Server for this protocol; an empty value means the domain's hostname
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long)]
+        port: Option<u16>,
+        /// ssl (implicit TLS), starttls or none
+        #[arg(long, value_parser = parse_encryption)]
+        encryption: Option<Encryption>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' 'secret' | signpost user add john@example.com --display-name 'John Doe' --password-stdin"
+    )]
+    Add {
+        address: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The name the mail server expects at login [default: the address]
+        #[arg(long)]
+        login_name: Option<String>,
+        /// Exchange-style LegacyDN [default: derived from the address]
+        #[arg(long)]
+        legacy_dn: Option<String>,
+        /// Protocols this user may not use (repeatable)
+        #[arg(long, value_parser = parse_protocol, value_name = "PROTOCOL")]
+        deny: Vec<ProtocolKind>,
+        /// Read the password from the first line of standard input
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users, of one domain or all
+    #[command(
+        after_help = "Examples:\n  signpost user list\n  signpost user list example.com --format json"
+    )]
+    List { domain: Option<String> },
+    /// Show one user
+    #[command(after_help = "Example:\n  signpost user show john@example.com")]
+    Show { address: String },
+    /// Change a user's names and service access
+    #[command(
+        after_help = "Examples:\n  signpost user set john@example.com --deny pop --allow eas\n  \
+signpost user set john@example.com --login-name jdoe"
+    )]
+    Set {
+        address: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// An empty value resets the login name to the address
+        #[arg(long)]
+        login_name: Option<String>,
+        /// An empty value resets the LegacyDN to the derived one
+        #[arg(long)]
+        legacy_dn: Option<String>,
+        /// Protocols to take away (repeatable)
+        #[arg(long, value_parser = parse_protocol, value_name = "PROTOCOL")]
+        deny: Vec<ProtocolKind>,
+        /// Protocols to give back (repeatable)
+        #[arg(long, value_parser = parse_protocol, value_name = "PROTOCOL")]
+        allow: Vec<ProtocolKind>,
+    },
+    /// Set a user's password from standard input
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' 'new secret' | signpost user passwd john@example.com --password-stdin"
+    )]
+    Passwd {
+        address: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Remove a user
+    #[command(after_help = "Example:\n  signpost user remove john@example.com")]
+    Remove { address: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// Save custom XML (from a file, or - for standard input); an empty file gives an empty answer
+    #[command(
+        after_help = "Example:\n  signpost override set example.com desktop --file custom.xml\n\n\
+The text may use %EmailAddress%, %Base64EmailAddress%, %DisplayName% and %LegacyDN%.\n\
+It is sent only while the override is on (signpost override on ...)."
+    )]
+    Set {
+        domain: String,
+        /// desktop (Outlook and the rest) or mobile (ActiveSync)
+        #[arg(value_parser = parse_override)]
+        kind: OverrideKind,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Send the saved custom XML instead of the generated answer
+    #[command(after_help = "Example:\n  signpost override on example.com desktop")]
+    On {
+        domain: String,
+        /// desktop (Outlook and the rest) or mobile (ActiveSync)
+        #[arg(value_parser = parse_override)]
+        kind: OverrideKind,
+    },
+    /// Send the generated answer again (the saved text is kept)
+    #[command(after_help = "Example:\n  signpost override off example.com desktop")]
+    Off {
+        domain: String,
+        /// desktop (Outlook and the rest) or mobile (ActiveSync)
+        #[arg(value_parser = parse_override)]
+        kind: OverrideKind,
+    },
+    /// Forget the saved text (the generated answer is sent even while the override is on)
+    #[command(after_help = "Example:\n  signpost override clear example.com mobile")]
+    Clear {
+        domain: String,
+        /// desktop (Outlook and the rest) or mobile (ActiveSync)
+        #[arg(value_parser = parse_override)]
+        kind: OverrideKind,
+    },
+    /// Show the override's state and saved text
+    #[command(after_help = "Example:\n  signpost override show example.com desktop")]
+    Show {
+        domain: String,
+        /// desktop (Outlook and the rest) or mobile (ActiveSync)
+        #[arg(value_parser = parse_override)]
+        kind: OverrideKind,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AnswerKind {
+    /// Outlook's POX answer
+    Desktop,
+    /// The ActiveSync answer
+    Mobile,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    pub domain: String,
+    #[arg(value_enum)]
+    pub kind: AnswerKind,
+    /// The address the answer is for
+    #[arg(long)]
+    pub email: String,
+    /// Apply the domain's override, if on, as the server would
+    #[arg(long)]
+    pub with_override: bool,
+}
+
+// Values are parsed by the model's own parsers, the same ones the API uses.
+fn parse_protocol(value: &str) -> Result<ProtocolKind, String> {
+    ProtocolKind::parse(value).map_err(|e| e.message)
+}
+
+fn parse_encryption(value: &str) -> Result<Encryption, String> {
+    Encryption::parse(value).map_err(|e| e.message)
+}
+
+fn parse_auth(value: &str) -> Result<AuthPolicy, String> {
+    AuthPolicy::parse(value).map_err(|e| e.message)
+}
+
+fn parse_override(value: &str) -> Result<OverrideKind, String> {
+    OverrideKind::parse(value).map_err(|e| e.message)
+}

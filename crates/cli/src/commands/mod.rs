@@ -1,0 +1,64 @@
+//! One module per subcommand family.
+
+mod domain;
+mod generate;
+mod override_xml;
+mod protocol;
+mod serve;
+mod user;
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::Context;
+use signpost_store::{Location, Store};
+
+use crate::cli::{Cli, Command};
+use crate::output::Format;
+use crate::settings::{self, FileConfig};
+
+/// What every command gets: the store and how to print.
+pub struct Ctx {
+    pub store: Arc<dyn Store>,
+    pub format: Format,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(cli.global.config.as_deref())?;
+    let place = settings::store_place(&cli.global, &file);
+    let location = Location::resolve(&place.data_dir, place.database.as_deref())?;
+    let store: Arc<dyn Store> = Arc::from(
+        signpost_store::open(&location)
+            .await
+            .with_context(|| format!("cannot open the store at {location}"))?,
+    );
+    let ctx = Ctx {
+        store,
+        format: cli.global.format,
+    };
+    match cli.command {
+        Command::Serve(args) => serve::run(&ctx, &args, &file).await,
+        Command::Domain(command) => domain::run(&ctx, command).await,
+        Command::Protocol(command) => protocol::run(&ctx, command).await,
+        Command::User(command) => user::run(&ctx, command).await,
+        Command::Override(command) => override_xml::run(&ctx, command).await,
+        Command::Generate(args) => generate::run(&ctx, &args).await,
+    }
+}
+
+/// Reads a password from the first line of standard input (never from an argument, where it
+/// would show in the process list and shell history).
+pub fn read_password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        anyhow::bail!(
+            "no password on standard input (pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | signpost ...)"
+        );
+    }
+    Ok(password)
+}

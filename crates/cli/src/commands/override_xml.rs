@@ -1,0 +1,146 @@
+//! `signpost override ...`: the seed's Override Desktop XML / Override Mobile XML.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+use signpost_core::{Domain, OverrideKind};
+use signpost_protocol::xml_reader::{self, Limits};
+
+use super::Ctx;
+use crate::cli::OverrideCommand;
+use crate::output::{self, Format};
+
+/// Custom answers are documents a person writes; a megabyte is far beyond any real one.
+const MAX_OVERRIDE_BYTES: u64 = 1024 * 1024;
+
+pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
+    let (domain_name, kind) = match &command {
+        OverrideCommand::Set { domain, kind, .. }
+        | OverrideCommand::On { domain, kind }
+        | OverrideCommand::Off { domain, kind }
+        | OverrideCommand::Clear { domain, kind }
+        | OverrideCommand::Show { domain, kind } => (domain.clone(), *kind),
+    };
+    let mut domain = super::domain::load(ctx, &domain_name).await?;
+    let label = match kind {
+        OverrideKind::Desktop => "desktop",
+        OverrideKind::Mobile => "mobile",
+    };
+    match command {
+        OverrideCommand::Set { file, .. } => {
+            let text = read_text(&file)?;
+            if let Some(problem) = xml_problem(&text) {
+                eprintln!(
+                    "warning: the text is not well-formed XML ({problem}); it is saved as given, but clients may not read it"
+                );
+            }
+            domain.override_for_mut(kind).text = Some(text);
+            ctx.store.save_domain(&domain).await?;
+            report(ctx, &domain, kind, label, "saved")?;
+        }
+        OverrideCommand::On { .. } => {
+            domain.override_for_mut(kind).enabled = true;
+            ctx.store.save_domain(&domain).await?;
+            report(ctx, &domain, kind, label, "turned on")?;
+        }
+        OverrideCommand::Off { .. } => {
+            domain.override_for_mut(kind).enabled = false;
+            ctx.store.save_domain(&domain).await?;
+            report(ctx, &domain, kind, label, "turned off")?;
+        }
+        OverrideCommand::Clear { .. } => {
+            domain.override_for_mut(kind).text = None;
+            ctx.store.save_domain(&domain).await?;
+            report(ctx, &domain, kind, label, "cleared")?;
+        }
+        OverrideCommand::Show { .. } => {
+            let state = domain.override_for(kind);
+            match ctx.format {
+                Format::Json => output::print_json(state)?,
+                Format::Table => {
+                    report(ctx, &domain, kind, label, "")?;
+                    if let Some(text) = &state.text {
+                        println!("--- saved text ---\n{text}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn report(
+    ctx: &Ctx,
+    domain: &Domain,
+    kind: OverrideKind,
+    label: &str,
+    verb: &str,
+) -> anyhow::Result<()> {
+    let state = domain.override_for(kind);
+    if ctx.format == Format::Json {
+        return output::print_json(state);
+    }
+    let effect = match (state.enabled, &state.text) {
+        (false, _) => "the generated answer is sent".to_string(),
+        (true, None) => "no text is saved, so the generated answer is sent".to_string(),
+        (true, Some(text)) if text.is_empty() => {
+            "the saved text is EMPTY, so clients get an empty answer".to_string()
+        }
+        (true, Some(text)) => format!("the saved text ({} bytes) is sent", text.len()),
+    };
+    let prefix = if verb.is_empty() {
+        String::new()
+    } else {
+        format!("{verb}: ")
+    };
+    println!(
+        "{prefix}{} {label} override is {}; {effect}",
+        domain.name,
+        if state.enabled { "on" } else { "off" }
+    );
+    Ok(())
+}
+
+fn read_text(file: &Path) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    let source = file.display().to_string();
+    if source == "-" {
+        std::io::stdin()
+            .take(MAX_OVERRIDE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+    } else {
+        std::fs::File::open(file)
+            .with_context(|| format!("cannot open {source}"))?
+            .take(MAX_OVERRIDE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {source}"))?;
+    }
+    if bytes.len() as u64 > MAX_OVERRIDE_BYTES {
+        anyhow::bail!("{source} is larger than 1 MiB; a custom answer should be a few KiB");
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{source} is not UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Why the text would not parse as XML, if it would not. Empty text is a deliberate choice.
+fn xml_problem(text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    let limits = Limits {
+        max_depth: 64,
+        max_elements: 100_000,
+        max_attributes: 64,
+        max_text_bytes: 1024 * 1024,
+    };
+    // Variables are replaced by escaped text, so they never change well-formedness.
+    xml_reader::parse(text.as_bytes(), limits)
+        .err()
+        .map(|e| e.to_string())
+}

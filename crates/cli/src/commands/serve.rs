@@ -1,0 +1,50 @@
+//! `signpost serve`
+
+use std::io::Write;
+
+use super::Ctx;
+use crate::cli::ServeArgs;
+use crate::settings::{self, FileConfig};
+
+pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let config = settings::server_config(args, file)?;
+    signpost_server::run(
+        ctx.store.clone(),
+        config,
+        |bound| {
+            // One line per listener on standard output, for people and for scripts that start
+            // the server on port 0 and need to know where it went.
+            let mut stdout = std::io::stdout().lock();
+            for address in bound {
+                let _ = writeln!(stdout, "signpost: listening on http://{address}");
+            }
+            let _ = stdout.flush();
+        },
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,363 @@
+//! Starts the real `signpost` binary on 127.0.0.1 with a fresh data directory, and the real tools
+//! (xmllint) that check what it says.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const OUTLOOK_SCHEMA: &str =
+    "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a";
+pub const MOBILESYNC_SCHEMA: &str =
+    "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A data directory and the binary to run against it.
+pub struct Signpost {
+    pub dir: tempfile::TempDir,
+}
+
+impl Signpost {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signpost"));
+        command
+            .arg("--data")
+            .arg(self.data())
+            .args(args)
+            .env_remove("SIGNPOST_DATA")
+            .env_remove("SIGNPOST_CONFIG")
+            .env_remove("SIGNPOST_DATABASE_URL")
+            .env_remove("SIGNPOST_LISTEN");
+        command
+    }
+
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start signpost");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("signpost output")
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.ok_with_stdin(args, "")
+    }
+
+    pub fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "signpost {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs a command that must fail; returns its standard error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args, "");
+        assert!(
+            !out.status.success(),
+            "signpost {args:?} should have failed; printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).expect("utf-8 stderr")
+    }
+
+    pub fn add_user(&self, address: &str, password: &str, extra: &[&str]) {
+        let mut args = vec!["user", "add", address, "--password-stdin"];
+        args.extend_from_slice(extra);
+        self.ok_with_stdin(&args, &format!("{password}\n"));
+    }
+
+    /// The domain most tests use: example.com served by mail.example.com.
+    pub fn with_example_domain(self) -> Self {
+        self.ok(&[
+            "domain",
+            "add",
+            "example.com",
+            "--hostname",
+            "mail.example.com",
+        ]);
+        self
+    }
+
+    pub fn serve(&self) -> Server {
+        self.serve_with(&[])
+    }
+
+    pub fn serve_with(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start signpost serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("signpost serve printed where it listens");
+        let address = line
+            .strip_prefix("signpost: listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        Server {
+            child,
+            base: format!("http://{address}"),
+            client: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+        }
+    }
+}
+
+/// A running `signpost serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub client: reqwest::blocking::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Server {
+    pub fn send(&self, request: reqwest::blocking::RequestBuilder) -> Answer {
+        let response = request.send().expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = response.text().expect("body");
+        Answer {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    pub fn post(&self, path: &str, body: &str, credentials: Option<(&str, &str)>) -> Answer {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(body.to_string());
+        if let Some((user, password)) = credentials {
+            request = request.basic_auth(user, Some(password));
+        }
+        self.send(request)
+    }
+
+    pub fn get(&self, path_and_query: &str, credentials: Option<(&str, &str)>) -> Answer {
+        let mut request = self.client.get(format!("{}{path_and_query}", self.base));
+        if let Some((user, password)) = credentials {
+            request = request.basic_auth(user, Some(password));
+        }
+        self.send(request)
+    }
+
+    /// Outlook's POST to the canonical path.
+    pub fn autodiscover(
+        &self,
+        email: &str,
+        schema: &str,
+        credentials: Option<(&str, &str)>,
+    ) -> Answer {
+        self.post(
+            "/autodiscover/autodiscover.xml",
+            &pox_request(email, schema),
+            credentials,
+        )
+    }
+
+    /// The configuration version the server answers from (from /readyz).
+    pub fn config_version(&self) -> u64 {
+        let ready = self.get("/readyz", None).body;
+        ready
+            .split("configuration version ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected /readyz: {ready}"))
+    }
+
+    /// Runs a CLI change and waits until the server has loaded it.
+    pub fn after_change(&self, change: impl FnOnce()) {
+        let before = self.config_version();
+        change();
+        assert!(
+            self.eventually(5, |s| s.config_version() > before),
+            "the server did not load the change"
+        );
+    }
+
+    /// Waits (at most `seconds`) until `check` holds for a fresh answer.
+    pub fn eventually(&self, seconds: u64, mut check: impl FnMut(&Server) -> bool) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        while std::time::Instant::now() < deadline {
+            if check(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+pub fn pox_request(email: &str, schema: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
+  <Request>
+    <EMailAddress>{email}</EMailAddress>
+    <AcceptableResponseSchema>{schema}</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>"#
+    )
+}
+
+fn xmllint(args: &[&str], xml: &str) -> Output {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("answer.xml");
+    std::fs::write(&file, xml).expect("write answer");
+    Command::new("xmllint")
+        .args(args)
+        .arg(&file)
+        .output()
+        .expect("xmllint is installed (Debian libxml2-utils; scripts/test installs it)")
+}
+
+/// Validates `xml` against the schema at `schema` (relative to the workspace root).
+pub fn assert_valid(xml: &str, schema: &str) {
+    let schema = workspace_root().join(schema);
+    let out = xmllint(
+        &[
+            "--noout",
+            "--nonet",
+            "--schema",
+            schema.to_str().expect("path"),
+        ],
+        xml,
+    );
+    assert!(
+        out.status.success(),
+        "answer does not validate against {}:\n{}\n{xml}",
+        schema.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The string value of an XPath expression, evaluated by xmllint (a real XML parser).
+pub fn xpath(xml: &str, expression: &str) -> String {
+    let out = xmllint(&["--nonet", "--xpath", expression], xml);
+    assert!(
+        out.status.success() || out.status.code() == Some(10),
+        "xmllint --xpath {expression} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut value = String::from_utf8(out.stdout).expect("utf-8");
+    // xmllint ends its output with a newline of its own.
+    if value.ends_with('\n') {
+        value.pop();
+    }
+    value
+}
+
+/// `//*[local-name()='Name']` text values.
+pub fn element_text(xml: &str, name: &str) -> String {
+    xpath(xml, &format!("string(//*[local-name()='{name}'])"))
+}
+
+pub fn count(xml: &str, expression: &str) -> usize {
+    xpath(xml, &format!("count({expression})"))
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+/// Compares with `tests/golden/NAME`, after blanking what changes per answer (error times and
+/// ids). `UPDATE_GOLDEN=1` rewrites the file instead.
+pub fn assert_golden(name: &str, actual: &str) {
+    let normalised = normalise_error_stamps(actual);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &normalised).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    assert_eq!(
+        normalised,
+        expected,
+        "answer differs from {}",
+        path.display()
+    );
+}
+
+fn normalise_error_stamps(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(start) = rest.find("<Error Time=\"") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail.find('>').expect("end of Error tag");
+        out.push_str("<Error Time=\"TIME\" Id=\"ID\">");
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -1,0 +1,139 @@
+//! The seed's override semantics, case by case, as clients see them.
+
+use crate::harness::*;
+
+const CUSTOM: &str = "<Custom><Mail>%EmailAddress%</Mail><B64>%Base64EmailAddress%</B64><Name>%DisplayName%</Name><Dn>%LegacyDN%</Dn><Keep>%Other%</Keep></Custom>";
+
+fn setup() -> (Signpost, std::path::PathBuf) {
+    let sp = Signpost::new().with_example_domain();
+    sp.add_user(
+        "john@example.com",
+        "secret",
+        &["--display-name", "John <&> Doe"],
+    );
+    let file = sp.dir.path().join("custom.xml");
+    std::fs::write(&file, CUSTOM).unwrap();
+    (sp, file)
+}
+
+#[test]
+fn desktop_override_follows_the_seed() {
+    let (sp, file) = setup();
+    let file = file.to_str().unwrap();
+    let server = sp.serve();
+    let creds = Some(("john@example.com", "secret"));
+    let ask = |s: &Server| s.autodiscover("john@example.com", OUTLOOK_SCHEMA, creds);
+    let generated = ask(&server).body;
+    assert!(generated.contains("<Type>IMAP</Type>"));
+
+    // Override on, nothing ever saved: the generated answer.
+    server.after_change(|| {
+        sp.ok(&["override", "on", "example.com", "desktop"]);
+    });
+    assert_eq!(ask(&server).body, generated);
+
+    // Text saved while on: that text, variables replaced and escaped.
+    let out = sp.ok(&["override", "set", "example.com", "desktop", "--file", file]);
+    assert!(out.contains("is sent"), "{out}");
+    let expected = "<Custom><Mail>john@example.com</Mail><B64>am9obkBleGFtcGxlLmNvbQ==</B64>\
+<Name>John &lt;&amp;&gt; Doe</Name><Dn>/o=Signpost/ou=example.com/cn=Recipients/cn=john</Dn><Keep>%Other%</Keep></Custom>";
+    assert!(
+        server.eventually(5, |s| ask(s).body == expected),
+        "{}",
+        ask(&server).body
+    );
+    assert_eq!(ask(&server).content_type, "text/xml; charset=utf-8");
+
+    // Blank text saved: a blank answer.
+    sp.ok_with_stdin(
+        &["override", "set", "example.com", "desktop", "--file", "-"],
+        "",
+    );
+    assert!(server.eventually(5, |s| {
+        let a = ask(s);
+        a.status == 200 && a.body.is_empty()
+    }));
+
+    // Off: generated again, though the text is kept.
+    sp.ok(&["override", "off", "example.com", "desktop"]);
+    assert!(server.eventually(5, |s| ask(s).body == generated));
+    let shown = sp.ok(&[
+        "override",
+        "show",
+        "example.com",
+        "desktop",
+        "--format",
+        "json",
+    ]);
+    let state: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(state["enabled"], false);
+    assert_eq!(state["text"], "");
+
+    // Cleared and on: nothing saved any more, so generated.
+    server.after_change(|| {
+        sp.ok(&["override", "clear", "example.com", "desktop"]);
+        sp.ok(&["override", "on", "example.com", "desktop"]);
+    });
+    assert_eq!(ask(&server).body, generated);
+}
+
+#[test]
+fn mobile_override_replaces_only_the_activesync_answer() {
+    let (sp, file) = setup();
+    sp.ok(&["protocol", "set", "example.com", "eas", "--enable"]);
+    sp.ok(&[
+        "override",
+        "set",
+        "example.com",
+        "mobile",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    sp.ok(&["override", "on", "example.com", "mobile"]);
+    let server = sp.serve();
+    let creds = Some(("john@example.com", "secret"));
+    let mobile = server.autodiscover("john@example.com", MOBILESYNC_SCHEMA, creds);
+    assert!(
+        mobile
+            .body
+            .starts_with("<Custom><Mail>john@example.com</Mail>"),
+        "{}",
+        mobile.body
+    );
+    let desktop = server.autodiscover("john@example.com", OUTLOOK_SCHEMA, creds);
+    assert!(
+        desktop.body.contains("<Type>IMAP</Type>"),
+        "desktop is still generated"
+    );
+
+    // An override never turns ActiveSync on for someone it is off for.
+    sp.ok(&["user", "set", "john@example.com", "--deny", "eas"]);
+    assert!(server.eventually(5, |s| {
+        element_text(
+            &s.autodiscover("john@example.com", MOBILESYNC_SCHEMA, creds)
+                .body,
+            "ErrorCode",
+        ) == "601"
+    }));
+}
+
+#[test]
+fn malformed_override_text_is_saved_with_a_warning() {
+    let (sp, _) = setup();
+    let out = sp.run(
+        &["override", "set", "example.com", "desktop", "--file", "-"],
+        "<Broken>",
+    );
+    assert!(out.status.success());
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(warning.contains("not well-formed XML"), "{warning}");
+    let err = sp.fails(&[
+        "override",
+        "set",
+        "example.com",
+        "desktop",
+        "--file",
+        "/nonexistent/file.xml",
+    ]);
+    assert!(err.contains("cannot open /nonexistent/file.xml"), "{err}");
+}

@@ -1,0 +1,16 @@
+//! Signpost's HTTP server: listeners, routing, client authentication and the live snapshot of
+//! the configuration that every answer is computed from.
+
+mod app;
+mod basic_auth;
+pub mod config;
+mod credential_cache;
+mod listener;
+mod password_check;
+mod responses;
+mod routes;
+mod snapshot_reload;
+mod state;
+
+pub use config::ServerConfig;
+pub use listener::run;

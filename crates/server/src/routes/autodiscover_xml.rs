@@ -1,0 +1,216 @@
+//! `POST|GET /autodiscover/autodiscover.xml`: Outlook's desktop answer and the ActiveSync
+//! (mobilesync) answer, with Outlook's 401 -> Basic flow.
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use signpost_core::answers;
+use signpost_core::discovery::{self, Asker, Discovery};
+use signpost_core::{AuthPolicy, Snapshot, validate};
+use signpost_protocol::pox::{self, ErrorCode, MAX_REQUEST_BYTES, PoxRequest, ResponseSchema};
+use tracing::{debug, info};
+
+use crate::basic_auth::{self, Presented};
+use crate::listener::PeerAddr;
+use crate::responses;
+use crate::state::SharedState;
+
+pub async fn handle(
+    State(state): State<SharedState>,
+    peer: Option<Extension<PeerAddr>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = match read_limited(body, &headers).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        // Delta Chat, MyMail and Spike send a GET without a body.
+        PoxRequest {
+            email_address: super::query_value(uri.query(), &["Email", "EmailAddress"]),
+            ..PoxRequest::default()
+        }
+    } else {
+        match pox::parse_request(&body) {
+            Ok(request) => request,
+            Err(reason) => {
+                debug!(%reason, "autodiscover request refused");
+                return error(ErrorCode::InvalidRequest, "malformed request");
+            }
+        }
+    };
+    let schema = match request.response_schema() {
+        Ok(schema) => schema,
+        Err(unsupported) => {
+            debug!(schema = %unsupported.chars().take(120).collect::<String>(), "unsupported response schema");
+            return error(
+                ErrorCode::ProviderUnavailable,
+                "unsupported response schema",
+            );
+        }
+    };
+    let snapshot = state.snapshot.load_full();
+    let requested = match requested_address(&snapshot, &request) {
+        Ok(address) => address,
+        Err(reason) => {
+            debug!(%reason, "autodiscover request refused");
+            return error(ErrorCode::InvalidRequest, "invalid address");
+        }
+    };
+    let presented = basic_auth::from_headers(&headers);
+
+    // Without an address only the authenticated user can be answered for.
+    let (address, mut verified) = match requested {
+        Some(address) => (address, None),
+        None => match &presented {
+            Presented::Basic(credentials) => {
+                match state.authenticate(&snapshot, credentials, None).await {
+                    Some(address) => (address.clone(), Some(address)),
+                    None => return responses::unauthorized(&state.config.realm),
+                }
+            }
+            _ => return error(ErrorCode::InvalidRequest, "no address"),
+        },
+    };
+
+    let domain_name = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let Some(domain) = snapshot.domain(domain_name) else {
+        return error(ErrorCode::AddressNotFound, "domain not hosted");
+    };
+    if domain.redirect_to.is_none() && domain.auth != AuthPolicy::Off && verified.is_none() {
+        match &presented {
+            Presented::Basic(credentials) => {
+                match state
+                    .authenticate(&snapshot, credentials, Some(&address))
+                    .await
+                {
+                    Some(user) => verified = Some(user),
+                    None => {
+                        let client = peer.map(|Extension(PeerAddr(a))| a.ip().to_string());
+                        info!(login = %credentials.login, client = client.as_deref().unwrap_or("-"), "autodiscover login failed");
+                        return responses::unauthorized(&state.config.realm);
+                    }
+                }
+            }
+            Presented::Unreadable => return responses::unauthorized(&state.config.realm),
+            Presented::Nothing if domain.auth == AuthPolicy::Required => {
+                return responses::unauthorized(&state.config.realm);
+            }
+            Presented::Nothing => {}
+        }
+    }
+    if domain.auth == AuthPolicy::Off {
+        verified = None;
+    }
+    let asker = match verified.as_deref().and_then(|a| snapshot.user(a)) {
+        Some(user) if user.address != address => {
+            debug!(asked = %address, login = %user.address, "authenticated user asked for another address");
+            return responses::text(
+                StatusCode::FORBIDDEN,
+                "These credentials do not own this address\n",
+            );
+        }
+        Some(user) => Asker::Authenticated(user),
+        None => Asker::Anonymous,
+    };
+
+    let options = &state.config.answers;
+    match (discovery::discover(&snapshot, &address, asker), schema) {
+        (Discovery::NotHosted, _) => error(ErrorCode::AddressNotFound, "domain not hosted"),
+        (Discovery::RedirectAddress(to), ResponseSchema::Outlook) => {
+            responses::xml(pox::write_desktop_redirect_address(&to))
+        }
+        (Discovery::RedirectAddress(to), ResponseSchema::MobileSync) => {
+            responses::xml(pox::write_mobilesync_redirect(&to))
+        }
+        (Discovery::Account(account), ResponseSchema::Outlook) => {
+            responses::xml(answers::desktop_answer(&account, options))
+        }
+        (Discovery::Account(account), ResponseSchema::MobileSync) => {
+            match answers::mobile_answer(&account, options) {
+                Some(body) => responses::xml(body),
+                None => error(ErrorCode::ProviderUnavailable, "ActiveSync is off"),
+            }
+        }
+    }
+}
+
+/// The address a request is about: its LegacyDN when that names someone (the spec says LegacyDN
+/// wins), else its EMailAddress. `Ok(None)` when it names nobody at all.
+fn requested_address(snapshot: &Snapshot, request: &PoxRequest) -> Result<Option<String>, String> {
+    if let Some(address) = request
+        .legacy_dn
+        .as_deref()
+        .and_then(|dn| snapshot.address_for_legacy_dn(dn))
+    {
+        return Ok(Some(address));
+    }
+    match request.email_address.as_deref() {
+        Some(raw) => validate::address("EMailAddress", raw)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        None if request.legacy_dn.is_some() => Err("unknown LegacyDN".into()),
+        None => Ok(None),
+    }
+}
+
+fn error(code: ErrorCode, why: &'static str) -> Response {
+    let (response, id) = responses::pox_error(code);
+    debug!(code = code.number(), id, why, "autodiscover error answer");
+    response
+}
+
+/// Past this, an oversized body is not even read to the end before the 413 is sent.
+const MAX_DISCARDED_BYTES: usize = 1024 * 1024;
+
+/// Reads at most [`MAX_REQUEST_BYTES`]. A larger body gets 413; up to a megabyte of it is read
+/// and thrown away first, so the client is not reset while still sending and sees the 413.
+async fn read_limited(body: Body, headers: &HeaderMap) -> Result<axum::body::Bytes, Response> {
+    let too_large = || {
+        let mut response = responses::text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body larger than 64 KiB\n",
+        );
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        response
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_DISCARDED_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(responses::text(
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read\n",
+            ));
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len();
+        if total <= MAX_REQUEST_BYTES {
+            kept.extend_from_slice(&data);
+        } else if total > MAX_DISCARDED_BYTES {
+            return Err(too_large());
+        }
+    }
+    if total > MAX_REQUEST_BYTES {
+        return Err(too_large());
+    }
+    Ok(kept.into())
+}
