@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use signpost_core::model::{AppleAccount, AuthMethod};
 use signpost_core::{AuthPolicy, Encryption, OverrideKind, ProtocolKind};
 
 use crate::output::Format;
@@ -69,6 +70,9 @@ pub enum Command {
     /// Replace a domain's generated desktop or mobile XML with custom text
     #[command(subcommand)]
     Override(OverrideCommand),
+    /// Import domains from other tools' files
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print the answer a client would get (the seed's Generate button)
     #[command(
         after_help = "Examples:\n  signpost generate example.com desktop --email john@example.com\n  \
@@ -108,6 +112,12 @@ pub struct ServeArgs {
     /// Milliseconds between checks of the store for changes [default: 250]
     #[arg(long, env = "SIGNPOST_RELOAD_INTERVAL_MS")]
     pub reload_interval_ms: Option<u64>,
+    /// Certificate chain (PEM, leaf first) that signs Apple profiles of every domain
+    #[arg(long, env = "SIGNPOST_PROFILE_SIGNING_CERT", value_name = "FILE", requires = "profile_signing_key")]
+    pub profile_signing_cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 P-256) of the profile signing certificate
+    #[arg(long, env = "SIGNPOST_PROFILE_SIGNING_KEY", value_name = "FILE", requires = "profile_signing_cert")]
+    pub profile_signing_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,8 +154,12 @@ signpost domain set old.example --redirect-to new.example\n  signpost domain set
         name: String,
         #[arg(long)]
         hostname: Option<String>,
+        /// Provider name clients show (at most 30 characters)
         #[arg(long)]
         display_name: Option<String>,
+        /// Short provider name (at most 12 characters; autoconfig displayShortName)
+        #[arg(long)]
+        short_name: Option<String>,
         /// Whether autodiscover asks for the password: required, optional or off
         #[arg(long, value_parser = parse_auth)]
         auth: Option<AuthPolicy>,
@@ -155,6 +169,39 @@ signpost domain set old.example --redirect-to new.example\n  signpost domain set
         /// Stop redirecting
         #[arg(long)]
         no_redirect: bool,
+        /// Serve another address domain with these settings (repeatable)
+        #[arg(long = "alias", value_name = "DOMAIN")]
+        add_aliases: Vec<String>,
+        /// Stop serving an alias (repeatable)
+        #[arg(long = "remove-alias", value_name = "DOMAIN")]
+        remove_aliases: Vec<String>,
+        /// Help page for mail setup (repeatable; replaces the list; "" clears it)
+        #[arg(long = "documentation-url", value_name = "URL")]
+        documentation_urls: Vec<String>,
+        /// Webmail address ("" clears it)
+        #[arg(long, value_name = "URL")]
+        webmail_url: Option<String>,
+        /// CalDAV server URL, https ("" clears it)
+        #[arg(long, value_name = "URL")]
+        caldav_url: Option<String>,
+        /// CardDAV server URL, https ("" clears it)
+        #[arg(long, value_name = "URL")]
+        carddav_url: Option<String>,
+        /// OAuth2 issuer host name (with --oauth2-scope, --oauth2-auth-url, --oauth2-token-url)
+        #[arg(long, value_name = "HOST")]
+        oauth2_issuer: Option<String>,
+        #[arg(long, value_name = "SCOPE")]
+        oauth2_scope: Option<String>,
+        #[arg(long, value_name = "URL")]
+        oauth2_auth_url: Option<String>,
+        #[arg(long, value_name = "URL")]
+        oauth2_token_url: Option<String>,
+        /// Remove the OAuth2 settings
+        #[arg(long, conflicts_with_all = ["oauth2_issuer", "oauth2_scope", "oauth2_auth_url", "oauth2_token_url"])]
+        no_oauth2: bool,
+        /// What Apple profiles set up: mail (IMAP/POP with SMTP) or eas (ActiveSync)
+        #[arg(long, value_parser = parse_apple_account)]
+        apple_account: Option<AppleAccount>,
     },
     /// Stop hosting a domain (its users are removed too)
     #[command(after_help = "Example:\n  signpost domain remove example.com")]
@@ -163,11 +210,10 @@ signpost domain set old.example --redirect-to new.example\n  signpost domain set
 
 #[derive(Debug, Subcommand)]
 pub enum ProtocolCommand {
-    /// Turn a protocol on or off and set its host, port and encryption
-    #[command(
-        after_help = "Examples:\n  signpost protocol set example.com imap --port 143 --encryption starttls\n  \
-signpost protocol set example.com pop --disable\n  signpost protocol set example.com eas --enable --host eas.example.com"
-    )]
+    /// Turn a protocol on or off and set its (primary) host, port and encryption
+    #[command(after_help = "Examples:\n  signpost protocol set example.com imap --port 143 --encryption starttls\n  \
+signpost protocol set example.com pop --disable\n  signpost protocol set example.com eas --enable --host eas.example.com\n  \
+signpost protocol set example.com imap --username %EMAILLOCALPART% --auth password-cleartext")]
     Set {
         domain: String,
         /// pop, imap, smtp, ews or eas
@@ -177,15 +223,46 @@ signpost protocol set example.com pop --disable\n  signpost protocol set example
         enable: bool,
         #[arg(long)]
         disable: bool,
-        /// Server for this protocol; an empty value means the domain's hostname
-        #[arg(long)]
-        host: Option<String>,
-        #[arg(long)]
-        port: Option<u16>,
-        /// ssl (implicit TLS), starttls or none
-        #[arg(long, value_parser = parse_encryption)]
-        encryption: Option<Encryption>,
+        #[command(flatten)]
+        endpoint: EndpointArgs,
     },
+    /// Offer a protocol on one more endpoint (SMTP on 465 beside 587, say); autoconfig lists all
+    #[command(after_help = "Example:\n  signpost protocol add-endpoint example.com smtp --port 465 --encryption ssl")]
+    AddEndpoint {
+        domain: String,
+        /// pop, imap or smtp
+        #[arg(value_parser = parse_protocol)]
+        protocol: ProtocolKind,
+        #[command(flatten)]
+        endpoint: EndpointArgs,
+    },
+    /// Remove an extra endpoint by its number in `signpost domain show` (1 is the first extra)
+    #[command(after_help = "Example:\n  signpost protocol remove-endpoint example.com smtp 1")]
+    RemoveEndpoint {
+        domain: String,
+        #[arg(value_parser = parse_protocol)]
+        protocol: ProtocolKind,
+        number: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// Server for this endpoint ("" means the domain's hostname; %EMAILDOMAIN% allowed)
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// ssl (implicit TLS), starttls or none
+    #[arg(long, value_parser = parse_encryption)]
+    pub encryption: Option<Encryption>,
+    /// Login name pattern: %EMAILADDRESS%, %EMAILLOCALPART%, ... ("" for none)
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Authentication method, in order of preference (repeatable): password-cleartext,
+    /// password-encrypted, OAuth2, NTLM, client-IP-address, TLS-client-cert, none
+    #[arg(long = "auth", value_parser = parse_auth_method, value_name = "METHOD")]
+    pub authentication: Vec<AuthMethod>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,12 +382,33 @@ It is sent only while the override is on (signpost override on ...)."
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import Thunderbird ISPDB files (config-v1.1.xml) as domains
+    #[command(after_help = "Examples:\n  signpost import ispdb gmx.net.xml web.de.xml\n  signpost import ispdb --replace isp/*.xml\n\n\
+Each file becomes one domain (its first <domain>; the others become aliases). What Signpost\n\
+cannot represent is dropped with a warning naming it.")]
+    Ispdb {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Replace domains that already exist instead of skipping them
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum AnswerKind {
     /// Outlook's POX answer
     Desktop,
     /// The ActiveSync answer
     Mobile,
+    /// Thunderbird's config-v1.1.xml
+    Autoconfig,
+    /// The Apple configuration profile (unsigned)
+    Mobileconfig,
+    /// The PACC user-agent-configuration.json
+    Pacc,
 }
 
 #[derive(Debug, Args)]
@@ -324,6 +422,9 @@ pub struct GenerateArgs {
     /// Apply the domain's override, if on, as the server would
     #[arg(long)]
     pub with_override: bool,
+    /// For pacc: print the _ua-auto-config TXT record value instead of the document
+    #[arg(long)]
+    pub txt: bool,
 }
 
 // Values are parsed by the model's own parsers, the same ones the API uses.
@@ -341,4 +442,12 @@ fn parse_auth(value: &str) -> Result<AuthPolicy, String> {
 
 fn parse_override(value: &str) -> Result<OverrideKind, String> {
     OverrideKind::parse(value).map_err(|e| e.message)
+}
+
+fn parse_auth_method(value: &str) -> Result<AuthMethod, String> {
+    AuthMethod::parse(value).map_err(|e| e.message)
+}
+
+fn parse_apple_account(value: &str) -> Result<AppleAccount, String> {
+    AppleAccount::parse(value).map_err(|e| e.message)
 }

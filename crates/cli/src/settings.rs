@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
+use std::sync::Arc;
+
 use signpost_server::ServerConfig;
+use signpost_server::config::ProfileSigning;
+use signpost_server::profile_signing::ProfileSigner;
 
 use crate::cli::{GlobalOptions, ServeArgs};
 
@@ -32,6 +36,25 @@ pub struct ServerSection {
     pub credential_cache_entries: Option<usize>,
     pub concurrent_password_checks: Option<usize>,
     pub reload_interval_ms: Option<u64>,
+    #[serde(default)]
+    pub profile_signing: ProfileSigningSection,
+}
+
+/// `[server.profile_signing]`: a certificate for every domain, and per-domain ones.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSigningSection {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    #[serde(default)]
+    pub domains: std::collections::BTreeMap<String, SigningFiles>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl FileConfig {
@@ -112,7 +135,33 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
     if let Some(ms) = args.reload_interval_ms.or(section.reload_interval_ms) {
         config.reload_interval = Duration::from_millis(ms.max(10));
     }
+    config.profile_signing = profile_signing(args, &section.profile_signing)?;
     Ok(config)
+}
+
+/// Loads every signing certificate now, so a bad file stops the server with a clear error
+/// instead of failing on the first download.
+fn profile_signing(args: &ServeArgs, section: &ProfileSigningSection) -> anyhow::Result<ProfileSigning> {
+    let default_files = match (&args.profile_signing_cert, &args.profile_signing_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        _ => match (&section.cert, &section.key) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            (None, None) => None,
+            _ => anyhow::bail!("[server.profile_signing] needs both cert and key"),
+        },
+    };
+    let mut signing = ProfileSigning::default();
+    if let Some((cert, key)) = default_files {
+        signing.default = Some(Arc::new(ProfileSigner::from_pem_files(&cert, &key)?));
+    }
+    for (domain, files) in &section.domains {
+        let name = signpost_core::validate::domain_name("profile_signing domain", domain)?;
+        signing.per_domain.insert(
+            name,
+            Arc::new(ProfileSigner::from_pem_files(&files.cert, &files.key)?),
+        );
+    }
+    Ok(signing)
 }
 
 #[cfg(test)]
@@ -141,6 +190,8 @@ mod tests {
             credential_cache_entries: None,
             concurrent_password_checks: None,
             reload_interval_ms: None,
+            profile_signing_cert: None,
+            profile_signing_key: None,
         };
         let config = server_config(&args, &file).unwrap();
         assert_eq!(config.listen, vec!["127.0.0.1:9000".parse().unwrap()]);

@@ -1,13 +1,17 @@
 //! The decision at the heart of Signpost: given an address and who is asking, what account
 //! settings does this client get?
 
-use crate::model::{Domain, ProtocolKind, ServiceAccess, User};
+use crate::model::{Domain, Endpoint, ProtocolKind, ServiceAccess, User, expand_pattern};
 use crate::snapshot::Snapshot;
 
 /// Who sent the request.
 #[derive(Debug, Clone, Copy)]
 pub enum Asker<'a> {
-    /// No credentials (autoconfig, v2 JSON, or a domain whose auth policy allows it).
+    /// Nobody in particular, and the answer must not depend on whether the address exists
+    /// (autoconfig, PACC, v2 JSON, profiles downloaded without a password).
+    Public,
+    /// No credentials, but the address's own record applies (POX for domains whose auth policy
+    /// allows unauthenticated answers).
     Anonymous,
     /// A user whose password was verified.
     Authenticated(&'a User),
@@ -29,8 +33,10 @@ pub enum Discovery<'s> {
 pub struct Account<'s> {
     pub domain: &'s Domain,
     pub address: String,
-    pub display_name: String,
-    pub login_name: String,
+    /// The user's name, only for the user themself.
+    pub display_name: Option<String>,
+    /// The user's own login name, overriding the domain's user name patterns.
+    pub login_name: Option<String>,
     pub legacy_dn: String,
     pub access: ServiceAccess,
 }
@@ -40,13 +46,42 @@ impl Account<'_> {
     pub fn offers(&self, kind: ProtocolKind) -> bool {
         self.domain.protocols.get(kind).enabled && self.access.allows(kind)
     }
+
+    /// The domain part of the address (the domain itself or one of its aliases).
+    pub fn address_domain(&self) -> &str {
+        self.address
+            .rsplit_once('@')
+            .map(|(_, domain)| domain)
+            .unwrap_or(&self.domain.name)
+    }
+
+    /// The name shown as the account's owner: the user's name, else the address.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.address)
+    }
+
+    /// The login name for `endpoint`: the user's own, else the endpoint's pattern expanded.
+    pub fn login_for(&self, endpoint: &Endpoint) -> Option<String> {
+        match &self.login_name {
+            Some(login) => Some(login.clone()),
+            None => endpoint
+                .username
+                .as_deref()
+                .map(|pattern| expand_pattern(pattern, &self.address)),
+        }
+    }
+
+    /// The host of `endpoint` for this address (`%EMAILDOMAIN%` expanded).
+    pub fn host_for(&self, endpoint: &Endpoint) -> String {
+        expand_pattern(self.domain.host_of(endpoint), &self.address)
+    }
 }
 
 /// Looks up `address` (already normalised by [`crate::validate::address`]).
 ///
 /// Personal data (the display name) is given only to the authenticated user. What is needed to
-/// connect (login name, service access) follows the user's record whenever the address is a known
-/// user: a user with POP denied never gets POP, asked by anyone.
+/// connect (login name, service access) follows the user's record for an `Anonymous` asker too:
+/// a user with POP denied never gets POP. A `Public` asker gets the domain's settings only.
 pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'_>) -> Discovery<'s> {
     let Some((local, domain_name)) = address.rsplit_once('@') else {
         return Discovery::NotHosted;
@@ -60,40 +95,52 @@ pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'_>) -> 
     let known = match asker {
         Asker::Authenticated(user) => Some(user),
         Asker::Anonymous => snapshot.user(address),
+        Asker::Public => None,
     };
     let display_name = match asker {
-        Asker::Authenticated(user) => user.shown_name().to_string(),
-        Asker::Anonymous => address.to_string(),
+        Asker::Authenticated(user) => Some(user.shown_name().to_string()),
+        Asker::Anonymous | Asker::Public => None,
     };
-    let account = match known {
-        Some(user) => Account {
-            domain,
-            address: address.to_string(),
-            display_name,
-            login_name: user.login().to_string(),
-            legacy_dn: user.legacy_dn(),
-            access: user.access,
-        },
-        None => Account {
-            domain,
-            address: address.to_string(),
-            display_name,
-            login_name: address.to_string(),
-            legacy_dn: crate::model::derived_legacy_dn(address),
-            access: ServiceAccess::ALL,
-        },
-    };
-    Discovery::Account(account)
+    Discovery::Account(Account {
+        domain,
+        address: address.to_string(),
+        display_name,
+        login_name: known.and_then(|u| u.login_name.clone()),
+        legacy_dn: known
+            .map(User::legacy_dn)
+            .unwrap_or_else(|| crate::model::derived_legacy_dn(address)),
+        access: known.map(|u| u.access).unwrap_or(ServiceAccess::ALL),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Domain;
+    use crate::model::{Domain, DomainChange, EndpointChange, ProtocolChange};
 
     fn snapshot() -> Snapshot {
         let mut redirected = Domain::new("old.example", "mail.old.example").unwrap();
         redirected.redirect_to = Some("new.example".into());
+        let mut example = Domain::new("example.com", "mail.example.com").unwrap();
+        example
+            .apply(&DomainChange {
+                add_aliases: vec!["example.net".into()],
+                ..Default::default()
+            })
+            .unwrap();
+        example
+            .change_protocol(
+                ProtocolKind::Imap,
+                &ProtocolChange {
+                    endpoint: EndpointChange {
+                        host: Some("imap.%EMAILDOMAIN%".into()),
+                        username: Some("%EMAILLOCALPART%".into()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         let user = User {
             address: "john@example.com".into(),
             password_hash: String::new(),
@@ -105,44 +152,42 @@ mod tests {
                 ..ServiceAccess::ALL
             },
         };
-        Snapshot::new(
-            1,
-            vec![
-                Domain::new("example.com", "mail.example.com").unwrap(),
-                redirected,
-            ],
-            vec![user],
-        )
+        Snapshot::new(1, vec![example, redirected], vec![user])
+    }
+
+    fn account<'s>(s: &'s Snapshot, address: &str, asker: Asker<'_>) -> Account<'s> {
+        match discover(s, address, asker) {
+            Discovery::Account(account) => account,
+            other => panic!("expected an account, got {other:?}"),
+        }
     }
 
     #[test]
     fn known_user_access_applies_but_name_needs_authentication() {
         let s = snapshot();
-        let Discovery::Account(anon) = discover(&s, "john@example.com", Asker::Anonymous) else {
-            panic!("expected an account");
-        };
-        assert_eq!(anon.display_name, "john@example.com");
-        assert_eq!(anon.login_name, "jdoe");
+        let anon = account(&s, "john@example.com", Asker::Anonymous);
+        assert_eq!(anon.shown_name(), "john@example.com");
         assert!(!anon.offers(ProtocolKind::Pop));
         assert!(anon.offers(ProtocolKind::Imap));
         assert!(!anon.offers(ProtocolKind::Eas), "EAS is off for the domain");
+        let imap = &anon.domain.protocols.imap.primary;
+        assert_eq!(anon.login_for(imap).as_deref(), Some("jdoe"));
 
         let user = s.user("john@example.com").unwrap();
-        let Discovery::Account(me) = discover(&s, "john@example.com", Asker::Authenticated(user))
-        else {
-            panic!("expected an account");
-        };
-        assert_eq!(me.display_name, "John Doe");
+        let me = account(&s, "john@example.com", Asker::Authenticated(user));
+        assert_eq!(me.shown_name(), "John Doe");
+
+        let public = account(&s, "john@example.com", Asker::Public);
+        assert!(public.offers(ProtocolKind::Pop), "public answers never depend on the user");
+        assert_eq!(public.login_for(imap).as_deref(), Some("john"));
     }
 
     #[test]
-    fn unknown_users_get_domain_settings_and_other_domains_are_not_hosted() {
+    fn aliases_patterns_and_other_domains() {
         let s = snapshot();
-        let Discovery::Account(a) = discover(&s, "nobody@example.com", Asker::Anonymous) else {
-            panic!("expected an account");
-        };
-        assert!(a.offers(ProtocolKind::Pop));
-        assert_eq!(a.login_name, "nobody@example.com");
+        let alias = account(&s, "nobody@example.net", Asker::Public);
+        assert_eq!(alias.domain.name, "example.com");
+        assert_eq!(alias.host_for(&alias.domain.protocols.imap.primary), "imap.example.net");
         assert!(matches!(
             discover(&s, "x@elsewhere.org", Asker::Anonymous),
             Discovery::NotHosted

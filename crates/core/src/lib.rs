@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod discovery;
+pub mod ispdb;
 pub mod model;
 pub mod password;
 pub mod snapshot;

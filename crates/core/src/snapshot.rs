@@ -10,6 +10,8 @@ pub struct Snapshot {
     /// The store's change counter this snapshot was built from.
     pub version: i64,
     domains: HashMap<String, Domain>,
+    /// Alias domain names to the domain that serves them.
+    aliases: HashMap<String, String>,
     users: HashMap<String, User>,
     /// Lowercased explicit login names to the addresses that use them.
     logins: HashMap<String, Vec<String>>,
@@ -32,8 +34,13 @@ impl Snapshot {
                 legacy_dns.insert(dn.to_lowercase(), user.address.clone());
             }
         }
+        let aliases = domains
+            .iter()
+            .flat_map(|d| d.aliases.iter().map(|a| (a.clone(), d.name.clone())))
+            .collect();
         Self {
             version,
+            aliases,
             domains: domains.into_iter().map(|d| (d.name.clone(), d)).collect(),
             users: users.into_iter().map(|u| (u.address.clone(), u)).collect(),
             logins,
@@ -41,8 +48,18 @@ impl Snapshot {
         }
     }
 
+    /// The domain serving `name`, by its own name or one of its aliases.
     pub fn domain(&self, name: &str) -> Option<&Domain> {
-        self.domains.get(name)
+        self.domains.get(name).or_else(|| {
+            self.aliases
+                .get(name)
+                .and_then(|canonical| self.domains.get(canonical))
+        })
+    }
+
+    /// Every domain, in no particular order.
+    pub fn domains(&self) -> impl Iterator<Item = &Domain> {
+        self.domains.values()
     }
 
     pub fn user(&self, address: &str) -> Option<&User> {

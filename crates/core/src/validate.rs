@@ -142,22 +142,73 @@ pub fn address(field: &'static str, value: &str) -> Result<String, ValidationErr
     Ok(address)
 }
 
-/// A TCP port other than 0.
-pub fn port(field: &'static str, value: u16) -> Result<u16, ValidationError> {
-    if value == 0 {
-        return Err(ValidationError::new(field, "port 0 is not a usable port"));
-    }
-    Ok(value)
-}
-
-/// A display name: at most 256 characters, no control characters (markup characters are fine:
-/// every writer escapes them).
-pub fn display_name(field: &'static str, value: &str) -> Result<String, ValidationError> {
+/// A host name that may contain the `%EMAILDOMAIN%` placeholder (hosting providers that run
+/// `mail.<customer domain>`). The placeholder keeps its spelling; the rest is normalised.
+pub fn host_pattern(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    const PLACEHOLDER: &str = "%EMAILDOMAIN%";
     let value = value.trim();
-    if value.chars().count() > MAX_NAME_LEN {
+    if !value.contains('%') {
+        return domain_name(field, value);
+    }
+    let parts: Vec<&str> = value.split(PLACEHOLDER).collect();
+    if parts.iter().any(|p| p.contains('%')) {
         return Err(ValidationError::new(
             field,
-            format!("it is longer than {MAX_NAME_LEN} characters"),
+            format!("'{}' may only use the %EMAILDOMAIN% placeholder", shown(value)),
+        ));
+    }
+    // Check the syntax with a sample domain in place of the placeholder.
+    domain_name(field, &value.replace(PLACEHOLDER, "example.org"))?;
+    Ok(parts
+        .iter()
+        .map(|p| p.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(PLACEHOLDER))
+}
+
+/// A login name pattern such as `%EMAILADDRESS%` or `%EMAILLOCALPART%`: 1-256 characters with no
+/// whitespace or control characters. Unknown placeholders are kept (clients use them literally).
+pub fn username_pattern(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    login_name(field, value)
+}
+
+/// An absolute https URL.
+pub fn https_url(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    let url = web_url(field, value)?;
+    if !url.starts_with("https://") {
+        return Err(ValidationError::new(
+            field,
+            format!("'{}' must be an https URL", shown(value)),
+        ));
+    }
+    Ok(url)
+}
+
+/// An absolute http or https URL with a host (documentation pages may still be plain http).
+pub fn web_url(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    let value = value.trim();
+    let url = url::Url::parse(value).map_err(|e| {
+        ValidationError::new(field, format!("'{}' is not a URL: {e}", shown(value)))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ValidationError::new(
+            field,
+            format!("'{}' must be an http or https URL with a host", shown(value)),
+        ));
+    }
+    if value.len() > 2048 {
+        return Err(ValidationError::new(field, "it is longer than 2048 characters"));
+    }
+    Ok(url.to_string())
+}
+
+/// Free text of at most `max` characters without control characters.
+pub fn bounded_text(field: &'static str, value: &str, max: usize) -> Result<String, ValidationError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("'{}' is longer than {max} characters", shown(value)),
         ));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
@@ -167,6 +218,20 @@ pub fn display_name(field: &'static str, value: &str) -> Result<String, Validati
         ));
     }
     Ok(value.to_string())
+}
+
+/// A TCP port other than 0.
+pub fn port(field: &'static str, value: u16) -> Result<u16, ValidationError> {
+    if value == 0 {
+        return Err(ValidationError::new(field, "port 0 is not a usable port"));
+    }
+    Ok(value)
+}
+
+/// A person's display name: at most 256 characters, no control characters (markup characters
+/// are fine: every writer escapes them).
+pub fn display_name(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    bounded_text(field, value, MAX_NAME_LEN)
 }
 
 /// A login name: 1-256 characters without whitespace, control characters or ':' (which HTTP
@@ -260,6 +325,19 @@ mod tests {
         let long_domain = format!("{}.com", vec!["b".repeat(50); 4].join("."));
         let err = address("a", &format!("{}@{long_domain}", "a".repeat(50))).unwrap_err();
         assert!(err.message.contains("longer than 254"), "{err}");
+    }
+
+    #[test]
+    fn host_patterns_and_urls() {
+        assert_eq!(host_pattern("h", "Mail.%EMAILDOMAIN%").unwrap(), "mail.%EMAILDOMAIN%");
+        assert_eq!(host_pattern("h", "%EMAILDOMAIN%").unwrap(), "%EMAILDOMAIN%");
+        assert!(host_pattern("h", "mail.%EMAILLOCALPART%").is_err());
+        assert!(host_pattern("h", "bad host.%EMAILDOMAIN%").is_err());
+        assert_eq!(https_url("u", "https://Mail.Example.com/x").unwrap(), "https://mail.example.com/x");
+        assert!(https_url("u", "http://mail.example.com/").is_err());
+        assert!(web_url("u", "http://help.example.com/").is_ok());
+        assert!(web_url("u", "javascript:alert(1)").is_err());
+        assert!(web_url("u", "not a url").is_err());
     }
 
     #[test]

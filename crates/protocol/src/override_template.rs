@@ -13,33 +13,12 @@ pub struct TemplateValues<'a> {
     pub legacy_dn: &'a str,
 }
 
-/// Replaces each variable (names matched ignoring ASCII case) with its XML-escaped value.
-///
-/// One left-to-right pass: a value that itself contains `%EmailAddress%` is not expanded again.
-/// Text that merely looks like a variable is left alone.
+/// Replaces each variable (names matched ignoring ASCII case) with its XML-escaped value, in one
+/// pass (see [`crate::placeholders::replace`]).
 pub fn substitute(template: &str, values: &TemplateValues<'_>) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(start) = rest.find('%') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let replaced = after.find('%').and_then(|end| {
-            let value = value_of(&after[..end], values)?;
-            Some((value, end))
-        });
-        match replaced {
-            Some((value, end)) => {
-                out.push_str(&escape_text(&value));
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push('%');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::placeholders::replace(template, |name| {
+        value_of(name, values).map(|value| escape_text(&value))
+    })
 }
 
 fn value_of(name: &str, values: &TemplateValues<'_>) -> Option<String> {

@@ -59,6 +59,8 @@ pub enum XmlError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Element {
     pub name: String,
+    /// Attributes by local name, values unescaped.
+    pub attributes: Vec<(String, String)>,
     pub text: String,
     pub children: Vec<Element>,
 }
@@ -69,6 +71,21 @@ impl Element {
         self.children
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every child whose local name equals `name`, ignoring ASCII case.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.children
+            .iter()
+            .filter(move |c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The value of attribute `name` (local name, ignoring ASCII case).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 
     /// The trimmed text of the first child named `name`, if it has any.
@@ -176,17 +193,29 @@ fn open_element(
     if depth > limits.max_depth {
         return Err(XmlError::TooDeep(limits.max_depth));
     }
-    let mut attributes = 0usize;
+    let mut attributes = Vec::new();
     for attribute in start.attributes() {
-        attribute.map_err(|e| XmlError::Malformed(e.to_string()))?;
-        attributes += 1;
-        if attributes > limits.max_attributes {
+        let attribute = attribute.map_err(|e| XmlError::Malformed(e.to_string()))?;
+        if attributes.len() == limits.max_attributes {
             return Err(XmlError::TooManyAttributes(limits.max_attributes));
         }
+        let key = attribute.key.local_name().as_ref().to_string();
+        // Namespace declarations are not data.
+        if attribute.key.as_ref().starts_with("xmlns") {
+            continue;
+        }
+        let value = attribute
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| XmlError::Malformed(e.to_string()))?;
+        if value.len() > limits.max_text_bytes {
+            return Err(XmlError::TextTooLong(limits.max_text_bytes));
+        }
+        attributes.push((key, value.into_owned()));
     }
     let name = start.local_name().as_ref().to_string();
     Ok(Element {
         name,
+        attributes,
         ..Element::default()
     })
 }
@@ -234,9 +263,11 @@ mod tests {
     #[test]
     fn reads_nested_text_with_references() {
         let root = parse_str(
-            "<?xml version=\"1.0\"?><a:Root xmlns:a=\"x\"><a:B>x &amp; y &#65;<![CDATA[<z>]]></a:B><C/></a:Root>",
+            "<?xml version=\"1.0\"?><a:Root xmlns:a=\"x\"><a:B>x &amp; y &#65;<![CDATA[<z>]]></a:B><C k=\"v&lt;\"/></a:Root>",
         )
         .unwrap();
+        assert_eq!(root.child("c").and_then(|c| c.attribute("K")), Some("v<"));
+        assert!(root.attributes.is_empty(), "namespace declarations are not attributes");
         assert_eq!(root.name, "Root");
         assert_eq!(root.child_text("b"), Some("x & y A<z>"));
         assert!(root.child("C").is_some());

@@ -27,6 +27,15 @@ impl XmlWriter {
         }
     }
 
+    /// Starts a document with the XML declaration and a fixed document type declaration (Apple
+    /// property lists carry one).
+    pub fn with_doctype(doctype: &'static str) -> Self {
+        let mut writer = Self::new();
+        writer.out.push_str(doctype);
+        writer.out.push('\n');
+        writer
+    }
+
     fn indent(&mut self) {
         for _ in 0..self.open.len() {
             self.out.push_str("  ");

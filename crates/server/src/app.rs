@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::responses;
-use crate::routes::{autodiscover_json, autodiscover_xml, health};
+use crate::routes::{autoconfig, autodiscover_json, autodiscover_xml, health, mobileconfig, pacc};
 use crate::state::SharedState;
 
 pub fn router(state: SharedState) -> Router {
@@ -24,6 +24,19 @@ pub fn router(state: SharedState) -> Router {
             "/autodiscover/autodiscover.json/{*rest}",
             get(autodiscover_json::by_path),
         )
+        .route("/mail/config-v1.1.xml", get(autoconfig::handle))
+        .route(
+            "/.well-known/autoconfig/mail/config-v1.1.xml",
+            get(autoconfig::handle),
+        )
+        .route("/v1.1/mail/config-v1.1.xml", get(autoconfig::handle))
+        .route(
+            "/.well-known/user-agent-configuration.json",
+            get(pacc::handle),
+        )
+        .route("/mobileconfig", get(mobileconfig::profile))
+        .route("/apple", get(mobileconfig::profile))
+        .route("/mobileconfig/link", get(mobileconfig::link))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
@@ -35,7 +48,12 @@ async fn not_found() -> Response {
 }
 
 /// Discovery paths whose letter case clients do not agree on.
-const CASE_INSENSITIVE_PREFIXES: &[&str] = &["/autodiscover/"];
+const CASE_INSENSITIVE_PREFIXES: &[&str] = &[
+    "/autodiscover/",
+    "/mail/",
+    "/.well-known/",
+    "/v1.1/",
+];
 
 /// Lowercases the path of discovery requests (`/AutoDiscover/AutoDiscover.xml` and friends)
 /// so the router matches them; the query string is kept as sent.

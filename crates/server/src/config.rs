@@ -1,9 +1,31 @@
 //! Server-wide settings (the CLI fills these from flags, environment and the config file).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use signpost_core::answers::AnswerOptions;
+
+use crate::profile_signing::ProfileSigner;
+
+/// Which certificate signs whose configuration profiles.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileSigning {
+    /// For every domain without its own.
+    pub default: Option<Arc<ProfileSigner>>,
+    /// By domain name.
+    pub per_domain: HashMap<String, Arc<ProfileSigner>>,
+}
+
+impl ProfileSigning {
+    pub fn for_domain(&self, domain: &str) -> Option<&ProfileSigner> {
+        self.per_domain
+            .get(domain)
+            .or(self.default.as_ref())
+            .map(Arc::as_ref)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -24,6 +46,7 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How long a client may take to send its request headers.
     pub header_read_timeout: Duration,
+    pub profile_signing: ProfileSigning,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +61,7 @@ impl Default for ServerConfig {
             concurrent_password_checks: 4,
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            profile_signing: ProfileSigning::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 mod credential_cache;
 mod listener;
 mod password_check;
+pub mod profile_signing;
 mod responses;
 mod routes;
 mod snapshot_reload;

@@ -20,9 +20,13 @@ use crate::config::ServerConfig;
 use crate::snapshot_reload;
 use crate::state::AppState;
 
-/// The client's address, put in each request's extensions.
+/// Where a request came from, put in each request's extensions.
 #[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
+pub struct ClientConnection {
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS (so absolute links can say https).
+    pub secure: bool,
+}
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish (up to the grace period).
 ///
@@ -126,7 +130,10 @@ async fn accept_loop(
                 .clone()
                 .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
                     let mut request = request.map(axum::body::Body::new);
-                    request.extensions_mut().insert(PeerAddr(peer));
+                    request.extensions_mut().insert(ClientConnection {
+                    peer,
+                    secure: false,
+                });
                     app::normalise_path(request)
                 });
         let connection = builder

@@ -6,9 +6,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use signpost_core::model::{
+    AppleAccount, AuthMethod, DocumentationLink, Endpoint, OAuth2Settings,
+};
 use signpost_core::{
-    AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSetting, ProtocolSettings, ServiceAccess,
-    Snapshot, User, XmlOverride,
+    AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSettings, ServiceAccess, Snapshot, User,
+    XmlOverride,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -74,7 +77,7 @@ impl SqliteStore {
             sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql))
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO schema_migrations (version, description) VALUES (?, ?)")
+            sqlx::query("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)")
                 .bind(migration.version)
                 .bind(migration.description)
                 .execute(&mut *tx)
@@ -97,76 +100,190 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn write_protocols(tx: &mut Transaction<'static, Sqlite>, domain: &Domain) -> Result<()> {
-        sqlx::query("DELETE FROM domain_protocols WHERE domain = ?")
-            .bind(&domain.name)
-            .execute(&mut **tx)
-            .await?;
+    /// Writes everything about a domain except its own row: aliases, protocols, endpoints and
+    /// documentation links (replacing what was there).
+    async fn write_domain_parts(tx: &mut Transaction<'static, Sqlite>, domain: &Domain) -> Result<()> {
+        for table in [
+            "DELETE FROM domain_aliases WHERE domain = $1",
+            "DELETE FROM domain_protocols WHERE domain = $1",
+            "DELETE FROM domain_endpoints WHERE domain = $1",
+            "DELETE FROM domain_documentation WHERE domain = $1",
+        ] {
+            sqlx::query(table).bind(&domain.name).execute(&mut **tx).await?;
+        }
+        for alias in &domain.aliases {
+            let taken: Option<String> = sqlx::query_scalar("SELECT name FROM domains WHERE name = $1")
+                .bind(alias)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::AlreadyExists {
+                    kind: "domain",
+                    name: alias.clone(),
+                });
+            }
+            let inserted = sqlx::query("INSERT INTO domain_aliases (alias, domain) VALUES ($1, $2)")
+                .bind(alias)
+                .bind(&domain.name)
+                .execute(&mut **tx)
+                .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::AlreadyExists {
+                        kind: "alias",
+                        name: alias.clone(),
+                    });
+                }
+                other => other?,
+            };
+        }
         for kind in ProtocolKind::ALL {
             let setting = domain.protocols.get(kind);
+            sqlx::query("INSERT INTO domain_protocols (domain, protocol, enabled) VALUES ($1, $2, $3)")
+                .bind(&domain.name)
+                .bind(kind.key())
+                .bind(setting.enabled)
+                .execute(&mut **tx)
+                .await?;
+            for (position, endpoint) in setting.endpoints().enumerate() {
+                sqlx::query(
+                    "INSERT INTO domain_endpoints
+                        (domain, protocol, position, host, port, encryption, username, authentication)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&domain.name)
+                .bind(kind.key())
+                .bind(position as i64)
+                .bind(endpoint.host.as_deref())
+                .bind(i64::from(endpoint.port))
+                .bind(endpoint.encryption.key())
+                .bind(endpoint.username.as_deref())
+                .bind(
+                    endpoint
+                        .authentication
+                        .iter()
+                        .map(|m| m.key())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        for (position, doc) in domain.documentation.iter().enumerate() {
+            let descriptions = serde_json::to_string(&doc.descriptions)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query(
-                "INSERT INTO domain_protocols (domain, protocol, enabled, host, port, encryption)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO domain_documentation (domain, position, url, descriptions)
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(&domain.name)
-            .bind(kind.key())
-            .bind(setting.enabled)
-            .bind(setting.host.as_deref())
-            .bind(i64::from(setting.port))
-            .bind(setting.encryption.key())
+            .bind(position as i64)
+            .bind(&doc.url)
+            .bind(descriptions)
             .execute(&mut **tx)
             .await?;
         }
         Ok(())
     }
 
+    /// A domain name must not already be someone's alias.
+    async fn refuse_alias_clash(tx: &mut Transaction<'static, Sqlite>, domain: &Domain) -> Result<()> {
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT domain FROM domain_aliases WHERE alias = $1 AND domain <> $1",
+        )
+        .bind(&domain.name)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match owner {
+            Some(owner) => Err(StoreError::AlreadyExists {
+                kind: "alias",
+                name: format!("{} (of {owner})", domain.name),
+            }),
+            None => Ok(()),
+        }
+    }
+
     async fn read_domains(
         conn: &mut sqlx::SqliteConnection,
         name: Option<&str>,
     ) -> Result<Vec<Domain>> {
-        let rows = match name {
-            Some(name) => {
-                sqlx::query("SELECT * FROM domains WHERE name = ?")
-                    .bind(name)
-                    .fetch_all(&mut *conn)
-                    .await?
-            }
-            None => {
-                sqlx::query("SELECT * FROM domains ORDER BY name")
-                    .fetch_all(&mut *conn)
-                    .await?
-            }
-        };
-        let protocol_rows = match name {
-            Some(name) => {
-                sqlx::query("SELECT * FROM domain_protocols WHERE domain = ?")
-                    .bind(name)
-                    .fetch_all(&mut *conn)
-                    .await?
-            }
-            None => {
-                sqlx::query("SELECT * FROM domain_protocols")
-                    .fetch_all(&mut *conn)
-                    .await?
-            }
-        };
-        let mut domains = rows
-            .iter()
-            .map(domain_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        // With a name, every query is limited to that domain; without, all rows are read.
+        let filter = name.unwrap_or("");
+        let all = name.is_none();
+        let rows = sqlx::query("SELECT * FROM domains WHERE $1 OR name = $2 ORDER BY name")
+            .bind(all)
+            .bind(filter)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut domains = rows.iter().map(domain_from_row).collect::<Result<Vec<_>>>()?;
         let index: std::collections::HashMap<String, usize> = domains
             .iter()
             .enumerate()
             .map(|(i, d)| (d.name.clone(), i))
             .collect();
-        for row in &protocol_rows {
-            let domain_name: String = row.try_get("domain")?;
-            let Some(&i) = index.get(&domain_name) else {
-                continue;
-            };
-            let kind = ProtocolKind::parse(&row.try_get::<String, _>("protocol")?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            *domains[i].protocols.get_mut(kind) = protocol_from_row(row)?;
+        let find = |row: &SqliteRow| -> Result<Option<usize>> {
+            let domain: String = row.try_get("domain")?;
+            Ok(index.get(&domain).copied())
+        };
+
+        let aliases = sqlx::query("SELECT * FROM domain_aliases WHERE $1 OR domain = $2 ORDER BY alias")
+            .bind(all)
+            .bind(filter)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &aliases {
+            if let Some(i) = find(row)? {
+                domains[i].aliases.push(row.try_get("alias")?);
+            }
+        }
+        let protocols = sqlx::query("SELECT * FROM domain_protocols WHERE $1 OR domain = $2")
+            .bind(all)
+            .bind(filter)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &protocols {
+            if let Some(i) = find(row)? {
+                let kind = parse_protocol(row)?;
+                domains[i].protocols.get_mut(kind).enabled = row.try_get("enabled")?;
+            }
+        }
+        let endpoints = sqlx::query(
+            "SELECT * FROM domain_endpoints WHERE $1 OR domain = $2 ORDER BY domain, protocol, position",
+        )
+        .bind(all)
+        .bind(filter)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &endpoints {
+            if let Some(i) = find(row)? {
+                let kind = parse_protocol(row)?;
+                let position: i64 = row.try_get("position")?;
+                let endpoint = endpoint_from_row(row)?;
+                let setting = domains[i].protocols.get_mut(kind);
+                if position == 0 {
+                    setting.primary = endpoint;
+                } else {
+                    setting.extra.push(endpoint);
+                }
+            }
+        }
+        let docs = sqlx::query(
+            "SELECT * FROM domain_documentation WHERE $1 OR domain = $2 ORDER BY domain, position",
+        )
+        .bind(all)
+        .bind(filter)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &docs {
+            if let Some(i) = find(row)? {
+                let descriptions: String = row.try_get("descriptions")?;
+                domains[i].documentation.push(DocumentationLink {
+                    url: row.try_get("url")?,
+                    descriptions: serde_json::from_str(&descriptions)
+                        .map_err(|e| StoreError::Corrupt(format!("documentation: {e}")))?,
+                });
+            }
         }
         Ok(domains)
     }
@@ -177,7 +294,7 @@ impl SqliteStore {
     ) -> Result<Vec<User>> {
         let rows = match domain {
             Some(domain) => {
-                sqlx::query("SELECT * FROM users WHERE domain = ? ORDER BY address")
+                sqlx::query("SELECT * FROM users WHERE domain = $1 ORDER BY address")
                     .bind(domain)
                     .fetch_all(&mut *conn)
                     .await?
@@ -192,15 +309,32 @@ impl SqliteStore {
     }
 }
 
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
 fn domain_from_row(row: &SqliteRow) -> Result<Domain> {
     let auth: String = row.try_get("auth_policy")?;
+    let apple: String = row.try_get("apple_account")?;
+    let oauth2_issuer: Option<String> = row.try_get("oauth2_issuer")?;
+    let oauth2 = match oauth2_issuer {
+        Some(issuer) => Some(OAuth2Settings {
+            issuer,
+            scope: row.try_get::<Option<String>, _>("oauth2_scope")?.unwrap_or_default(),
+            auth_url: row.try_get::<Option<String>, _>("oauth2_auth_url")?.unwrap_or_default(),
+            token_url: row.try_get::<Option<String>, _>("oauth2_token_url")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(Domain {
         name: row.try_get("name")?,
+        // Filled from their own tables.
+        aliases: Vec::new(),
         hostname: row.try_get("hostname")?,
         display_name: row.try_get("display_name")?,
-        auth: AuthPolicy::parse(&auth).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        short_name: row.try_get("short_name")?,
+        auth: AuthPolicy::parse(&auth).map_err(corrupt)?,
         redirect_to: row.try_get("redirect_to")?,
-        // Filled from domain_protocols; a domain row without them keeps the defaults.
         protocols: ProtocolSettings::default(),
         desktop_override: XmlOverride {
             enabled: row.try_get("desktop_override_enabled")?,
@@ -210,18 +344,33 @@ fn domain_from_row(row: &SqliteRow) -> Result<Domain> {
             enabled: row.try_get("mobile_override_enabled")?,
             text: row.try_get("mobile_override_text")?,
         },
+        documentation: Vec::new(),
+        webmail_url: row.try_get("webmail_url")?,
+        caldav_url: row.try_get("caldav_url")?,
+        carddav_url: row.try_get("carddav_url")?,
+        oauth2,
+        apple_account: AppleAccount::parse(&apple).map_err(corrupt)?,
     })
 }
 
-fn protocol_from_row(row: &SqliteRow) -> Result<ProtocolSetting> {
+fn parse_protocol(row: &SqliteRow) -> Result<ProtocolKind> {
+    ProtocolKind::parse(&row.try_get::<String, _>("protocol")?).map_err(corrupt)
+}
+
+fn endpoint_from_row(row: &SqliteRow) -> Result<Endpoint> {
     let port: i64 = row.try_get("port")?;
     let encryption: String = row.try_get("encryption")?;
-    Ok(ProtocolSetting {
-        enabled: row.try_get("enabled")?,
+    let authentication: String = row.try_get("authentication")?;
+    Ok(Endpoint {
         host: row.try_get("host")?,
-        port: u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("port {port}")))?,
-        encryption: Encryption::parse(&encryption)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        port: u16::try_from(port).map_err(|_| corrupt(format!("port {port}")))?,
+        encryption: Encryption::parse(&encryption).map_err(corrupt)?,
+        username: row.try_get("username")?,
+        authentication: authentication
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(|m| AuthMethod::parse(m).map_err(corrupt))
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -240,6 +389,32 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
             eas: row.try_get("allow_eas")?,
         },
     })
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds the 18 columns of a domain row, in table order, as `$1`..`$18`.
+fn bind_domain_row<'q>(query: SqliteQuery<'q>, domain: &'q Domain) -> SqliteQuery<'q> {
+    let oauth2 = domain.oauth2.as_ref();
+    query
+        .bind(&domain.name)
+        .bind(&domain.hostname)
+        .bind(&domain.display_name)
+        .bind(&domain.short_name)
+        .bind(domain.auth.key())
+        .bind(domain.redirect_to.as_deref())
+        .bind(domain.desktop_override.enabled)
+        .bind(domain.desktop_override.text.as_deref())
+        .bind(domain.mobile_override.enabled)
+        .bind(domain.mobile_override.text.as_deref())
+        .bind(domain.webmail_url.as_deref())
+        .bind(domain.caldav_url.as_deref())
+        .bind(domain.carddav_url.as_deref())
+        .bind(domain.apple_account.key())
+        .bind(oauth2.map(|o| o.issuer.as_str()))
+        .bind(oauth2.map(|o| o.scope.as_str()))
+        .bind(oauth2.map(|o| o.auth_url.as_str()))
+        .bind(oauth2.map(|o| o.token_url.as_str()))
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -287,23 +462,16 @@ impl Store for SqliteStore {
 
     async fn create_domain(&self, domain: &Domain) -> Result<()> {
         let mut tx = self.write_transaction().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO domains (name, hostname, display_name, auth_policy, redirect_to,
-                desktop_override_enabled, desktop_override_text,
-                mobile_override_enabled, mobile_override_text)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&domain.name)
-        .bind(&domain.hostname)
-        .bind(&domain.display_name)
-        .bind(domain.auth.key())
-        .bind(domain.redirect_to.as_deref())
-        .bind(domain.desktop_override.enabled)
-        .bind(domain.desktop_override.text.as_deref())
-        .bind(domain.mobile_override.enabled)
-        .bind(domain.mobile_override.text.as_deref())
-        .execute(&mut *tx)
-        .await;
+        Self::refuse_alias_clash(&mut tx, domain).await?;
+        let query = sqlx::query(
+            "INSERT INTO domains (name, hostname, display_name, short_name, auth_policy,
+                redirect_to, desktop_override_enabled, desktop_override_text,
+                mobile_override_enabled, mobile_override_text, webmail_url, caldav_url,
+                carddav_url, apple_account, oauth2_issuer, oauth2_scope, oauth2_auth_url,
+                oauth2_token_url)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        );
+        let inserted = bind_domain_row(query, domain).execute(&mut *tx).await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::AlreadyExists {
@@ -313,7 +481,7 @@ impl Store for SqliteStore {
             }
             other => other?,
         };
-        Self::write_protocols(&mut tx, domain).await?;
+        Self::write_domain_parts(&mut tx, domain).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -321,27 +489,20 @@ impl Store for SqliteStore {
 
     async fn save_domain(&self, domain: &Domain) -> Result<()> {
         let mut tx = self.write_transaction().await?;
-        let updated = sqlx::query(
-            "UPDATE domains SET hostname = ?, display_name = ?, auth_policy = ?, redirect_to = ?,
-                desktop_override_enabled = ?, desktop_override_text = ?,
-                mobile_override_enabled = ?, mobile_override_text = ?
-             WHERE name = ?",
-        )
-        .bind(&domain.hostname)
-        .bind(&domain.display_name)
-        .bind(domain.auth.key())
-        .bind(domain.redirect_to.as_deref())
-        .bind(domain.desktop_override.enabled)
-        .bind(domain.desktop_override.text.as_deref())
-        .bind(domain.mobile_override.enabled)
-        .bind(domain.mobile_override.text.as_deref())
-        .bind(&domain.name)
-        .execute(&mut *tx)
-        .await?;
+        let query = sqlx::query(
+            "UPDATE domains SET name = $1, hostname = $2, display_name = $3, short_name = $4,
+                auth_policy = $5, redirect_to = $6, desktop_override_enabled = $7,
+                desktop_override_text = $8, mobile_override_enabled = $9,
+                mobile_override_text = $10, webmail_url = $11, caldav_url = $12,
+                carddav_url = $13, apple_account = $14, oauth2_issuer = $15, oauth2_scope = $16,
+                oauth2_auth_url = $17, oauth2_token_url = $18
+             WHERE name = $1",
+        );
+        let updated = bind_domain_row(query, domain).execute(&mut *tx).await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::not_found("domain", &domain.name));
         }
-        Self::write_protocols(&mut tx, domain).await?;
+        Self::write_domain_parts(&mut tx, domain).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -349,7 +510,7 @@ impl Store for SqliteStore {
 
     async fn delete_domain(&self, name: &str) -> Result<()> {
         let mut tx = self.write_transaction().await?;
-        let deleted = sqlx::query("DELETE FROM domains WHERE name = ?")
+        let deleted = sqlx::query("DELETE FROM domains WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
             .await?;
@@ -367,7 +528,7 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, address: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE address = ?")
+        let row = sqlx::query("SELECT * FROM users WHERE address = $1")
             .bind(address)
             .fetch_optional(&self.pool)
             .await?;
@@ -390,7 +551,7 @@ impl Store for SqliteStore {
         let inserted = sqlx::query(
             "INSERT INTO users (address, domain, password_hash, display_name, login_name, legacy_dn,
                 allow_imap, allow_pop, allow_smtp, allow_ews, allow_eas)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&user.address)
         .bind(user.domain())
@@ -425,9 +586,9 @@ impl Store for SqliteStore {
     async fn save_user(&self, user: &User) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let updated = sqlx::query(
-            "UPDATE users SET password_hash = ?, display_name = ?, login_name = ?, legacy_dn = ?,
-                allow_imap = ?, allow_pop = ?, allow_smtp = ?, allow_ews = ?, allow_eas = ?
-             WHERE address = ?",
+            "UPDATE users SET password_hash = $1, display_name = $2, login_name = $3, legacy_dn = $4,
+                allow_imap = $5, allow_pop = $6, allow_smtp = $7, allow_ews = $8, allow_eas = $9
+             WHERE address = $10",
         )
         .bind(&user.password_hash)
         .bind(&user.display_name)
@@ -451,7 +612,7 @@ impl Store for SqliteStore {
 
     async fn delete_user(&self, address: &str) -> Result<()> {
         let mut tx = self.write_transaction().await?;
-        let deleted = sqlx::query("DELETE FROM users WHERE address = ?")
+        let deleted = sqlx::query("DELETE FROM users WHERE address = $1")
             .bind(address)
             .execute(&mut *tx)
             .await?;
@@ -467,7 +628,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signpost_core::model::ProtocolChange;
+    use signpost_core::model::{Description, DomainChange, EndpointChange, ProtocolChange};
 
     fn user(address: &str) -> User {
         User {
@@ -494,12 +655,50 @@ mod tests {
             .change_protocol(
                 ProtocolKind::Imap,
                 &ProtocolChange {
-                    port: Some(143),
-                    encryption: Some(Encryption::Starttls),
+                    endpoint: EndpointChange {
+                        port: Some(143),
+                        encryption: Some(Encryption::Starttls),
+                        username: Some("%EMAILLOCALPART%".into()),
+                        authentication: vec![AuthMethod::OAuth2, AuthMethod::PasswordCleartext],
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
             )
             .unwrap();
+        domain
+            .add_endpoint(
+                ProtocolKind::Imap,
+                &EndpointChange {
+                    host: Some("imap.%EMAILDOMAIN%".into()),
+                    port: Some(993),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        domain
+            .apply(&DomainChange {
+                add_aliases: vec!["example.net".into()],
+                webmail_url: Some("https://webmail.example.com/".into()),
+                caldav_url: Some("https://dav.example.com/cal/".into()),
+                oauth2: Some(Some(OAuth2Settings {
+                    issuer: "login.example.com".into(),
+                    scope: "mail".into(),
+                    auth_url: "https://login.example.com/a".into(),
+                    token_url: "https://login.example.com/t".into(),
+                })),
+                ..Default::default()
+            })
+            .unwrap();
+        domain.documentation.push(DocumentationLink {
+            url: "https://help.example.com/".into(),
+            descriptions: vec![Description {
+                lang: Some("de".into()),
+                text: "Hilfe".into(),
+            }],
+        });
+        domain.protocols.smtp.primary.username = None;
+        domain.protocols.pop.primary.authentication.clear();
         domain.desktop_override = XmlOverride {
             enabled: true,
             text: Some(String::new()),
@@ -527,6 +726,21 @@ mod tests {
         let snapshot = store.load_snapshot().await.unwrap();
         assert_eq!(snapshot.version, 2);
         assert_eq!(snapshot.domain("example.com"), Some(&domain));
+        assert_eq!(snapshot.domain("example.net"), Some(&domain), "found by alias");
+
+        // An alias cannot be another domain, nor another domain's alias.
+        let mut other = Domain::new("example.org", "mail.example.org").unwrap();
+        other.aliases = vec!["example.net".into()];
+        assert!(matches!(
+            store.create_domain(&other).await,
+            Err(StoreError::AlreadyExists { kind: "alias", .. })
+        ));
+        let clash = Domain::new("example.net", "mail.example.net").unwrap();
+        assert!(matches!(
+            store.create_domain(&clash).await,
+            Err(StoreError::AlreadyExists { kind: "alias", .. })
+        ));
+        assert_eq!(store.version().await.unwrap(), 2, "refused writes change nothing");
 
         store.delete_domain("example.com").await.unwrap();
         assert!(

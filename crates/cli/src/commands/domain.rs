@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use serde::Serialize;
+use signpost_core::model::OAuth2Settings;
 use signpost_core::{Domain, DomainChange, ProtocolKind, validate};
 
 use super::Ctx;
@@ -40,22 +41,71 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
             name,
             hostname,
             display_name,
+            short_name,
             auth,
             redirect_to,
             no_redirect,
+            add_aliases,
+            remove_aliases,
+            documentation_urls,
+            webmail_url,
+            caldav_url,
+            carddav_url,
+            oauth2_issuer,
+            oauth2_scope,
+            oauth2_auth_url,
+            oauth2_token_url,
+            no_oauth2,
+            apple_account,
         } => {
             let mut domain = load(ctx, &name).await?;
-            let redirect_to = match (redirect_to, no_redirect) {
-                (Some(target), _) => Some(Some(target)),
-                (None, true) => Some(None),
-                (None, false) => None,
+            let oauth2 = if no_oauth2 {
+                Some(None)
+            } else if oauth2_issuer.is_some()
+                || oauth2_scope.is_some()
+                || oauth2_auth_url.is_some()
+                || oauth2_token_url.is_some()
+            {
+                let current = domain.oauth2.clone();
+                let field = |given: Option<String>, current: Option<&str>, flag: &str| {
+                    given
+                        .or_else(|| current.map(str::to_string))
+                        .with_context(|| format!("OAuth2 settings need {flag} as well"))
+                };
+                Some(Some(OAuth2Settings {
+                    issuer: field(oauth2_issuer, current.as_ref().map(|o| o.issuer.as_str()), "--oauth2-issuer")?,
+                    scope: field(oauth2_scope, current.as_ref().map(|o| o.scope.as_str()), "--oauth2-scope")?,
+                    auth_url: field(oauth2_auth_url, current.as_ref().map(|o| o.auth_url.as_str()), "--oauth2-auth-url")?,
+                    token_url: field(oauth2_token_url, current.as_ref().map(|o| o.token_url.as_str()), "--oauth2-token-url")?,
+                }))
+            } else {
+                None
             };
-            domain.apply(&DomainChange {
+            let documentation_urls = (!documentation_urls.is_empty()).then(|| {
+                documentation_urls
+                    .into_iter()
+                    .filter(|u| !u.trim().is_empty())
+                    .collect()
+            });
+            let change = DomainChange {
                 hostname,
                 display_name,
+                short_name,
                 auth,
-                redirect_to,
-            })?;
+                redirect_to: if no_redirect { Some(String::new()) } else { redirect_to },
+                add_aliases,
+                remove_aliases,
+                documentation_urls,
+                webmail_url,
+                caldav_url,
+                carddav_url,
+                oauth2,
+                apple_account,
+            };
+            if change == DomainChange::default() {
+                anyhow::bail!("nothing to change: see signpost domain set --help");
+            }
+            domain.apply(&change)?;
             ctx.store.save_domain(&domain).await?;
             match ctx.format {
                 Format::Json => output::print_json(&domain)?,
@@ -155,33 +205,77 @@ pub fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
     if ctx.format == Format::Json {
         return output::print_json(domain);
     }
-    output::print_fields(&[
+    let or_dash = |value: Option<&str>| value.unwrap_or("-").to_string();
+    let mut fields = vec![
         ("Domain", domain.name.clone()),
+        (
+            "Aliases",
+            if domain.aliases.is_empty() {
+                "-".into()
+            } else {
+                domain.aliases.join(", ")
+            },
+        ),
         ("Hostname", domain.hostname.clone()),
         ("Display name", domain.shown_name().to_string()),
+        ("Short name", or_dash((!domain.short_name.is_empty()).then_some(domain.short_name.as_str()))),
         ("Authentication", domain.auth.key().to_string()),
-        (
-            "Redirect to",
-            domain.redirect_to.clone().unwrap_or_else(|| "-".into()),
-        ),
+        ("Redirect to", or_dash(domain.redirect_to.as_deref())),
         ("Desktop override", override_state(&domain.desktop_override)),
         ("Mobile override", override_state(&domain.mobile_override)),
-    ]);
+        ("Webmail", or_dash(domain.webmail_url.as_deref())),
+        ("CalDAV", or_dash(domain.caldav_url.as_deref())),
+        ("CardDAV", or_dash(domain.carddav_url.as_deref())),
+        ("Apple profiles", domain.apple_account.key().to_string()),
+        (
+            "OAuth2 issuer",
+            or_dash(domain.oauth2.as_ref().map(|o| o.issuer.as_str())),
+        ),
+    ];
+    for doc in &domain.documentation {
+        fields.push(("Documentation", doc.url.clone()));
+    }
+    output::print_fields(&fields);
     println!();
-    let mut table = Table::new(&["PROTOCOL", "ENABLED", "HOST", "PORT", "ENCRYPTION"]);
+    let mut table = Table::new(&["PROTOCOL", "#", "ENABLED", "HOST", "PORT", "ENCRYPTION", "USERNAME", "AUTHENTICATION"]);
     for kind in ProtocolKind::ALL {
         let setting = domain.protocols.get(kind);
-        table.row(vec![
-            kind.label().into(),
-            if setting.enabled { "yes" } else { "no" }.into(),
-            domain.host_for(kind).into(),
-            setting.port.to_string(),
-            if kind.is_https_only() {
-                "https".into()
-            } else {
-                setting.encryption.key().into()
-            },
-        ]);
+        for (number, endpoint) in setting.endpoints().enumerate() {
+            let first = number == 0;
+            table.row(vec![
+                if first { kind.label().into() } else { String::new() },
+                if first { String::new() } else { number.to_string() },
+                if !first {
+                    String::new()
+                } else if setting.enabled {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+                domain.host_of(endpoint).into(),
+                endpoint.port.to_string(),
+                if kind.is_https_only() {
+                    "https".into()
+                } else {
+                    endpoint.encryption.key().into()
+                },
+                if kind.is_https_only() {
+                    String::new()
+                } else {
+                    endpoint.username.clone().unwrap_or_else(|| "-".into())
+                },
+                if kind.is_https_only() {
+                    String::new()
+                } else {
+                    endpoint
+                        .authentication
+                        .iter()
+                        .map(|m| m.key())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            ]);
+        }
     }
     table.print();
     Ok(())

@@ -1,6 +1,6 @@
 //! `signpost generate ...`: the answer a client would get, as the seed's Generate button shows.
 
-use signpost_core::answers;
+use signpost_core::answers::{self, apple, autoconfig, pacc};
 use signpost_core::discovery::{self, Asker, Discovery};
 use signpost_core::validate;
 
@@ -10,11 +10,12 @@ use crate::cli::{AnswerKind, GenerateArgs};
 pub async fn run(ctx: &Ctx, args: &GenerateArgs) -> anyhow::Result<()> {
     let domain = super::domain::load(ctx, &args.domain).await?;
     let address = validate::address("email", &args.email)?;
-    if address.rsplit_once('@').map(|(_, d)| d) != Some(domain.name.as_str()) {
+    let address_domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    if !domain.all_names().any(|n| n == address_domain) {
         anyhow::bail!("{address} is not an address of {}", domain.name);
     }
     let snapshot = ctx.store.load_snapshot().await?;
-    // The administrator sees the answer a signed-in user would get.
+    // The administrator sees what a signed-in user would get; autoconfig and PACC are public.
     let asker = match snapshot.user(&address) {
         Some(user) => Asker::Authenticated(user),
         None => Asker::Anonymous,
@@ -23,18 +24,15 @@ pub async fn run(ctx: &Ctx, args: &GenerateArgs) -> anyhow::Result<()> {
     let account = match discovery::discover(&snapshot, &address, asker) {
         Discovery::Account(account) => account,
         Discovery::RedirectAddress(to) => {
-            anyhow::bail!(
-                "{} redirects its clients to {to}; there are no settings to generate",
-                domain.name
-            )
+            anyhow::bail!("{} redirects its clients to {to}; there are no settings to generate", domain.name)
         }
         Discovery::NotHosted => anyhow::bail!("{} is not hosted", domain.name),
     };
-    let body = match (args.kind, args.with_override) {
-        (AnswerKind::Desktop, false) => answers::generated_desktop_answer(&account, &options),
-        (AnswerKind::Desktop, true) => answers::desktop_answer(&account, &options),
-        (AnswerKind::Mobile, with_override) => {
-            let body = if with_override {
+    let body = match args.kind {
+        AnswerKind::Desktop if args.with_override => answers::desktop_answer(&account, &options),
+        AnswerKind::Desktop => answers::generated_desktop_answer(&account, &options),
+        AnswerKind::Mobile => {
+            let body = if args.with_override {
                 answers::mobile_answer(&account, &options)
             } else {
                 answers::generated_mobile_answer(&account, &options)
@@ -47,6 +45,19 @@ pub async fn run(ctx: &Ctx, args: &GenerateArgs) -> anyhow::Result<()> {
                     domain.name
                 )
             })?
+        }
+        AnswerKind::Autoconfig => autoconfig::autoconfig_answer(&domain)
+            .map_err(|why| anyhow::anyhow!("{} has no autoconfig answer: {why}", domain.name))?,
+        AnswerKind::Mobileconfig => apple::profile_answer(&account).ok_or_else(|| {
+            anyhow::anyhow!("there is nothing to set up on an Apple device for {address}")
+        })?,
+        AnswerKind::Pacc => {
+            let (body, txt) = pacc::pacc_answer(&domain, address_domain);
+            if args.txt {
+                println!("{txt}");
+                return Ok(());
+            }
+            body
         }
     };
     print!("{body}");

@@ -2,6 +2,7 @@
 
 mod domain;
 mod generate;
+mod import;
 mod override_xml;
 mod protocol;
 mod serve;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Protocol(command) => protocol::run(&ctx, command).await,
         Command::User(command) => user::run(&ctx, command).await,
         Command::Override(command) => override_xml::run(&ctx, command).await,
+        Command::Import(command) => import::run(&ctx, command).await,
         Command::Generate(args) => generate::run(&ctx, &args).await,
     }
 }

@@ -68,7 +68,7 @@ fn answer(state: &SharedState, email: Option<&str>, query: Option<&str>) -> Resp
     let snapshot = state.snapshot.load();
     let mut address = address;
     for _ in 0..MAX_LOCAL_REDIRECTS {
-        match discovery::discover(&snapshot, &address, Asker::Anonymous) {
+        match discovery::discover(&snapshot, &address, Asker::Public) {
             Discovery::Account(account) => {
                 return match answers::v2_url(&account, protocol) {
                     Some(url) => responses::json(

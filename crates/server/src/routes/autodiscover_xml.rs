@@ -14,13 +14,13 @@ use signpost_protocol::pox::{self, ErrorCode, MAX_REQUEST_BYTES, PoxRequest, Res
 use tracing::{debug, info};
 
 use crate::basic_auth::{self, Presented};
-use crate::listener::PeerAddr;
+use crate::listener::ClientConnection;
 use crate::responses;
 use crate::state::SharedState;
 
 pub async fn handle(
     State(state): State<SharedState>,
-    peer: Option<Extension<PeerAddr>>,
+    connection: Option<Extension<ClientConnection>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -91,7 +91,7 @@ pub async fn handle(
                 {
                     Some(user) => verified = Some(user),
                     None => {
-                        let client = peer.map(|Extension(PeerAddr(a))| a.ip().to_string());
+                        let client = connection.map(|Extension(c)| c.peer.ip().to_string());
                         info!(login = %credentials.login, client = client.as_deref().unwrap_or("-"), "autodiscover login failed");
                         return responses::unauthorized(&state.config.realm);
                     }

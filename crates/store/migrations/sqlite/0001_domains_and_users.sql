@@ -1,24 +1,61 @@
--- Domains with the seed's Options and Autodiscover cards, and users with service access.
+-- Domains with the seed's Options and Autodiscover cards, what other clients need, and users with
+-- their service access.
 CREATE TABLE domains (
     name TEXT PRIMARY KEY NOT NULL,
     hostname TEXT NOT NULL,
     display_name TEXT NOT NULL DEFAULT '',
+    short_name TEXT NOT NULL DEFAULT '',
     auth_policy TEXT NOT NULL,
     redirect_to TEXT,
     desktop_override_enabled INTEGER NOT NULL DEFAULT 0,
     desktop_override_text TEXT,
     mobile_override_enabled INTEGER NOT NULL DEFAULT 0,
-    mobile_override_text TEXT
+    mobile_override_text TEXT,
+    webmail_url TEXT,
+    caldav_url TEXT,
+    carddav_url TEXT,
+    apple_account TEXT NOT NULL DEFAULT 'mail',
+    oauth2_issuer TEXT,
+    oauth2_scope TEXT,
+    oauth2_auth_url TEXT,
+    oauth2_token_url TEXT
 );
+
+-- More address domains served by a domain's settings. An alias belongs to one domain only.
+CREATE TABLE domain_aliases (
+    alias TEXT PRIMARY KEY NOT NULL,
+    domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE
+);
+CREATE INDEX domain_aliases_by_domain ON domain_aliases(domain);
 
 CREATE TABLE domain_protocols (
     domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
     protocol TEXT NOT NULL,
     enabled INTEGER NOT NULL,
+    PRIMARY KEY (domain, protocol)
+);
+
+-- Position 0 is the protocol's primary endpoint; more follow in the administrator's order.
+CREATE TABLE domain_endpoints (
+    domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+    protocol TEXT NOT NULL,
+    position INTEGER NOT NULL,
     host TEXT,
     port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
     encryption TEXT NOT NULL,
-    PRIMARY KEY (domain, protocol)
+    username TEXT,
+    -- Authentication methods in order, comma-separated ('' for none).
+    authentication TEXT NOT NULL,
+    PRIMARY KEY (domain, protocol, position)
+);
+
+CREATE TABLE domain_documentation (
+    domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    -- JSON array of {"lang": "en" | null, "text": "..."}.
+    descriptions TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (domain, position)
 );
 
 CREATE TABLE users (

@@ -1,4 +1,4 @@
-//! Turns an [`Account`] into each client's answer, through the protocol crate's writers.
+//! Outlook's desktop answer, the ActiveSync answer and Autodiscover v2 URLs.
 
 use signpost_protocol::autodiscover_v2::V2Protocol;
 use signpost_protocol::override_template::{self, TemplateValues};
@@ -7,51 +7,20 @@ use signpost_protocol::pox::{
     MobileSyncSettings,
 };
 
+use super::{AnswerOptions, autodiscover_v1_url, deployment_id, exchange_url};
 use crate::discovery::Account;
-use crate::model::{Domain, Encryption, ProtocolKind};
+use crate::model::{Encryption, ProtocolKind};
 
-/// Server-wide answer settings.
-#[derive(Debug, Clone)]
-pub struct AnswerOptions {
-    /// Hours Outlook may cache the desktop answer.
-    pub ttl_hours: u32,
-    /// The `Culture` of ActiveSync answers.
-    pub culture: String,
+pub fn ews_url(account: &Account<'_>) -> String {
+    exchange_url(account.domain, ProtocolKind::Ews, &account.address, "/EWS/Exchange.asmx")
 }
 
-impl Default for AnswerOptions {
-    fn default() -> Self {
-        Self {
-            ttl_hours: 1,
-            culture: "en:us".into(),
-        }
-    }
-}
-
-/// A stable identifier per domain for `DeploymentId` (UUIDv5 of the domain name).
-pub fn deployment_id(domain: &Domain) -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, domain.name.as_bytes()).to_string()
-}
-
-pub fn ews_url(domain: &Domain) -> String {
-    format!(
-        "https://{}/EWS/Exchange.asmx",
-        domain.host_for(ProtocolKind::Ews)
-    )
-}
-
-pub fn activesync_url(domain: &Domain) -> String {
-    format!(
-        "https://{}/Microsoft-Server-ActiveSync",
-        domain.host_for(ProtocolKind::Eas)
-    )
-}
-
-/// Where the POX autodiscover of a domain lives, for the v2 `AutodiscoverV1` answer.
-pub fn autodiscover_v1_url(domain: &Domain) -> String {
-    format!(
-        "https://autodiscover.{}/autodiscover/autodiscover.xml",
-        domain.name
+pub fn activesync_url(account: &Account<'_>) -> String {
+    exchange_url(
+        account.domain,
+        ProtocolKind::Eas,
+        &account.address,
+        "/Microsoft-Server-ActiveSync",
     )
 }
 
@@ -63,7 +32,7 @@ fn wire_encryption(encryption: Encryption) -> pox::Encryption {
     }
 }
 
-/// The generated desktop settings, before any override.
+/// The generated desktop settings, before any override: each protocol's primary endpoint.
 pub fn desktop_settings(account: &Account<'_>, options: &AnswerOptions) -> DesktopSettings {
     let domain = account.domain;
     let mail = [
@@ -74,23 +43,26 @@ pub fn desktop_settings(account: &Account<'_>, options: &AnswerOptions) -> Deskt
     .into_iter()
     .filter(|(kind, _)| account.offers(*kind))
     .map(|(kind, wire)| {
-        let setting = domain.protocols.get(kind);
+        let endpoint = &domain.protocols.get(kind).primary;
         MailProtocol {
             kind: wire,
-            server: domain.host_for(kind).to_string(),
-            port: setting.port,
-            login_name: account.login_name.clone(),
-            encryption: wire_encryption(setting.encryption),
+            server: account.host_for(endpoint),
+            port: endpoint.port,
+            // Outlook needs a login name; without a pattern the address is the usual one.
+            login_name: account
+                .login_for(endpoint)
+                .unwrap_or_else(|| account.address.clone()),
+            encryption: wire_encryption(endpoint.encryption),
         }
     })
     .collect();
     let exchange = account.offers(ProtocolKind::Ews).then(|| ExchangeProtocol {
-        server: domain.host_for(ProtocolKind::Ews).to_string(),
-        ews_url: ews_url(domain),
+        server: account.host_for(&domain.protocols.ews.primary),
+        ews_url: ews_url(account),
     });
     DesktopSettings {
         user: DesktopUser {
-            display_name: account.display_name.clone(),
+            display_name: account.shown_name().to_string(),
             legacy_dn: account.legacy_dn.clone(),
             smtp_address: account.address.clone(),
             deployment_id: deployment_id(domain),
@@ -104,7 +76,7 @@ pub fn desktop_settings(account: &Account<'_>, options: &AnswerOptions) -> Deskt
 fn template_values<'a>(account: &'a Account<'_>) -> TemplateValues<'a> {
     TemplateValues {
         email_address: &account.address,
-        display_name: &account.display_name,
+        display_name: account.shown_name(),
         legacy_dn: &account.legacy_dn,
     }
 }
@@ -127,9 +99,9 @@ pub fn generated_mobile_answer(account: &Account<'_>, options: &AnswerOptions) -
     account.offers(ProtocolKind::Eas).then(|| {
         pox::write_mobilesync_settings(&MobileSyncSettings {
             culture: options.culture.clone(),
-            display_name: account.display_name.clone(),
+            display_name: account.shown_name().to_string(),
             email_address: account.address.clone(),
-            url: activesync_url(account.domain),
+            url: activesync_url(account),
         })
     })
 }
@@ -151,12 +123,11 @@ pub fn mobile_answer(account: &Account<'_>, options: &AnswerOptions) -> Option<S
 
 /// The URL of the v2 JSON answer, or `None` when that service is off.
 pub fn v2_url(account: &Account<'_>, protocol: V2Protocol) -> Option<String> {
-    let domain = account.domain;
     match protocol {
         V2Protocol::ActiveSync => account
             .offers(ProtocolKind::Eas)
-            .then(|| activesync_url(domain)),
-        V2Protocol::Ews => account.offers(ProtocolKind::Ews).then(|| ews_url(domain)),
-        V2Protocol::AutodiscoverV1 => Some(autodiscover_v1_url(domain)),
+            .then(|| activesync_url(account)),
+        V2Protocol::Ews => account.offers(ProtocolKind::Ews).then(|| ews_url(account)),
+        V2Protocol::AutodiscoverV1 => Some(autodiscover_v1_url(account.address_domain())),
     }
 }

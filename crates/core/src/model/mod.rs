@@ -1,0 +1,13 @@
+//! Domains, their protocol settings, and users with their service access, as the seed's
+//! Domains -> Options / Autodiscover cards and user Service Access settings describe them.
+
+mod domain;
+mod protocol;
+mod user;
+
+pub use domain::*;
+pub use protocol::*;
+pub use user::*;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+//! Apple's XML property lists, as configuration profiles carry them.
+
+use crate::xml_writer::XmlWriter;
+
+const PLIST_DOCTYPE: &str = "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">";
+
+/// A property list value. Dictionary keys come from code, never from a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    String(String),
+    Integer(i64),
+    Bool(bool),
+    Array(Vec<Value>),
+    Dict(Vec<(&'static str, Value)>),
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Self::String(value.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Self::String(value)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl From<u16> for Value {
+    fn from(value: u16) -> Self {
+        Self::Integer(i64::from(value))
+    }
+}
+
+/// Writes `root` as an XML property list.
+pub fn write(root: &Value) -> String {
+    let mut w = XmlWriter::with_doctype(PLIST_DOCTYPE);
+    w.open_with("plist", &[("version", "1.0")]);
+    write_value(&mut w, root);
+    w.finish()
+}
+
+fn write_value(w: &mut XmlWriter, value: &Value) {
+    match value {
+        Value::String(s) => {
+            w.text("string", s);
+        }
+        Value::Integer(i) => {
+            w.text("integer", &i.to_string());
+        }
+        Value::Bool(true) => {
+            w.empty("true", &[]);
+        }
+        Value::Bool(false) => {
+            w.empty("false", &[]);
+        }
+        Value::Array(items) => {
+            w.open("array");
+            for item in items {
+                write_value(w, item);
+            }
+            w.close();
+        }
+        Value::Dict(entries) => {
+            w.open("dict");
+            for (key, item) in entries {
+                w.text("key", key);
+                write_value(w, item);
+            }
+            w.close();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_nested_values_escaped() {
+        let doc = write(&Value::Dict(vec![
+            ("Name", "a<b>&c".into()),
+            ("Port", 993u16.into()),
+            ("SSL", true.into()),
+            ("List", Value::Array(vec![Value::Dict(vec![("X", false.into())])])),
+        ]));
+        assert!(doc.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE plist"));
+        assert!(doc.contains("<key>Name</key>\n    <string>a&lt;b&gt;&amp;c</string>"));
+        assert!(doc.contains("<integer>993</integer>"));
+        assert!(doc.contains("<true />"));
+    }
+}

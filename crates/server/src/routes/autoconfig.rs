@@ -1,0 +1,54 @@
+//! Thunderbird's autoconfig: `GET /mail/config-v1.1.xml`,
+//! `/.well-known/autoconfig/mail/config-v1.1.xml` and `/v1.1/mail/config-v1.1.xml`, on any host,
+//! never authenticated, and the same answer whether or not the address exists.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use signpost_core::answers::autoconfig;
+use signpost_core::{Domain, Snapshot, validate};
+use tracing::{debug, warn};
+
+use super::{domain_for_host, domain_of, query_value, request_host};
+use crate::responses;
+use crate::state::SharedState;
+
+pub async fn handle(State(state): State<SharedState>, headers: HeaderMap, uri: Uri) -> Response {
+    let snapshot = state.snapshot.load();
+    let Some(domain) = find_domain(&snapshot, &headers, &uri) else {
+        return not_found();
+    };
+    match autoconfig::autoconfig_answer(domain) {
+        Ok(body) => responses::xml(body),
+        Err(why) => {
+            warn!(domain = %domain.name, %why, "no autoconfig answer for this domain");
+            not_found()
+        }
+    }
+}
+
+/// The domain from `emailaddress`, else from the host name (`autoconfig.<domain>`, the domain,
+/// or its mail hostname); a domain that redirects is followed when the target is hosted here.
+fn find_domain<'s>(snapshot: &'s Snapshot, headers: &HeaderMap, uri: &Uri) -> Option<&'s Domain> {
+    let asked = query_value(uri.query(), &["emailaddress"]);
+    let mut domain = match asked.as_deref().map(|a| validate::address("emailaddress", a)) {
+        Some(Ok(address)) => snapshot.domain(domain_of(&address)),
+        Some(Err(e)) => {
+            debug!(error = %e, "autoconfig request with an unusable address");
+            None
+        }
+        None => request_host(headers, uri)
+            .and_then(|host| domain_for_host(snapshot, &host, "autoconfig").map(|(d, _)| d)),
+    }?;
+    for _ in 0..5 {
+        match &domain.redirect_to {
+            Some(target) => domain = snapshot.domain(target)?,
+            None => return Some(domain),
+        }
+    }
+    None
+}
+
+fn not_found() -> Response {
+    responses::text(StatusCode::NOT_FOUND, "No configuration for this domain\n")
+}

@@ -1,0 +1,28 @@
+//! PACC: `GET /.well-known/user-agent-configuration.json`, chosen by host name
+//! (`ua-auto-config.<domain>`, where clients look, or the domain itself). The body's SHA-256 is
+//! what the domain's `_ua-auto-config` TXT record must carry.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use signpost_core::answers::pacc;
+
+use super::{domain_for_host, request_host};
+use crate::responses;
+use crate::state::SharedState;
+
+pub async fn handle(State(state): State<SharedState>, headers: HeaderMap, uri: Uri) -> Response {
+    let snapshot = state.snapshot.load();
+    let found = request_host(&headers, &uri)
+        .and_then(|host| domain_for_host(&snapshot, &host, "ua-auto-config"));
+    match found {
+        Some((domain, asked)) if domain.redirect_to.is_none() => {
+            let (body, _txt) = pacc::pacc_answer(domain, &asked);
+            responses::json(StatusCode::OK, body)
+        }
+        _ => responses::json(
+            StatusCode::NOT_FOUND,
+            "{\"error\":\"no configuration for this host\"}".to_string(),
+        ),
+    }
+}
