@@ -113,13 +113,25 @@ pub struct ServeArgs {
     #[arg(long, env = "SIGNPOST_RELOAD_INTERVAL_MS")]
     pub reload_interval_ms: Option<u64>,
     /// Certificate chain (PEM, leaf first) that signs Apple profiles of every domain
-    #[arg(long, env = "SIGNPOST_PROFILE_SIGNING_CERT", value_name = "FILE", requires = "profile_signing_key")]
+    #[arg(
+        long,
+        env = "SIGNPOST_PROFILE_SIGNING_CERT",
+        value_name = "FILE",
+        requires = "profile_signing_key"
+    )]
     pub profile_signing_cert: Option<PathBuf>,
     /// Private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 P-256) of the profile signing certificate
-    #[arg(long, env = "SIGNPOST_PROFILE_SIGNING_KEY", value_name = "FILE", requires = "profile_signing_cert")]
+    #[arg(
+        long,
+        env = "SIGNPOST_PROFILE_SIGNING_KEY",
+        value_name = "FILE",
+        requires = "profile_signing_cert"
+    )]
     pub profile_signing_key: Option<PathBuf>,
 }
 
+// Parsed once per run; the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum DomainCommand {
     /// Host a new domain
@@ -211,9 +223,11 @@ signpost domain set old.example --redirect-to new.example\n  signpost domain set
 #[derive(Debug, Subcommand)]
 pub enum ProtocolCommand {
     /// Turn a protocol on or off and set its (primary) host, port and encryption
-    #[command(after_help = "Examples:\n  signpost protocol set example.com imap --port 143 --encryption starttls\n  \
+    #[command(
+        after_help = "Examples:\n  signpost protocol set example.com imap --port 143 --encryption starttls\n  \
 signpost protocol set example.com pop --disable\n  signpost protocol set example.com eas --enable --host eas.example.com\n  \
-signpost protocol set example.com imap --username %EMAILLOCALPART% --auth password-cleartext")]
+signpost protocol set example.com imap --username %EMAILLOCALPART% --auth password-cleartext"
+    )]
     Set {
         domain: String,
         /// pop, imap, smtp, ews or eas
@@ -227,7 +241,9 @@ signpost protocol set example.com imap --username %EMAILLOCALPART% --auth passwo
         endpoint: EndpointArgs,
     },
     /// Offer a protocol on one more endpoint (SMTP on 465 beside 587, say); autoconfig lists all
-    #[command(after_help = "Example:\n  signpost protocol add-endpoint example.com smtp --port 465 --encryption ssl")]
+    #[command(
+        after_help = "Example:\n  signpost protocol add-endpoint example.com smtp --port 465 --encryption ssl"
+    )]
     AddEndpoint {
         domain: String,
         /// pop, imap or smtp
@@ -385,9 +401,11 @@ It is sent only while the override is on (signpost override on ...)."
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import Thunderbird ISPDB files (config-v1.1.xml) as domains
-    #[command(after_help = "Examples:\n  signpost import ispdb gmx.net.xml web.de.xml\n  signpost import ispdb --replace isp/*.xml\n\n\
+    #[command(
+        after_help = "Examples:\n  signpost import ispdb gmx.net.xml web.de.xml\n  signpost import ispdb --replace isp/*.xml\n\n\
 Each file becomes one domain (its first <domain>; the others become aliases). What Signpost\n\
-cannot represent is dropped with a warning naming it.")]
+cannot represent is dropped with a warning naming it."
+    )]
     Ispdb {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,

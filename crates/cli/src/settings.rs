@@ -141,7 +141,10 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
 
 /// Loads every signing certificate now, so a bad file stops the server with a clear error
 /// instead of failing on the first download.
-fn profile_signing(args: &ServeArgs, section: &ProfileSigningSection) -> anyhow::Result<ProfileSigning> {
+fn profile_signing(
+    args: &ServeArgs,
+    section: &ProfileSigningSection,
+) -> anyhow::Result<ProfileSigning> {
     let default_files = match (&args.profile_signing_cert, &args.profile_signing_key) {
         (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
         _ => match (&section.cert, &section.key) {

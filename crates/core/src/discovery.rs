@@ -178,7 +178,10 @@ mod tests {
         assert_eq!(me.shown_name(), "John Doe");
 
         let public = account(&s, "john@example.com", Asker::Public);
-        assert!(public.offers(ProtocolKind::Pop), "public answers never depend on the user");
+        assert!(
+            public.offers(ProtocolKind::Pop),
+            "public answers never depend on the user"
+        );
         assert_eq!(public.login_for(imap).as_deref(), Some("john"));
     }
 
@@ -187,7 +190,10 @@ mod tests {
         let s = snapshot();
         let alias = account(&s, "nobody@example.net", Asker::Public);
         assert_eq!(alias.domain.name, "example.com");
-        assert_eq!(alias.host_for(&alias.domain.protocols.imap.primary), "imap.example.net");
+        assert_eq!(
+            alias.host_for(&alias.domain.protocols.imap.primary),
+            "imap.example.net"
+        );
         assert!(matches!(
             discover(&s, "x@elsewhere.org", Asker::Anonymous),
             Discovery::NotHosted

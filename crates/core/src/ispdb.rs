@@ -7,8 +7,8 @@
 use signpost_protocol::autoconfig::{ParsedConfig, Server};
 
 use crate::model::{
-    AuthMethod, Description, DocumentationLink, Domain, Encryption, Endpoint, OAuth2Settings,
-    ProtocolKind, ProtocolSetting, MAX_DISPLAY_NAME, MAX_SHORT_NAME,
+    AuthMethod, Description, DocumentationLink, Domain, Encryption, Endpoint, MAX_DISPLAY_NAME,
+    MAX_SHORT_NAME, OAuth2Settings, ProtocolKind, ProtocolSetting,
 };
 use crate::validate::{self, ValidationError};
 
@@ -35,7 +35,10 @@ pub fn domain_from_config(parsed: &ParsedConfig) -> Result<Imported, ValidationE
         }
     }
     let Some(name) = names.first().cloned() else {
-        return Err(ValidationError::new("domain", "the file lists no usable <domain>"));
+        return Err(ValidationError::new(
+            "domain",
+            "the file lists no usable <domain>",
+        ));
     };
 
     let mut endpoints: Vec<(ProtocolKind, Endpoint)> = Vec::new();
@@ -55,7 +58,12 @@ pub fn domain_from_config(parsed: &ParsedConfig) -> Result<Imported, ValidationE
             Some(endpoint) => {
                 let duplicate = endpoints.iter().any(|(k, e)| *k == kind && *e == endpoint);
                 if duplicate {
-                    warnings.push(format!("{} server {}:{} is listed twice; kept once", kind.label(), endpoint.host.as_deref().unwrap_or(""), endpoint.port));
+                    warnings.push(format!(
+                        "{} server {}:{} is listed twice; kept once",
+                        kind.label(),
+                        endpoint.host.as_deref().unwrap_or(""),
+                        endpoint.port
+                    ));
                 } else {
                     endpoints.push((kind, endpoint));
                 }
@@ -104,8 +112,8 @@ pub fn domain_from_config(parsed: &ParsedConfig) -> Result<Imported, ValidationE
                 descriptions: doc
                     .descriptions
                     .iter()
-                    .filter_map(|(lang, text)| {
-                        match validate::bounded_text("descr", text, 1024) {
+                    .filter_map(
+                        |(lang, text)| match validate::bounded_text("descr", text, 1024) {
                             Ok(text) => Some(Description {
                                 lang: lang.clone(),
                                 text,
@@ -114,8 +122,8 @@ pub fn domain_from_config(parsed: &ParsedConfig) -> Result<Imported, ValidationE
                                 warnings.push(format!("dropped documentation text: {e}"));
                                 None
                             }
-                        }
-                    })
+                        },
+                    )
                     .collect(),
             }),
             Err(e) => warnings.push(format!("dropped documentation link: {e}")),
@@ -169,7 +177,12 @@ fn endpoint_from_server(
             return None;
         }
     };
-    let encryption = match server.socket_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let encryption = match server
+        .socket_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("ssl") | Some("tls") => Encryption::Ssl,
         Some("starttls") => Encryption::Starttls,
         Some("plain") => Encryption::None,
@@ -228,15 +241,11 @@ fn shortened(field: &str, text: &str, max: usize, warnings: &mut Vec<String>) ->
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
     let mut cut: String = clean.chars().take(max).collect();
     let cut_mid_word = clean.chars().nth(max).is_some_and(|c| !c.is_whitespace());
-    if cut_mid_word {
-        if let Some(space) = cut.rfind(char::is_whitespace) {
-            cut.truncate(space);
-        }
+    if let Some(space) = cut.rfind(char::is_whitespace).filter(|_| cut_mid_word) {
+        cut.truncate(space);
     }
-    if cut.matches('%').count() % 2 == 1 {
-        if let Some(open) = cut.rfind('%') {
-            cut.truncate(open);
-        }
+    if let Some(open) = cut.rfind('%').filter(|_| cut.matches('%').count() % 2 == 1) {
+        cut.truncate(open);
     }
     let cut = cut.trim_end().to_string();
     warnings.push(format!(
@@ -245,15 +254,21 @@ fn shortened(field: &str, text: &str, max: usize, warnings: &mut Vec<String>) ->
     cut
 }
 
-fn first_dav_url(kind: &'static str, servers: &[Server], warnings: &mut Vec<String>) -> Option<String> {
+fn first_dav_url(
+    kind: &'static str,
+    servers: &[Server],
+    warnings: &mut Vec<String>,
+) -> Option<String> {
     let mut urls = servers.iter().filter_map(|s| s.url.as_deref());
-    let first = urls.next().and_then(|url| match validate::https_url(kind, url) {
-        Ok(url) => Some(url),
-        Err(e) => {
-            warnings.push(format!("dropped {kind}: {e}"));
-            None
-        }
-    });
+    let first = urls
+        .next()
+        .and_then(|url| match validate::https_url(kind, url) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                warnings.push(format!("dropped {kind}: {e}"));
+                None
+            }
+        });
     if urls.next().is_some() {
         warnings.push(format!("only the first <{kind}> is kept"));
     }
@@ -294,7 +309,10 @@ mod tests {
         assert_eq!(imap.extra[0].port, 993);
         assert!(imap.extra[0].username.is_none() && imap.extra[0].authentication.is_empty());
         assert!(!d.protocols.pop.enabled);
-        assert_eq!(d.protocols.smtp.primary.username.as_deref(), Some("%EMAILADDRESS"));
+        assert_eq!(
+            d.protocols.smtp.primary.username.as_deref(),
+            Some("%EMAILADDRESS")
+        );
         assert_eq!(d.short_name, "");
         let joined = imported.warnings.join("\n");
         for expected in [
@@ -305,7 +323,10 @@ mod tests {
             "shortened to 'An Exceedingly Long Provider'",
             "dropped <emailProvider/enable>",
         ] {
-            assert!(joined.contains(expected), "missing '{expected}' in:\n{joined}");
+            assert!(
+                joined.contains(expected),
+                "missing '{expected}' in:\n{joined}"
+            );
         }
     }
 }

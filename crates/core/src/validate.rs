@@ -154,7 +154,10 @@ pub fn host_pattern(field: &'static str, value: &str) -> Result<String, Validati
     if parts.iter().any(|p| p.contains('%')) {
         return Err(ValidationError::new(
             field,
-            format!("'{}' may only use the %EMAILDOMAIN% placeholder", shown(value)),
+            format!(
+                "'{}' may only use the %EMAILDOMAIN% placeholder",
+                shown(value)
+            ),
         ));
     }
     // Check the syntax with a sample domain in place of the placeholder.
@@ -193,17 +196,27 @@ pub fn web_url(field: &'static str, value: &str) -> Result<String, ValidationErr
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ValidationError::new(
             field,
-            format!("'{}' must be an http or https URL with a host", shown(value)),
+            format!(
+                "'{}' must be an http or https URL with a host",
+                shown(value)
+            ),
         ));
     }
     if value.len() > 2048 {
-        return Err(ValidationError::new(field, "it is longer than 2048 characters"));
+        return Err(ValidationError::new(
+            field,
+            "it is longer than 2048 characters",
+        ));
     }
     Ok(url.to_string())
 }
 
 /// Free text of at most `max` characters without control characters.
-pub fn bounded_text(field: &'static str, value: &str, max: usize) -> Result<String, ValidationError> {
+pub fn bounded_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<String, ValidationError> {
     let value = value.trim();
     if value.chars().count() > max {
         return Err(ValidationError::new(
@@ -329,11 +342,17 @@ mod tests {
 
     #[test]
     fn host_patterns_and_urls() {
-        assert_eq!(host_pattern("h", "Mail.%EMAILDOMAIN%").unwrap(), "mail.%EMAILDOMAIN%");
+        assert_eq!(
+            host_pattern("h", "Mail.%EMAILDOMAIN%").unwrap(),
+            "mail.%EMAILDOMAIN%"
+        );
         assert_eq!(host_pattern("h", "%EMAILDOMAIN%").unwrap(), "%EMAILDOMAIN%");
         assert!(host_pattern("h", "mail.%EMAILLOCALPART%").is_err());
         assert!(host_pattern("h", "bad host.%EMAILDOMAIN%").is_err());
-        assert_eq!(https_url("u", "https://Mail.Example.com/x").unwrap(), "https://mail.example.com/x");
+        assert_eq!(
+            https_url("u", "https://Mail.Example.com/x").unwrap(),
+            "https://mail.example.com/x"
+        );
         assert!(https_url("u", "http://mail.example.com/").is_err());
         assert!(web_url("u", "http://help.example.com/").is_ok());
         assert!(web_url("u", "javascript:alert(1)").is_err());

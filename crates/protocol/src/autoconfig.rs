@@ -118,7 +118,9 @@ pub fn write(config: &ClientConfig) -> String {
             .close();
     }
     if let Some(url) = &config.webmail_url {
-        w.open("webMail").empty("loginPage", &[("url", url)]).close();
+        w.open("webMail")
+            .empty("loginPage", &[("url", url)])
+            .close();
     }
     for server in &config.calendars {
         write_server(&mut w, "calendar", server);
@@ -176,9 +178,15 @@ pub fn parse(input: &[u8]) -> Result<ParsedConfig, ParseError> {
             "domain" => config.domains.push(child.text.trim().to_string()),
             "displayName" => config.display_name = Some(child.text.trim().to_string()),
             "displayShortName" => config.short_name = Some(child.text.trim().to_string()),
-            "incomingServer" => config.incoming.push(read_server(child, &mut parsed.ignored)?),
-            "outgoingServer" => config.outgoing.push(read_server(child, &mut parsed.ignored)?),
-            "documentation" => config.documentation.push(read_documentation(child, &mut parsed.ignored)),
+            "incomingServer" => config
+                .incoming
+                .push(read_server(child, &mut parsed.ignored)?),
+            "outgoingServer" => config
+                .outgoing
+                .push(read_server(child, &mut parsed.ignored)?),
+            "documentation" => config
+                .documentation
+                .push(read_documentation(child, &mut parsed.ignored)),
             other => parsed.ignored.push(format!("emailProvider/{other}")),
         }
     }
@@ -197,15 +205,19 @@ pub fn parse(input: &[u8]) -> Result<ParsedConfig, ParseError> {
             "webMail" => {
                 for part in &child.children {
                     match (part.name.as_str(), part.attribute("url")) {
-                        ("loginPage", Some(url)) => config.webmail_url = Some(url.trim().to_string()),
+                        ("loginPage", Some(url)) => {
+                            config.webmail_url = Some(url.trim().to_string())
+                        }
                         (other, _) => parsed.ignored.push(format!("webMail/{other}")),
                     }
                 }
             }
-            "calendar" => config.calendars.push(read_server(child, &mut parsed.ignored)?),
-            "addressbook" | "addressBook" => {
-                config.address_books.push(read_server(child, &mut parsed.ignored)?)
-            }
+            "calendar" => config
+                .calendars
+                .push(read_server(child, &mut parsed.ignored)?),
+            "addressbook" | "addressBook" => config
+                .address_books
+                .push(read_server(child, &mut parsed.ignored)?),
             other => parsed.ignored.push(other.to_string()),
         }
     }
@@ -213,7 +225,11 @@ pub fn parse(input: &[u8]) -> Result<ParsedConfig, ParseError> {
 }
 
 fn read_server(element: &Element, ignored: &mut Vec<String>) -> Result<Server, ParseError> {
-    let kind = element.attribute("type").unwrap_or_default().trim().to_string();
+    let kind = element
+        .attribute("type")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let mut server = Server {
         kind: kind.clone(),
         ..Server::default()
@@ -227,7 +243,9 @@ fn read_server(element: &Element, ignored: &mut Vec<String>) -> Result<Server, P
                     .parse::<u16>()
                     .ok()
                     .filter(|p| *p != 0)
-                    .ok_or_else(|| ParseError::Invalid(format!("{} server port '{text}' is not 1-65535", kind)))?;
+                    .ok_or_else(|| {
+                        ParseError::Invalid(format!("{} server port '{text}' is not 1-65535", kind))
+                    })?;
                 server.port = Some(port);
             }
             "socketType" => server.socket_type = Some(text),
@@ -242,7 +260,11 @@ fn read_server(element: &Element, ignored: &mut Vec<String>) -> Result<Server, P
 
 fn read_documentation(element: &Element, ignored: &mut Vec<String>) -> Documentation {
     let mut doc = Documentation {
-        url: element.attribute("url").unwrap_or_default().trim().to_string(),
+        url: element
+            .attribute("url")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         descriptions: Vec::new(),
     };
     for child in &element.children {
@@ -328,10 +350,20 @@ mod tests {
         .unwrap();
         assert_eq!(
             parsed.ignored,
-            ["incomingServer(pop3)/pop3", "emailProvider/enable", "webMail/loginPageInfo"]
+            [
+                "incomingServer(pop3)/pop3",
+                "emailProvider/enable",
+                "webMail/loginPageInfo"
+            ]
         );
-        assert_eq!(parsed.config.webmail_url.as_deref(), Some("https://w.x.org/"));
-        assert_eq!(parse(b"<other/>"), Err(ParseError::WrongRoot("other".into())));
+        assert_eq!(
+            parsed.config.webmail_url.as_deref(),
+            Some("https://w.x.org/")
+        );
+        assert_eq!(
+            parse(b"<other/>"),
+            Err(ParseError::WrongRoot("other".into()))
+        );
         assert!(matches!(
             parse(b"<clientConfig><emailProvider><incomingServer type=\"imap\"><port>0</port></incomingServer></emailProvider></clientConfig>"),
             Err(ParseError::Invalid(_))

@@ -93,13 +93,19 @@ fn mail_payload(account: &MailAccount) -> Value {
         MailAccountType::Pop => "EmailTypePOP",
     };
     dict.push(("EmailAccountType", account_type.into()));
-    dict.push(("EmailAccountDescription", account.description.as_str().into()));
+    dict.push((
+        "EmailAccountDescription",
+        account.description.as_str().into(),
+    ));
     if let Some(name) = &account.account_name {
         dict.push(("EmailAccountName", name.as_str().into()));
     }
     dict.push(("EmailAddress", account.address.as_str().into()));
     let incoming = &account.incoming;
-    dict.push(("IncomingMailServerAuthentication", "EmailAuthPassword".into()));
+    dict.push((
+        "IncomingMailServerAuthentication",
+        "EmailAuthPassword".into(),
+    ));
     dict.push(("IncomingMailServerHostName", incoming.host.as_str().into()));
     dict.push(("IncomingMailServerPortNumber", incoming.port.into()));
     dict.push(("IncomingMailServerUseSSL", incoming.use_ssl.into()));
@@ -107,7 +113,10 @@ fn mail_payload(account: &MailAccount) -> Value {
         dict.push(("IncomingMailServerUsername", username.as_str().into()));
     }
     let outgoing = &account.outgoing;
-    dict.push(("OutgoingMailServerAuthentication", "EmailAuthPassword".into()));
+    dict.push((
+        "OutgoingMailServerAuthentication",
+        "EmailAuthPassword".into(),
+    ));
     dict.push(("OutgoingMailServerHostName", outgoing.host.as_str().into()));
     dict.push(("OutgoingMailServerPortNumber", outgoing.port.into()));
     dict.push(("OutgoingMailServerUseSSL", outgoing.use_ssl.into()));
@@ -179,7 +188,9 @@ pub fn write(profile: &Profile) -> String {
         .map(|payload| match payload {
             Payload::Mail(account) => mail_payload(account),
             Payload::ActiveSync(account) => activesync_payload(account),
-            Payload::CalDav(account) => dav_payload("com.apple.caldav.account", CALDAV_KEYS, account),
+            Payload::CalDav(account) => {
+                dav_payload("com.apple.caldav.account", CALDAV_KEYS, account)
+            }
             Payload::CardDav(account) => {
                 dav_payload("com.apple.carddav.account", CARDDAV_KEYS, account)
             }

@@ -88,7 +88,10 @@ mod tests {
             ("Name", "a<b>&c".into()),
             ("Port", 993u16.into()),
             ("SSL", true.into()),
-            ("List", Value::Array(vec![Value::Dict(vec![("X", false.into())])])),
+            (
+                "List",
+                Value::Array(vec![Value::Dict(vec![("X", false.into())])]),
+            ),
         ]));
         assert!(doc.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE plist"));
         assert!(doc.contains("<key>Name</key>\n    <string>a&lt;b&gt;&amp;c</string>"));

@@ -267,7 +267,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(root.child("c").and_then(|c| c.attribute("K")), Some("v<"));
-        assert!(root.attributes.is_empty(), "namespace declarations are not attributes");
+        assert!(
+            root.attributes.is_empty(),
+            "namespace declarations are not attributes"
+        );
         assert_eq!(root.name, "Root");
         assert_eq!(root.child_text("b"), Some("x & y A<z>"));
         assert!(root.child("C").is_some());

@@ -48,12 +48,7 @@ async fn not_found() -> Response {
 }
 
 /// Discovery paths whose letter case clients do not agree on.
-const CASE_INSENSITIVE_PREFIXES: &[&str] = &[
-    "/autodiscover/",
-    "/mail/",
-    "/.well-known/",
-    "/v1.1/",
-];
+const CASE_INSENSITIVE_PREFIXES: &[&str] = &["/autodiscover/", "/mail/", "/.well-known/", "/v1.1/"];
 
 /// Lowercases the path of discovery requests (`/AutoDiscover/AutoDiscover.xml` and friends)
 /// so the router matches them; the query string is kept as sent.

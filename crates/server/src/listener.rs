@@ -131,9 +131,9 @@ async fn accept_loop(
                 .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
                     let mut request = request.map(axum::body::Body::new);
                     request.extensions_mut().insert(ClientConnection {
-                    peer,
-                    secure: false,
-                });
+                        peer,
+                        secure: false,
+                    });
                     app::normalise_path(request)
                 });
         let connection = builder

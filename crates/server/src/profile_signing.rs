@@ -51,8 +51,13 @@ impl ProfileSigner {
             .with_context(|| format!("cannot read {}", certificate.display()))?;
         let key_pem =
             std::fs::read(key).with_context(|| format!("cannot read {}", key.display()))?;
-        Self::from_pem(&chain_pem, &key_pem)
-            .with_context(|| format!("profile signing with {} and {}", certificate.display(), key.display()))
+        Self::from_pem(&chain_pem, &key_pem).with_context(|| {
+            format!(
+                "profile signing with {} and {}",
+                certificate.display(),
+                key.display()
+            )
+        })
     }
 
     pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<Self> {
@@ -62,7 +67,9 @@ impl ProfileSigner {
                 Certificate::from_der(der.as_ref()).map_err(|e| anyhow!("bad certificate: {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let leaf = chain.first().context("the certificate file holds no certificate")?;
+        let leaf = chain
+            .first()
+            .context("the certificate file holds no certificate")?;
         let public_key = leaf
             .tbs_certificate
             .subject_public_key_info
@@ -71,12 +78,12 @@ impl ProfileSigner {
         let key = PrivateKeyDer::from_pem_slice(key_pem)
             .map_err(|e| anyhow!("the key file holds no usable private key: {e}"))?;
         let key = match key {
-            PrivateKeyDer::Pkcs8(der) => {
-                match RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()) {
-                    Ok(pair) => SigningKey::Rsa(RsaSigner::new(pair, &public_key)?),
-                    Err(_) => SigningKey::P256(P256Signer::from_pkcs8(der.secret_pkcs8_der(), &public_key)?),
+            PrivateKeyDer::Pkcs8(der) => match RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()) {
+                Ok(pair) => SigningKey::Rsa(RsaSigner::new(pair, &public_key)?),
+                Err(_) => {
+                    SigningKey::P256(P256Signer::from_pkcs8(der.secret_pkcs8_der(), &public_key)?)
                 }
-            }
+            },
             PrivateKeyDer::Pkcs1(der) => {
                 let pair = RsaKeyPair::from_der(der.secret_pkcs1_der())
                     .map_err(|e| anyhow!("bad RSA key: {e}"))?;
@@ -113,7 +120,11 @@ fn builder_error(e: cms::builder::Error) -> anyhow::Error {
     anyhow!("CMS: {e}")
 }
 
-fn sign_attached<S, Sig>(signer: &S, chain: &[Certificate], content: &[u8]) -> anyhow::Result<Vec<u8>>
+fn sign_attached<S, Sig>(
+    signer: &S,
+    chain: &[Certificate],
+    content: &[u8],
+) -> anyhow::Result<Vec<u8>>
 where
     S: signature::Keypair + DynSignatureAlgorithmIdentifier + signature::Signer<Sig>,
     S::VerifyingKey: spki::EncodePublicKey,
@@ -201,7 +212,12 @@ impl signature::Signer<rsa::pkcs1v15::Signature> for RsaSigner {
     fn try_sign(&self, message: &[u8]) -> Result<rsa::pkcs1v15::Signature, signature::Error> {
         let mut out = vec![0u8; self.pair.public().modulus_len()];
         self.pair
-            .sign(&ring_signature::RSA_PKCS1_SHA256, &self.rng, message, &mut out)
+            .sign(
+                &ring_signature::RSA_PKCS1_SHA256,
+                &self.rng,
+                message,
+                &mut out,
+            )
             .map_err(|_| signature::Error::new())?;
         rsa::pkcs1v15::Signature::try_from(out.as_slice())
     }
@@ -217,12 +233,9 @@ struct P256Signer {
 impl P256Signer {
     fn from_pkcs8(pkcs8: &[u8], certificate_key: &[u8]) -> anyhow::Result<Self> {
         let rng = SystemRandom::new();
-        let pair = EcdsaKeyPair::from_pkcs8(
-            &ring_signature::ECDSA_P256_SHA256_ASN1_SIGNING,
-            pkcs8,
-            &rng,
-        )
-        .map_err(|_| anyhow!("the private key is neither RSA nor ECDSA P-256"))?;
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ring_signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng)
+                .map_err(|_| anyhow!("the private key is neither RSA nor ECDSA P-256"))?;
         let verifying = p256::ecdsa::VerifyingKey::from_public_key_der(certificate_key)
             .map_err(|_| anyhow!("the private key is P-256 but the certificate's key is not"))?;
         if verifying.to_encoded_point(false).as_bytes() != pair.public_key().as_ref() {

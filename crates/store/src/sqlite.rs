@@ -6,9 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use signpost_core::model::{
-    AppleAccount, AuthMethod, DocumentationLink, Endpoint, OAuth2Settings,
-};
+use signpost_core::model::{AppleAccount, AuthMethod, DocumentationLink, Endpoint, OAuth2Settings};
 use signpost_core::{
     AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSettings, ServiceAccess, Snapshot, User,
     XmlOverride,
@@ -102,31 +100,39 @@ impl SqliteStore {
 
     /// Writes everything about a domain except its own row: aliases, protocols, endpoints and
     /// documentation links (replacing what was there).
-    async fn write_domain_parts(tx: &mut Transaction<'static, Sqlite>, domain: &Domain) -> Result<()> {
+    async fn write_domain_parts(
+        tx: &mut Transaction<'static, Sqlite>,
+        domain: &Domain,
+    ) -> Result<()> {
         for table in [
             "DELETE FROM domain_aliases WHERE domain = $1",
             "DELETE FROM domain_protocols WHERE domain = $1",
             "DELETE FROM domain_endpoints WHERE domain = $1",
             "DELETE FROM domain_documentation WHERE domain = $1",
         ] {
-            sqlx::query(table).bind(&domain.name).execute(&mut **tx).await?;
+            sqlx::query(table)
+                .bind(&domain.name)
+                .execute(&mut **tx)
+                .await?;
         }
         for alias in &domain.aliases {
-            let taken: Option<String> = sqlx::query_scalar("SELECT name FROM domains WHERE name = $1")
-                .bind(alias)
-                .fetch_optional(&mut **tx)
-                .await?;
+            let taken: Option<String> =
+                sqlx::query_scalar("SELECT name FROM domains WHERE name = $1")
+                    .bind(alias)
+                    .fetch_optional(&mut **tx)
+                    .await?;
             if taken.is_some() {
                 return Err(StoreError::AlreadyExists {
                     kind: "domain",
                     name: alias.clone(),
                 });
             }
-            let inserted = sqlx::query("INSERT INTO domain_aliases (alias, domain) VALUES ($1, $2)")
-                .bind(alias)
-                .bind(&domain.name)
-                .execute(&mut **tx)
-                .await;
+            let inserted =
+                sqlx::query("INSERT INTO domain_aliases (alias, domain) VALUES ($1, $2)")
+                    .bind(alias)
+                    .bind(&domain.name)
+                    .execute(&mut **tx)
+                    .await;
             match inserted {
                 Err(e) if is_unique_violation(&e) => {
                     return Err(StoreError::AlreadyExists {
@@ -139,12 +145,14 @@ impl SqliteStore {
         }
         for kind in ProtocolKind::ALL {
             let setting = domain.protocols.get(kind);
-            sqlx::query("INSERT INTO domain_protocols (domain, protocol, enabled) VALUES ($1, $2, $3)")
-                .bind(&domain.name)
-                .bind(kind.key())
-                .bind(setting.enabled)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO domain_protocols (domain, protocol, enabled) VALUES ($1, $2, $3)",
+            )
+            .bind(&domain.name)
+            .bind(kind.key())
+            .bind(setting.enabled)
+            .execute(&mut **tx)
+            .await?;
             for (position, endpoint) in setting.endpoints().enumerate() {
                 sqlx::query(
                     "INSERT INTO domain_endpoints
@@ -188,7 +196,10 @@ impl SqliteStore {
     }
 
     /// A domain name must not already be someone's alias.
-    async fn refuse_alias_clash(tx: &mut Transaction<'static, Sqlite>, domain: &Domain) -> Result<()> {
+    async fn refuse_alias_clash(
+        tx: &mut Transaction<'static, Sqlite>,
+        domain: &Domain,
+    ) -> Result<()> {
         let owner: Option<String> = sqlx::query_scalar(
             "SELECT domain FROM domain_aliases WHERE alias = $1 AND domain <> $1",
         )
@@ -216,7 +227,10 @@ impl SqliteStore {
             .bind(filter)
             .fetch_all(&mut *conn)
             .await?;
-        let mut domains = rows.iter().map(domain_from_row).collect::<Result<Vec<_>>>()?;
+        let mut domains = rows
+            .iter()
+            .map(domain_from_row)
+            .collect::<Result<Vec<_>>>()?;
         let index: std::collections::HashMap<String, usize> = domains
             .iter()
             .enumerate()
@@ -227,11 +241,12 @@ impl SqliteStore {
             Ok(index.get(&domain).copied())
         };
 
-        let aliases = sqlx::query("SELECT * FROM domain_aliases WHERE $1 OR domain = $2 ORDER BY alias")
-            .bind(all)
-            .bind(filter)
-            .fetch_all(&mut *conn)
-            .await?;
+        let aliases =
+            sqlx::query("SELECT * FROM domain_aliases WHERE $1 OR domain = $2 ORDER BY alias")
+                .bind(all)
+                .bind(filter)
+                .fetch_all(&mut *conn)
+                .await?;
         for row in &aliases {
             if let Some(i) = find(row)? {
                 domains[i].aliases.push(row.try_get("alias")?);
@@ -320,9 +335,15 @@ fn domain_from_row(row: &SqliteRow) -> Result<Domain> {
     let oauth2 = match oauth2_issuer {
         Some(issuer) => Some(OAuth2Settings {
             issuer,
-            scope: row.try_get::<Option<String>, _>("oauth2_scope")?.unwrap_or_default(),
-            auth_url: row.try_get::<Option<String>, _>("oauth2_auth_url")?.unwrap_or_default(),
-            token_url: row.try_get::<Option<String>, _>("oauth2_token_url")?.unwrap_or_default(),
+            scope: row
+                .try_get::<Option<String>, _>("oauth2_scope")?
+                .unwrap_or_default(),
+            auth_url: row
+                .try_get::<Option<String>, _>("oauth2_auth_url")?
+                .unwrap_or_default(),
+            token_url: row
+                .try_get::<Option<String>, _>("oauth2_token_url")?
+                .unwrap_or_default(),
         }),
         None => None,
     };
@@ -726,7 +747,11 @@ mod tests {
         let snapshot = store.load_snapshot().await.unwrap();
         assert_eq!(snapshot.version, 2);
         assert_eq!(snapshot.domain("example.com"), Some(&domain));
-        assert_eq!(snapshot.domain("example.net"), Some(&domain), "found by alias");
+        assert_eq!(
+            snapshot.domain("example.net"),
+            Some(&domain),
+            "found by alias"
+        );
 
         // An alias cannot be another domain, nor another domain's alias.
         let mut other = Domain::new("example.org", "mail.example.org").unwrap();
@@ -740,7 +765,11 @@ mod tests {
             store.create_domain(&clash).await,
             Err(StoreError::AlreadyExists { kind: "alias", .. })
         ));
-        assert_eq!(store.version().await.unwrap(), 2, "refused writes change nothing");
+        assert_eq!(
+            store.version().await.unwrap(),
+            2,
+            "refused writes change nothing"
+        );
 
         store.delete_domain("example.com").await.unwrap();
         assert!(

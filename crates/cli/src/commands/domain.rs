@@ -73,10 +73,26 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
                         .with_context(|| format!("OAuth2 settings need {flag} as well"))
                 };
                 Some(Some(OAuth2Settings {
-                    issuer: field(oauth2_issuer, current.as_ref().map(|o| o.issuer.as_str()), "--oauth2-issuer")?,
-                    scope: field(oauth2_scope, current.as_ref().map(|o| o.scope.as_str()), "--oauth2-scope")?,
-                    auth_url: field(oauth2_auth_url, current.as_ref().map(|o| o.auth_url.as_str()), "--oauth2-auth-url")?,
-                    token_url: field(oauth2_token_url, current.as_ref().map(|o| o.token_url.as_str()), "--oauth2-token-url")?,
+                    issuer: field(
+                        oauth2_issuer,
+                        current.as_ref().map(|o| o.issuer.as_str()),
+                        "--oauth2-issuer",
+                    )?,
+                    scope: field(
+                        oauth2_scope,
+                        current.as_ref().map(|o| o.scope.as_str()),
+                        "--oauth2-scope",
+                    )?,
+                    auth_url: field(
+                        oauth2_auth_url,
+                        current.as_ref().map(|o| o.auth_url.as_str()),
+                        "--oauth2-auth-url",
+                    )?,
+                    token_url: field(
+                        oauth2_token_url,
+                        current.as_ref().map(|o| o.token_url.as_str()),
+                        "--oauth2-token-url",
+                    )?,
                 }))
             } else {
                 None
@@ -92,7 +108,11 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
                 display_name,
                 short_name,
                 auth,
-                redirect_to: if no_redirect { Some(String::new()) } else { redirect_to },
+                redirect_to: if no_redirect {
+                    Some(String::new())
+                } else {
+                    redirect_to
+                },
                 add_aliases,
                 remove_aliases,
                 documentation_urls,
@@ -218,7 +238,10 @@ pub fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
         ),
         ("Hostname", domain.hostname.clone()),
         ("Display name", domain.shown_name().to_string()),
-        ("Short name", or_dash((!domain.short_name.is_empty()).then_some(domain.short_name.as_str()))),
+        (
+            "Short name",
+            or_dash((!domain.short_name.is_empty()).then_some(domain.short_name.as_str())),
+        ),
         ("Authentication", domain.auth.key().to_string()),
         ("Redirect to", or_dash(domain.redirect_to.as_deref())),
         ("Desktop override", override_state(&domain.desktop_override)),
@@ -237,14 +260,31 @@ pub fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
     }
     output::print_fields(&fields);
     println!();
-    let mut table = Table::new(&["PROTOCOL", "#", "ENABLED", "HOST", "PORT", "ENCRYPTION", "USERNAME", "AUTHENTICATION"]);
+    let mut table = Table::new(&[
+        "PROTOCOL",
+        "#",
+        "ENABLED",
+        "HOST",
+        "PORT",
+        "ENCRYPTION",
+        "USERNAME",
+        "AUTHENTICATION",
+    ]);
     for kind in ProtocolKind::ALL {
         let setting = domain.protocols.get(kind);
         for (number, endpoint) in setting.endpoints().enumerate() {
             let first = number == 0;
             table.row(vec![
-                if first { kind.label().into() } else { String::new() },
-                if first { String::new() } else { number.to_string() },
+                if first {
+                    kind.label().into()
+                } else {
+                    String::new()
+                },
+                if first {
+                    String::new()
+                } else {
+                    number.to_string()
+                },
                 if !first {
                     String::new()
                 } else if setting.enabled {

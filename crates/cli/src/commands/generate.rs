@@ -24,7 +24,10 @@ pub async fn run(ctx: &Ctx, args: &GenerateArgs) -> anyhow::Result<()> {
     let account = match discovery::discover(&snapshot, &address, asker) {
         Discovery::Account(account) => account,
         Discovery::RedirectAddress(to) => {
-            anyhow::bail!("{} redirects its clients to {to}; there are no settings to generate", domain.name)
+            anyhow::bail!(
+                "{} redirects its clients to {to}; there are no settings to generate",
+                domain.name
+            )
         }
         Discovery::NotHosted => anyhow::bail!("{} is not hosted", domain.name),
     };

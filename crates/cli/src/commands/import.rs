@@ -53,8 +53,14 @@ pub async fn run(ctx: &Ctx, command: ImportCommand) -> anyhow::Result<()> {
 fn report(outcome: &Outcome, n: usize, total: usize) {
     let domain = outcome.domain.as_deref().unwrap_or("-");
     match &outcome.error {
-        Some(error) => eprintln!("[{n}/{total}] {}: {} ({error})", outcome.file, outcome.status),
-        None => eprintln!("[{n}/{total}] {}: {} {domain}", outcome.file, outcome.status),
+        Some(error) => eprintln!(
+            "[{n}/{total}] {}: {} ({error})",
+            outcome.file, outcome.status
+        ),
+        None => eprintln!(
+            "[{n}/{total}] {}: {} {domain}",
+            outcome.file, outcome.status
+        ),
     }
     for warning in &outcome.warnings {
         eprintln!("    warning: {warning}");
@@ -82,7 +88,8 @@ async fn try_import(
     replace: bool,
     outcome: &mut Outcome,
 ) -> anyhow::Result<&'static str> {
-    let metadata = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let metadata =
+        std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
     if metadata.len() > MAX_FILE_BYTES {
         anyhow::bail!("larger than 1 MiB; not an autoconfig file");
     }
@@ -102,7 +109,11 @@ async fn try_import(
         Err(StoreError::AlreadyExists { kind, name }) => {
             outcome.error = Some(format!(
                 "{kind} '{name}' already exists{}",
-                if replace { "" } else { "; use --replace to overwrite" }
+                if replace {
+                    ""
+                } else {
+                    "; use --replace to overwrite"
+                }
             ));
             Ok("skipped")
         }

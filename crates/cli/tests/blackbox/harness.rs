@@ -136,6 +136,7 @@ impl Signpost {
             .to_string();
         Server {
             child,
+            addr: address.parse().expect("socket address"),
             base: format!("http://{address}"),
             client: reqwest::blocking::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -150,6 +151,7 @@ impl Signpost {
 pub struct Server {
     child: Child,
     pub base: String,
+    pub addr: std::net::SocketAddr,
     pub client: reqwest::blocking::Client,
 }
 
@@ -206,6 +208,15 @@ impl Server {
             request = request.basic_auth(user, Some(password));
         }
         self.send(request)
+    }
+
+    /// A GET with the Host header a client would send for `host`.
+    pub fn get_as(&self, host: &str, path_and_query: &str) -> Answer {
+        self.send(
+            self.client
+                .get(format!("{}{path_and_query}", self.base))
+                .header("host", host),
+        )
     }
 
     /// Outlook's POST to the canonical path.
@@ -287,6 +298,26 @@ pub fn assert_valid(xml: &str, schema: &str) {
             "--noout",
             "--nonet",
             "--schema",
+            schema.to_str().expect("path"),
+        ],
+        xml,
+    );
+    assert!(
+        out.status.success(),
+        "answer does not validate against {}:\n{}\n{xml}",
+        schema.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Validates `xml` against a RELAX NG schema (relative to the workspace root).
+pub fn assert_valid_relaxng(xml: &str, schema: &str) {
+    let schema = workspace_root().join(schema);
+    let out = xmllint(
+        &[
+            "--noout",
+            "--nonet",
+            "--relaxng",
             schema.to_str().expect("path"),
         ],
         xml,

@@ -1,8 +1,13 @@
 //! Black-box tests: the real `signpost` binary, a real HTTP server on 127.0.0.1, real clients and
 //! real validators.
 
+mod autoconfig;
 mod autodiscover_json;
 mod autodiscover_xml;
 mod cli;
+mod discovery_client;
 mod harness;
+mod ispdb;
+mod mobileconfig;
 mod overrides;
+mod pacc;

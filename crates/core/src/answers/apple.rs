@@ -12,17 +12,27 @@ use crate::model::{AppleAccount, Encryption, Endpoint, ProtocolKind};
 
 /// Signpost's namespace for profile UUIDs (a UUIDv5 of its name under the URL namespace).
 fn namespace() -> uuid::Uuid {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"https://signpost.invalid/mobileconfig")
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        b"https://signpost.invalid/mobileconfig",
+    )
 }
 
 /// Stable identifiers: the same address and part always give the same UUID and identifier, so
 /// installing the profile again replaces the account.
 fn ids(account: &Account<'_>, part: &str) -> PayloadIds {
-    let uuid = uuid::Uuid::new_v5(&namespace(), format!("{}/{part}", account.address).as_bytes());
+    let uuid = uuid::Uuid::new_v5(
+        &namespace(),
+        format!("{}/{part}", account.address).as_bytes(),
+    );
     let reversed: Vec<&str> = account.address_domain().rsplit('.').collect();
     let account_id = uuid::Uuid::new_v5(&namespace(), account.address.as_bytes());
     PayloadIds {
-        identifier: format!("{}.signpost.{}.{part}", reversed.join("."), account_id.simple()),
+        identifier: format!(
+            "{}.signpost.{}.{part}",
+            reversed.join("."),
+            account_id.simple()
+        ),
         uuid: uuid.to_string().to_uppercase(),
     }
 }
@@ -67,14 +77,24 @@ fn activesync_payload(account: &Account<'_>, description: &str) -> Option<Payloa
                 ids: ids(account, "eas"),
                 description: description.to_string(),
                 host: account.host_for(endpoint),
-                username: Some(account.login_name.clone().unwrap_or_else(|| account.address.clone())),
+                username: Some(
+                    account
+                        .login_name
+                        .clone()
+                        .unwrap_or_else(|| account.address.clone()),
+                ),
                 address: account.address.clone(),
             })
         },
     )
 }
 
-fn dav_account(account: &Account<'_>, part: &str, url: &str, description: String) -> Option<DavAccount> {
+fn dav_account(
+    account: &Account<'_>,
+    part: &str,
+    url: &str,
+    description: String,
+) -> Option<DavAccount> {
     let parsed = url::Url::parse(url).ok()?;
     Some(DavAccount {
         ids: ids(account, part),
@@ -82,7 +102,12 @@ fn dav_account(account: &Account<'_>, part: &str, url: &str, description: String
         host: parsed.host_str()?.to_string(),
         port: parsed.port_or_known_default()?,
         use_ssl: parsed.scheme() == "https",
-        username: Some(account.login_name.clone().unwrap_or_else(|| account.address.clone())),
+        username: Some(
+            account
+                .login_name
+                .clone()
+                .unwrap_or_else(|| account.address.clone()),
+        ),
         principal_url: Some(url.to_string()),
     })
 }
@@ -96,7 +121,8 @@ pub fn profile(account: &Account<'_>) -> Option<Profile> {
     payloads.extend(mail);
     if let Some(url) = &domain.caldav_url {
         payloads.extend(
-            dav_account(account, "caldav", url, format!("{provider} Calendar")).map(Payload::CalDav),
+            dav_account(account, "caldav", url, format!("{provider} Calendar"))
+                .map(Payload::CalDav),
         );
     }
     if let Some(url) = &domain.carddav_url {

@@ -73,7 +73,9 @@ impl std::fmt::Display for Unusable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::NoIncoming => "neither IMAP nor POP3 is on",
-            Self::NoOutgoing => "SMTP is off, and autoconfig clients refuse a configuration without it",
+            Self::NoOutgoing => {
+                "SMTP is off, and autoconfig clients refuse a configuration without it"
+            }
         })
     }
 }

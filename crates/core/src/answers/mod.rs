@@ -39,7 +39,12 @@ pub fn autodiscover_v1_url(domain_name: &str) -> String {
 }
 
 /// The https URL of an Exchange-style service on `kind`'s host for `address`.
-pub(crate) fn exchange_url(domain: &Domain, kind: ProtocolKind, address: &str, path: &str) -> String {
+pub(crate) fn exchange_url(
+    domain: &Domain,
+    kind: ProtocolKind,
+    address: &str,
+    path: &str,
+) -> String {
     let host = crate::model::expand_pattern(domain.host_for(kind), address);
     format!("https://{host}{path}")
 }

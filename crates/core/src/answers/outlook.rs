@@ -12,7 +12,12 @@ use crate::discovery::Account;
 use crate::model::{Encryption, ProtocolKind};
 
 pub fn ews_url(account: &Account<'_>) -> String {
-    exchange_url(account.domain, ProtocolKind::Ews, &account.address, "/EWS/Exchange.asmx")
+    exchange_url(
+        account.domain,
+        ProtocolKind::Ews,
+        &account.address,
+        "/EWS/Exchange.asmx",
+    )
 }
 
 pub fn activesync_url(account: &Account<'_>) -> String {

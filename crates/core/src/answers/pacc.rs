@@ -7,7 +7,9 @@ use signpost_protocol::pacc::{
     Authentication, Document, Help, Host, Info, OAuthPublic, Protocols, Provider, Url,
 };
 
-use crate::model::{AuthMethod, Domain, Encryption, Endpoint, ProtocolKind, expand_host_for_domain};
+use crate::model::{
+    AuthMethod, Domain, Encryption, Endpoint, ProtocolKind, expand_host_for_domain,
+};
 
 fn standard_port(kind: ProtocolKind) -> u16 {
     match kind {
@@ -35,9 +37,12 @@ pub fn pacc_document(domain: &Domain, asked_domain: &str) -> Document {
         .filter_map(|kind| pacc_endpoint(domain, kind).map(|e| (kind, e)))
         .collect();
     let host = |kind: ProtocolKind| {
-        published.iter().find(|(k, _)| *k == kind).map(|(_, e)| Host {
-            host: expand_host_for_domain(domain.host_of(e), asked_domain),
-        })
+        published
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, e)| Host {
+                host: expand_host_for_domain(domain.host_of(e), asked_domain),
+            })
     };
     let uses = |method: fn(AuthMethod) -> bool| {
         published
@@ -54,7 +59,8 @@ pub fn pacc_document(domain: &Domain, asked_domain: &str) -> Document {
         },
         authentication: Authentication {
             password: uses(AuthMethod::uses_password)
-                || (published.is_empty() && (domain.caldav_url.is_some() || domain.carddav_url.is_some())),
+                || (published.is_empty()
+                    && (domain.caldav_url.is_some() || domain.carddav_url.is_some())),
             oauth_public: domain
                 .oauth2
                 .as_ref()

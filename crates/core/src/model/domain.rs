@@ -308,7 +308,9 @@ impl Domain {
         change.apply(kind, &mut endpoint)?;
         let setting = self.protocols.get_mut(kind);
         if setting.endpoints().any(|e| {
-            e.host == endpoint.host && e.port == endpoint.port && e.encryption == endpoint.encryption
+            e.host == endpoint.host
+                && e.port == endpoint.port
+                && e.encryption == endpoint.encryption
         }) {
             return Err(ValidationError::new(
                 "endpoint",

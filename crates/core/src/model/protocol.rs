@@ -201,7 +201,10 @@ impl AuthMethod {
 
     /// Whether the client sends the user's password (so an address and a password suffice).
     pub fn uses_password(self) -> bool {
-        matches!(self, Self::PasswordCleartext | Self::PasswordEncrypted | Self::Ntlm)
+        matches!(
+            self,
+            Self::PasswordCleartext | Self::PasswordEncrypted | Self::Ntlm
+        )
     }
 }
 
@@ -335,7 +338,11 @@ impl EndpointChange {
     }
 
     /// Validates every field for protocol `kind`, then applies them to `endpoint`.
-    pub fn apply(&self, kind: ProtocolKind, endpoint: &mut Endpoint) -> Result<(), ValidationError> {
+    pub fn apply(
+        &self,
+        kind: ProtocolKind,
+        endpoint: &mut Endpoint,
+    ) -> Result<(), ValidationError> {
         if kind.is_https_only() {
             if let Some(encryption) = self.encryption.filter(|e| *e != Encryption::Ssl) {
                 return Err(ValidationError::new(

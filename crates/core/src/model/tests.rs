@@ -19,12 +19,19 @@ fn new_domain_has_the_issue_defaults() {
     let check = |kind, enabled, port, encryption| {
         let setting = d.protocols.get(kind);
         assert_eq!(
-            (setting.enabled, setting.primary.port, setting.primary.encryption),
+            (
+                setting.enabled,
+                setting.primary.port,
+                setting.primary.encryption
+            ),
             (enabled, port, encryption),
             "{kind}"
         );
         assert_eq!(setting.primary.username.as_deref(), Some("%EMAILADDRESS%"));
-        assert_eq!(setting.primary.authentication, vec![AuthMethod::PasswordCleartext]);
+        assert_eq!(
+            setting.primary.authentication,
+            vec![AuthMethod::PasswordCleartext]
+        );
     };
     check(ProtocolKind::Imap, true, 993, Encryption::Ssl);
     check(ProtocolKind::Pop, true, 995, Encryption::Ssl);
@@ -66,7 +73,10 @@ fn ews_and_eas_refuse_other_encryption_and_ports() {
     )
     .unwrap();
     assert!(d.protocols.ews.enabled);
-    assert!(d.add_endpoint(ProtocolKind::Eas, &endpoint_change(Some(443), None)).is_err());
+    assert!(
+        d.add_endpoint(ProtocolKind::Eas, &endpoint_change(Some(443), None))
+            .is_err()
+    );
 }
 
 #[test]
@@ -93,10 +103,16 @@ fn protocol_change_validates_before_writing() {
 #[test]
 fn extra_endpoints_are_added_once_and_removed_by_number() {
     let mut d = example();
-    d.add_endpoint(ProtocolKind::Smtp, &endpoint_change(Some(465), Some(Encryption::Ssl)))
-        .unwrap();
+    d.add_endpoint(
+        ProtocolKind::Smtp,
+        &endpoint_change(Some(465), Some(Encryption::Ssl)),
+    )
+    .unwrap();
     let err = d
-        .add_endpoint(ProtocolKind::Smtp, &endpoint_change(Some(465), Some(Encryption::Ssl)))
+        .add_endpoint(
+            ProtocolKind::Smtp,
+            &endpoint_change(Some(465), Some(Encryption::Ssl)),
+        )
         .unwrap_err();
     assert!(err.message.contains("already has"), "{err}");
     let ports: Vec<u16> = d.protocols.smtp.endpoints().map(|e| e.port).collect();
@@ -130,12 +146,18 @@ fn domain_changes_validate_everything_first() {
     })
     .unwrap();
     assert_eq!(d.aliases, ["example.net"]);
-    assert_eq!(d.webmail_url.as_deref(), Some("https://webmail.example.com/"));
+    assert_eq!(
+        d.webmail_url.as_deref(),
+        Some("https://webmail.example.com/")
+    );
     let to_alias = DomainChange {
         redirect_to: Some("example.net".into()),
         ..Default::default()
     };
-    assert!(d.apply(&to_alias).is_err(), "redirecting to an alias is a loop");
+    assert!(
+        d.apply(&to_alias).is_err(),
+        "redirecting to an alias is a loop"
+    );
     d.apply(&DomainChange {
         remove_aliases: vec!["example.net".into()],
         webmail_url: Some(String::new()),
@@ -151,7 +173,10 @@ fn patterns_expand_in_one_pass() {
         expand_pattern("%EMAILLOCALPART%.%EMAILDOMAIN%", "jo@example.com"),
         "jo.example.com"
     );
-    assert_eq!(expand_pattern("mail.%EMAILDOMAIN%", "a%EMAILDOMAIN%@x.org"), "mail.x.org");
+    assert_eq!(
+        expand_pattern("mail.%EMAILDOMAIN%", "a%EMAILDOMAIN%@x.org"),
+        "mail.x.org"
+    );
     assert_eq!(expand_pattern("%EMAILADDRESS", "jo@x.org"), "%EMAILADDRESS");
 }
 

@@ -218,4 +218,3 @@ fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str>
     head.eq_ignore_ascii_case(prefix)
         .then(|| &value[prefix.len()..])
 }
-

@@ -31,7 +31,10 @@ pub async fn handle(State(state): State<SharedState>, headers: HeaderMap, uri: U
 /// or its mail hostname); a domain that redirects is followed when the target is hosted here.
 fn find_domain<'s>(snapshot: &'s Snapshot, headers: &HeaderMap, uri: &Uri) -> Option<&'s Domain> {
     let asked = query_value(uri.query(), &["emailaddress"]);
-    let mut domain = match asked.as_deref().map(|a| validate::address("emailaddress", a)) {
+    let mut domain = match asked
+        .as_deref()
+        .map(|a| validate::address("emailaddress", a))
+    {
         Some(Ok(address)) => snapshot.domain(domain_of(&address)),
         Some(Err(e)) => {
             debug!(error = %e, "autoconfig request with an unusable address");

@@ -35,14 +35,20 @@ pub async fn profile(State(state): State<SharedState>, headers: HeaderMap, uri: 
     if snapshot.domain(domain_of(&address)).is_none() {
         return page(
             StatusCode::NOT_FOUND,
-            &form(Some(&address), Some("This address's domain is not served here.")),
+            &form(
+                Some(&address),
+                Some("This address's domain is not served here."),
+            ),
         );
     }
     let verified = match basic_auth::from_headers(&headers) {
         Presented::Nothing => None,
         Presented::Unreadable => return responses::unauthorized(&state.config.realm),
         Presented::Basic(credentials) => {
-            match state.authenticate(&snapshot, &credentials, Some(&address)).await {
+            match state
+                .authenticate(&snapshot, &credentials, Some(&address))
+                .await
+            {
                 Some(user) if user == address => Some(user),
                 Some(_) => {
                     return responses::text(
@@ -61,7 +67,10 @@ pub async fn profile(State(state): State<SharedState>, headers: HeaderMap, uri: 
     let Some((plist, domain_name)) = build(&snapshot, &address, asker) else {
         return page(
             StatusCode::NOT_FOUND,
-            &form(Some(&address), Some("There is nothing to set up for this address.")),
+            &form(
+                Some(&address),
+                Some("There is nothing to set up for this address."),
+            ),
         );
     };
     let signer = state.config.profile_signing.for_domain(&domain_name);
@@ -76,11 +85,8 @@ pub async fn profile(State(state): State<SharedState>, headers: HeaderMap, uri: 
         None => plist.into_bytes(),
     };
     debug!(%address, signed = signer.is_some(), "configuration profile");
-    let mut response = responses::with_type(
-        StatusCode::OK,
-        "application/x-apple-aspen-config",
-        body,
-    );
+    let mut response =
+        responses::with_type(StatusCode::OK, "application/x-apple-aspen-config", body);
     let disposition = format!("attachment; filename=\"{domain_name}.mobileconfig\"");
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response
@@ -127,7 +133,10 @@ pub async fn link(
     if state.snapshot.load().domain(domain_of(&address)).is_none() {
         return page(
             StatusCode::NOT_FOUND,
-            &form(Some(&address), Some("This address's domain is not served here.")),
+            &form(
+                Some(&address),
+                Some("This address's domain is not served here."),
+            ),
         );
     }
     let path = format!("/mobileconfig?emailaddress={}", encode_component(&address));

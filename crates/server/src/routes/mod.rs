@@ -70,10 +70,9 @@ pub fn domain_for_host<'s>(
     host: &str,
     prefix: &str,
 ) -> Option<(&'s Domain, String)> {
-    if let Some(rest) = host.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) {
-        if let Some(domain) = snapshot.domain(rest) {
-            return Some((domain, rest.to_string()));
-        }
+    let under_prefix = host.strip_prefix(prefix).and_then(|r| r.strip_prefix('.'));
+    if let Some((rest, domain)) = under_prefix.and_then(|r| Some((r, snapshot.domain(r)?))) {
+        return Some((domain, rest.to_string()));
     }
     if let Some(domain) = snapshot.domain(host) {
         return Some((domain, host.to_string()));
@@ -111,7 +110,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "AutoConfig.Example.COM:8443".parse().unwrap());
         let uri: Uri = "/".parse().unwrap();
-        assert_eq!(request_host(&headers, &uri).as_deref(), Some("autoconfig.example.com"));
+        assert_eq!(
+            request_host(&headers, &uri).as_deref(),
+            Some("autoconfig.example.com")
+        );
         headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(request_host(&headers, &uri).as_deref(), Some("127.0.0.1"));
         headers.insert(header::HOST, "[::1]:8080".parse().unwrap());
