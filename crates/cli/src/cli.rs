@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use signpost_core::model::{AppleAccount, AuthMethod};
+use signpost_server::config::AcmeChallenge;
+use signpost_server::proxy::IpNetwork;
 use signpost_core::{AuthPolicy, Encryption, OverrideKind, ProtocolKind};
 
 use crate::output::Format;
@@ -70,6 +72,9 @@ pub enum Command {
     /// Replace a domain's generated desktop or mobile XML with custom text
     #[command(subcommand)]
     Override(OverrideCommand),
+    /// Add, list, renew and remove TLS certificates
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Import domains from other tools' files
     #[command(subcommand)]
     Import(ImportCommand),
@@ -112,6 +117,44 @@ pub struct ServeArgs {
     /// Milliseconds between checks of the store for changes [default: 250]
     #[arg(long, env = "SIGNPOST_RELOAD_INTERVAL_MS")]
     pub reload_interval_ms: Option<u64>,
+    /// Address to listen on for HTTPS (repeatable); certificates are chosen by SNI
+    #[arg(long, value_name = "ADDR:PORT", env = "SIGNPOST_LISTEN_TLS", value_delimiter = ',')]
+    pub listen_tls: Vec<SocketAddr>,
+    /// Directory of certificate chains (NAME.pem, key inside or in NAME.key), watched for changes
+    #[arg(long, env = "SIGNPOST_CERT_DIR", value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// The name whose certificate clients that send no SNI get
+    #[arg(long, env = "SIGNPOST_DEFAULT_CERT_NAME", value_name = "NAME")]
+    pub default_cert_name: Option<String>,
+    /// Redirect plain HTTP requests to https even without an HTTPS listener (TLS ends at a proxy)
+    #[arg(long, env = "SIGNPOST_REDIRECT_HTTP")]
+    pub redirect_http: bool,
+    /// The https port clients see, for redirects [default: the first HTTPS listener's]
+    #[arg(long, env = "SIGNPOST_PUBLIC_HTTPS_PORT", value_name = "PORT")]
+    pub public_https_port: Option<u16>,
+    /// Proxy whose X-Forwarded-* and PROXY protocol headers are believed (IP or CIDR; repeatable)
+    #[arg(long, env = "SIGNPOST_TRUSTED_PROXY", value_name = "NETWORK", value_delimiter = ',')]
+    pub trusted_proxy: Vec<IpNetwork>,
+    /// Expect a PROXY protocol (v1 or v2) header on connections from trusted proxies
+    #[arg(long, env = "SIGNPOST_PROXY_PROTOCOL")]
+    pub proxy_protocol: bool,
+    /// ACME directory URL; setting it turns the ACME client on for domains with `--acme on`
+    /// (Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)
+    #[arg(long, env = "SIGNPOST_ACME_DIRECTORY", value_name = "URL")]
+    pub acme_directory: Option<String>,
+    /// Extra CA certificate (PEM) to trust for the ACME directory (a test CA such as Pebble's)
+    #[arg(long, env = "SIGNPOST_ACME_CA", value_name = "FILE")]
+    pub acme_ca: Option<PathBuf>,
+    /// Contact address for the ACME account
+    #[arg(long, env = "SIGNPOST_ACME_EMAIL", value_name = "ADDRESS")]
+    pub acme_email: Option<String>,
+    /// How names are proved to the CA: http-01 (needs the HTTP listener on port 80) or
+    /// tls-alpn-01 (needs the HTTPS listener on 443) [default: http-01 when there is an HTTP listener]
+    #[arg(long, env = "SIGNPOST_ACME_CHALLENGE", value_parser = parse_challenge)]
+    pub acme_challenge: Option<AcmeChallenge>,
+    /// Seconds between looks at which certificates are due [default: 60]
+    #[arg(long, env = "SIGNPOST_ACME_CHECK_SECONDS", value_name = "SECONDS")]
+    pub acme_check_seconds: Option<u64>,
     /// Certificate chain (PEM, leaf first) that signs Apple profiles of every domain
     #[arg(
         long,
@@ -214,6 +257,15 @@ signpost domain set old.example --redirect-to new.example\n  signpost domain set
         /// What Apple profiles set up: mail (IMAP/POP with SMTP) or eas (ActiveSync)
         #[arg(long, value_parser = parse_apple_account)]
         apple_account: Option<AppleAccount>,
+        /// Obtain certificates for autodiscover. and autoconfig. names by ACME: on or off
+        #[arg(long, value_parser = parse_on_off, value_name = "on|off")]
+        acme: Option<bool>,
+        /// Include the mail hostname in the ACME certificate: on or off
+        #[arg(long, value_parser = parse_on_off, value_name = "on|off")]
+        acme_hostname: Option<bool>,
+        /// Include ua-auto-config. names (PACC) in the ACME certificate: on or off
+        #[arg(long, value_parser = parse_on_off, value_name = "on|off")]
+        acme_pacc: Option<bool>,
     },
     /// Stop hosting a domain (its users are removed too)
     #[command(after_help = "Example:\n  signpost domain remove example.com")]
@@ -399,6 +451,29 @@ It is sent only while the override is on (signpost override on ...)."
 }
 
 #[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Store a certificate chain and key; it is served for every name its SANs cover
+    #[command(after_help = "Example:\n  signpost cert add --cert fullchain.pem --key privkey.pem")]
+    Add {
+        /// PEM chain, leaf first
+        #[arg(long, value_name = "CHAIN.pem")]
+        cert: PathBuf,
+        /// PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC)
+        #[arg(long, value_name = "KEY.pem")]
+        key: PathBuf,
+    },
+    /// List every name Signpost serves, its certificate, issuer, expiry and source
+    #[command(after_help = "Examples:\n  signpost cert list\n  signpost cert list --format json")]
+    List,
+    /// Remove the stored certificate(s) covering NAME (or with this id)
+    #[command(after_help = "Examples:\n  signpost cert remove autodiscover.example.com\n  signpost cert remove 3")]
+    Remove { name: String },
+    /// Order the ACME certificate covering NAME again now
+    #[command(after_help = "Example:\n  signpost cert renew autodiscover.example.com")]
+    Renew { name: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import Thunderbird ISPDB files (config-v1.1.xml) as domains
     #[command(
@@ -468,4 +543,20 @@ fn parse_auth_method(value: &str) -> Result<AuthMethod, String> {
 
 fn parse_apple_account(value: &str) -> Result<AppleAccount, String> {
     AppleAccount::parse(value).map_err(|e| e.message)
+}
+
+fn parse_on_off(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("'{value}' is not one of on, off")),
+    }
+}
+
+fn parse_challenge(value: &str) -> Result<AcmeChallenge, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "http-01" => Ok(AcmeChallenge::Http01),
+        "tls-alpn-01" => Ok(AcmeChallenge::TlsAlpn01),
+        _ => Err(format!("'{value}' is not one of http-01, tls-alpn-01")),
+    }
 }

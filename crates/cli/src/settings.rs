@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use signpost_server::ServerConfig;
-use signpost_server::config::ProfileSigning;
+use signpost_server::config::{AcmeChallenge, AcmeSettings, ProfileSigning};
 use signpost_server::profile_signing::ProfileSigner;
 
 use crate::cli::{GlobalOptions, ServeArgs};
@@ -29,6 +29,15 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     pub listen: Option<Vec<SocketAddr>>,
+    pub listen_tls: Option<Vec<SocketAddr>>,
+    pub cert_dir: Option<PathBuf>,
+    pub default_cert_name: Option<String>,
+    pub redirect_http: Option<bool>,
+    pub public_https_port: Option<u16>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub proxy_protocol: Option<bool>,
+    #[serde(default)]
+    pub acme: AcmeSection,
     pub ttl_hours: Option<u32>,
     pub culture: Option<String>,
     pub realm: Option<String>,
@@ -38,6 +47,17 @@ pub struct ServerSection {
     pub reload_interval_ms: Option<u64>,
     #[serde(default)]
     pub profile_signing: ProfileSigningSection,
+}
+
+/// `[server.acme]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeSection {
+    pub directory: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub email: Option<String>,
+    pub challenge: Option<String>,
+    pub check_seconds: Option<u64>,
 }
 
 /// `[server.profile_signing]`: a certificate for every domain, and per-domain ones.
@@ -99,11 +119,39 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
         },
         ..defaults.clone()
     };
-    if config.listen.is_empty() {
-        anyhow::bail!(
-            "no listen address: give --listen ADDR:PORT or server.listen in the configuration file"
-        );
+    config.listen_tls = if !args.listen_tls.is_empty() {
+        args.listen_tls.clone()
+    } else {
+        section.listen_tls.clone().unwrap_or_default()
+    };
+    if !args.listen_tls.is_empty() && args.listen.is_empty() && section.listen.is_none() {
+        // Only HTTPS asked for on the command line: no default plain listener beside it.
+        config.listen.clear();
     }
+    if config.listen.is_empty() && config.listen_tls.is_empty() {
+        anyhow::bail!("no listen address: give --listen or --listen-tls ADDR:PORT, or server.listen in the configuration file");
+    }
+    config.tls.certificate_directory = args.cert_dir.clone().or_else(|| section.cert_dir.clone());
+    config.tls.default_name = args
+        .default_cert_name
+        .clone()
+        .or_else(|| section.default_cert_name.clone())
+        .map(|n| signpost_core::validate::domain_name("default_cert_name", &n))
+        .transpose()?;
+    config.redirect_http = args.redirect_http || section.redirect_http.unwrap_or(false);
+    config.public_https_port = args.public_https_port.or(section.public_https_port);
+    config.trusted_proxies = if !args.trusted_proxy.is_empty() {
+        args.trusted_proxy.clone()
+    } else {
+        section
+            .trusted_proxies
+            .iter()
+            .flatten()
+            .map(|n| n.parse().map_err(|e: String| anyhow::anyhow!("server.trusted_proxies: {e}")))
+            .collect::<anyhow::Result<_>>()?
+    };
+    config.proxy_protocol = args.proxy_protocol || section.proxy_protocol.unwrap_or(false);
+    config.acme = acme_settings(args, &section.acme, !config.listen.is_empty())?;
     config.answers.ttl_hours = args
         .ttl_hours
         .or(section.ttl_hours)
@@ -137,6 +185,36 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
     }
     config.profile_signing = profile_signing(args, &section.profile_signing)?;
     Ok(config)
+}
+
+fn acme_settings(
+    args: &ServeArgs,
+    section: &AcmeSection,
+    has_http_listener: bool,
+) -> anyhow::Result<Option<AcmeSettings>> {
+    let Some(directory_url) = args.acme_directory.clone().or_else(|| section.directory.clone()) else {
+        return Ok(None);
+    };
+    let challenge = match (args.acme_challenge, section.challenge.as_deref()) {
+        (Some(challenge), _) => challenge,
+        (None, Some("http-01")) => AcmeChallenge::Http01,
+        (None, Some("tls-alpn-01")) => AcmeChallenge::TlsAlpn01,
+        (None, Some(other)) => anyhow::bail!("server.acme.challenge '{other}' is not one of http-01, tls-alpn-01"),
+        (None, None) if has_http_listener => AcmeChallenge::Http01,
+        (None, None) => AcmeChallenge::TlsAlpn01,
+    };
+    if challenge == AcmeChallenge::Http01 && !has_http_listener {
+        anyhow::bail!("ACME http-01 needs an HTTP listener (--listen 0.0.0.0:80); or use --acme-challenge tls-alpn-01");
+    }
+    Ok(Some(AcmeSettings {
+        directory_url,
+        directory_ca: args.acme_ca.clone().or_else(|| section.ca.clone()),
+        contact_email: args.acme_email.clone().or_else(|| section.email.clone()),
+        challenge,
+        check_interval: Duration::from_secs(
+            args.acme_check_seconds.or(section.check_seconds).unwrap_or(60).max(1),
+        ),
+    }))
 }
 
 /// Loads every signing certificate now, so a bad file stops the server with a clear error
@@ -195,6 +273,18 @@ mod tests {
             reload_interval_ms: None,
             profile_signing_cert: None,
             profile_signing_key: None,
+            listen_tls: vec![],
+            cert_dir: None,
+            default_cert_name: None,
+            redirect_http: false,
+            public_https_port: None,
+            trusted_proxy: vec![],
+            proxy_protocol: false,
+            acme_directory: None,
+            acme_ca: None,
+            acme_email: None,
+            acme_challenge: None,
+            acme_check_seconds: None,
         };
         let config = server_config(&args, &file).unwrap();
         assert_eq!(config.listen, vec!["127.0.0.1:9000".parse().unwrap()]);

@@ -3,6 +3,7 @@
 //! Everything here is pure: no I/O, no clock, no randomness except password salts.
 
 pub mod answers;
+pub mod certificate;
 pub mod discovery;
 pub mod ispdb;
 pub mod model;

@@ -17,6 +17,8 @@ pub struct Snapshot {
     logins: HashMap<String, Vec<String>>,
     /// Lowercased explicit LegacyDNs to addresses.
     legacy_dns: HashMap<String, String>,
+    /// Every domain's mail hostname.
+    hostnames: std::collections::HashSet<String>,
 }
 
 impl Snapshot {
@@ -38,8 +40,10 @@ impl Snapshot {
             .iter()
             .flat_map(|d| d.aliases.iter().map(|a| (a.clone(), d.name.clone())))
             .collect();
+        let hostnames = domains.iter().map(|d| d.hostname.clone()).collect();
         Self {
             version,
+            hostnames,
             aliases,
             domains: domains.into_iter().map(|d| (d.name.clone(), d)).collect(),
             users: users.into_iter().map(|u| (u.address.clone(), u)).collect(),
@@ -54,6 +58,19 @@ impl Snapshot {
             self.aliases
                 .get(name)
                 .and_then(|canonical| self.domains.get(canonical))
+        })
+    }
+
+    /// Whether `host` (lowercase) is a name Signpost answers under: a domain or alias, one with a
+    /// service prefix (`autodiscover.`, `autoconfig.`, `ua-auto-config.`), or a mail hostname.
+    pub fn serves(&self, host: &str) -> bool {
+        if self.domain(host).is_some() || self.hostnames.contains(host) {
+            return true;
+        }
+        crate::model::SERVICE_PREFIXES.iter().any(|prefix| {
+            host.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|rest| self.domain(rest).is_some())
         })
     }
 

@@ -12,5 +12,6 @@ pub mod pacc;
 pub mod placeholders;
 pub mod plist;
 pub mod pox;
+pub mod proxy_protocol;
 pub mod xml_reader;
 pub mod xml_writer;

@@ -40,6 +40,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::front::front_door,
+        ))
         .with_state(state)
 }
 

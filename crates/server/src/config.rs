@@ -8,6 +8,39 @@ use std::time::Duration;
 use signpost_core::answers::AnswerOptions;
 
 use crate::profile_signing::ProfileSigner;
+use crate::proxy::IpNetwork;
+
+/// Where certificates come from besides the store.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// A directory of `NAME.pem` chains (keys inside or in `NAME.key`), watched for changes.
+    pub certificate_directory: Option<std::path::PathBuf>,
+    /// The name whose certificate clients without SNI get.
+    pub default_name: Option<String>,
+}
+
+/// ACME client settings; ACME runs for domains that turn it on.
+#[derive(Debug, Clone)]
+pub struct AcmeSettings {
+    pub directory_url: String,
+    /// An extra CA to trust for the directory's HTTPS (a test CA such as Pebble's).
+    pub directory_ca: Option<std::path::PathBuf>,
+    pub contact_email: Option<String>,
+    pub challenge: AcmeChallenge,
+    /// How often the certificates are looked over.
+    pub check_interval: Duration,
+}
+
+/// Which ACME challenge proves control of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcmeChallenge {
+    /// A file on the HTTP listener (port 80 in production).
+    Http01,
+    /// A special certificate on the HTTPS listener (port 443 in production).
+    TlsAlpn01,
+}
+
+pub const LETS_ENCRYPT_DIRECTORY: &str = "https://acme-v02.api.letsencrypt.org/directory";
 
 /// Which certificate signs whose configuration profiles.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +64,19 @@ impl ProfileSigning {
 pub struct ServerConfig {
     /// Plain HTTP listeners.
     pub listen: Vec<SocketAddr>,
+    /// HTTPS listeners.
+    pub listen_tls: Vec<SocketAddr>,
+    pub tls: TlsSettings,
+    /// Redirect plain HTTP to https (on by itself when there are HTTPS listeners; also wanted
+    /// when TLS ends at a proxy in front).
+    pub redirect_http: bool,
+    /// The https port clients see, for redirect locations (default: the first HTTPS listener's).
+    pub public_https_port: Option<u16>,
+    /// Proxies whose `X-Forwarded-*` headers and PROXY protocol headers are believed.
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// Expect a PROXY protocol header on connections from trusted proxies.
+    pub proxy_protocol: bool,
+    pub acme: Option<AcmeSettings>,
     pub answers: AnswerOptions,
     /// How long a verified address and password are remembered.
     pub credential_cache_ttl: Duration,
@@ -49,10 +95,37 @@ pub struct ServerConfig {
     pub profile_signing: ProfileSigning,
 }
 
+impl ServerConfig {
+    /// Whether plain HTTP requests by name are sent to https.
+    pub fn http_redirects_to_https(&self) -> bool {
+        self.redirect_http || !self.listen_tls.is_empty()
+    }
+
+    /// `:port` for https URLs, empty for 443.
+    pub fn https_port_suffix(&self) -> String {
+        let port = self
+            .public_https_port
+            .or_else(|| self.listen_tls.first().map(SocketAddr::port))
+            .unwrap_or(443);
+        if port == 443 {
+            String::new()
+        } else {
+            format!(":{port}")
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
+            listen_tls: Vec::new(),
+            tls: TlsSettings::default(),
+            redirect_http: false,
+            public_https_port: None,
+            trusted_proxies: Vec::new(),
+            proxy_protocol: false,
+            acme: None,
             answers: AnswerOptions::default(),
             credential_cache_ttl: Duration::from_secs(15 * 60),
             credential_cache_entries: 100_000,

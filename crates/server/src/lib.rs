@@ -1,17 +1,22 @@
 //! Signpost's HTTP server: listeners, routing, client authentication and the live snapshot of
 //! the configuration that every answer is computed from.
 
+mod acme;
 mod app;
 mod basic_auth;
+mod certificates;
 pub mod config;
 mod credential_cache;
+mod front;
 mod listener;
 mod password_check;
+pub mod proxy;
 pub mod profile_signing;
 mod responses;
 mod routes;
 mod snapshot_reload;
 mod state;
+pub mod tls;
 
 pub use config::ServerConfig;
-pub use listener::run;
+pub use listener::{BoundAddresses, run};

@@ -1,8 +1,10 @@
-//! Accepting connections and serving HTTP/1.1 and HTTP/2 on them, with graceful shutdown.
+//! Accepting connections (plain and TLS, PROXY protocol from trusted balancers) and serving
+//! HTTP/1.1 and HTTP/2 on them, with graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -10,23 +12,37 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use signpost_store::Store;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::{debug, info, warn};
 
-use crate::app;
 use crate::config::ServerConfig;
-use crate::snapshot_reload;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
+use crate::{acme, app, certificates, proxy, snapshot_reload, tls};
 
 /// Where a request came from, put in each request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientConnection {
+    /// The client, as far as Signpost can tell (a trusted proxy's word included).
     pub peer: SocketAddr,
-    /// Whether the connection is TLS (so absolute links can say https).
+    /// The TCP peer itself.
+    pub direct_peer: SocketAddr,
+    /// Whether the client's connection is TLS (so absolute links can say https).
     pub secure: bool,
 }
+
+/// The addresses each kind of listener is bound to.
+#[derive(Debug, Clone, Default)]
+pub struct BoundAddresses {
+    pub http: Vec<SocketAddr>,
+    pub https: Vec<SocketAddr>,
+}
+
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish (up to the grace period).
 ///
@@ -34,7 +50,7 @@ pub struct ClientConnection {
 pub async fn run(
     store: Arc<dyn Store>,
     config: ServerConfig,
-    on_ready: impl FnOnce(&[SocketAddr]),
+    on_ready: impl FnOnce(&BoundAddresses),
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let snapshot = store
@@ -47,20 +63,40 @@ pub async fn run(
         users = snapshot.user_count(),
         "configuration loaded"
     );
-    let state = Arc::new(AppState::new(config.clone(), snapshot)?);
-    let reload = tokio::spawn(snapshot_reload::follow_store(state.clone(), store));
+    let state: SharedState = Arc::new(AppState::new(config.clone(), snapshot)?);
+    certificates::reload(&state, store.as_ref()).await?;
 
+    let mut bound = BoundAddresses::default();
     let mut listeners = Vec::new();
-    let mut bound = Vec::new();
     for address in &config.listen {
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("cannot listen on {address}"))?;
-        bound.push(listener.local_addr()?);
-        listeners.push(listener);
+        let listener = bind(address).await?;
+        bound.http.push(listener.local_addr()?);
+        listeners.push((listener, None));
     }
-    for address in &bound {
+    if !config.listen_tls.is_empty() {
+        let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(state.certificates.clone())?));
+        for address in &config.listen_tls {
+            let listener = bind(address).await?;
+            bound.https.push(listener.local_addr()?);
+            listeners.push((listener, Some(acceptor.clone())));
+        }
+    }
+    for address in &bound.http {
         info!(%address, "listening for HTTP");
+    }
+    for address in &bound.https {
+        info!(%address, "listening for HTTPS");
+    }
+    if !bound.https.is_empty() && state.certificates.index().is_empty() {
+        warn!("HTTPS is on but there is no certificate yet: add one with `signpost cert add` or turn on ACME");
+    }
+
+    let mut background = vec![
+        tokio::spawn(snapshot_reload::follow_store(state.clone(), store.clone())),
+        tokio::spawn(certificates::watch(state.clone(), store.clone())),
+    ];
+    if let Some(settings) = config.acme.clone() {
+        background.push(tokio::spawn(acme::run(state.clone(), store.clone(), settings)));
     }
     on_ready(&bound);
 
@@ -68,11 +104,12 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
     let mut accept_tasks = Vec::new();
-    for listener in listeners {
+    for (listener, acceptor) in listeners {
         accept_tasks.push(tokio::spawn(accept_loop(
             listener,
+            acceptor,
             router.clone(),
-            config.clone(),
+            state.clone(),
             graceful.clone(),
             stop_rx.clone(),
         )));
@@ -84,7 +121,9 @@ pub async fn run(
     for task in accept_tasks {
         let _ = task.await;
     }
-    reload.abort();
+    for task in background {
+        task.abort();
+    }
     let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
     tokio::select! {
         _ = graceful.shutdown() => info!("all connections closed"),
@@ -93,10 +132,23 @@ pub async fn run(
     Ok(())
 }
 
+async fn bind(address: &SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| {
+        if address.port() < 1024 {
+            format!(
+                "cannot listen on {address} (ports below 1024 need root or CAP_NET_BIND_SERVICE; see the README)"
+            )
+        } else {
+            format!("cannot listen on {address}")
+        }
+    })
+}
+
 async fn accept_loop(
     listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
     router: axum::Router,
-    config: ServerConfig,
+    state: SharedState,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -104,46 +156,95 @@ async fn accept_loop(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
+        .header_read_timeout(state.config.header_read_timeout)
         .max_headers(64);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(64);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(64);
+    let builder = Arc::new(builder);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stop.changed() => return,
         };
-        let (stream, peer) = match accepted {
+        let (mut stream, direct_peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Running out of file descriptors must not spin the loop.
                 warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
-        let service =
-            router
-                .clone()
-                .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
-                    let mut request = request.map(axum::body::Body::new);
-                    request.extensions_mut().insert(ClientConnection {
-                        peer,
-                        secure: false,
-                    });
-                    app::normalise_path(request)
-                });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let router = router.clone();
+        let state = state.clone();
+        let acceptor = acceptor.clone();
+        let builder = builder.clone();
+        let graceful = graceful.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                debug!(%peer, error = %e, "connection ended with an error");
+            let mut peer = direct_peer;
+            let config = &state.config;
+            if config.proxy_protocol && proxy::is_trusted(&config.trusted_proxies, direct_peer.ip()) {
+                match proxy::read_proxy_header(&mut stream, PROXY_HEADER_TIMEOUT).await {
+                    Ok(Some(client)) => peer = client,
+                    Ok(None) => {}
+                    Err(e) => {
+                        debug!(%direct_peer, error = %e, "connection without a usable PROXY header");
+                        return;
+                    }
+                }
+            }
+            let connection = ClientConnection {
+                peer,
+                direct_peer,
+                secure: acceptor.is_some(),
+            };
+            match acceptor {
+                None => serve(stream, connection, router, &state, &builder, &graceful).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    let tls_stream = match handshake {
+                        Ok(Ok(tls_stream)) => tls_stream,
+                        Ok(Err(e)) => {
+                            debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    if tls_stream.get_ref().1.alpn_protocol() == Some(tls::ACME_TLS_ALPN) {
+                        // A TLS-ALPN-01 validation: the handshake itself was the answer.
+                        return;
+                    }
+                    serve(tls_stream, connection, router, &state, &builder, &graceful).await;
+                }
             }
         });
+    }
+}
+
+async fn serve<S>(
+    stream: S,
+    connection: ClientConnection,
+    router: axum::Router,
+    state: &SharedState,
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let proxies = state.config.trusted_proxies.clone();
+    let service = router.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
+        let mut request = request.map(axum::body::Body::new);
+        request.extensions_mut().insert(connection);
+        proxy::apply_forwarded_headers(&mut request, &proxies);
+        app::normalise_path(request)
+    });
+    let served = builder
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+        .into_owned();
+    if let Err(e) = graceful.watch(served).await {
+        debug!(peer = %connection.peer, error = %e, "connection ended with an error");
     }
 }

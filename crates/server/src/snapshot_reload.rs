@@ -42,6 +42,10 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
                 );
                 state.snapshot.store(Arc::new(snapshot));
                 failing = false;
+                // Certificate changes bump the same counter.
+                if let Err(e) = crate::certificates::reload(&state, store.as_ref()).await {
+                    warn!(error = %e, "certificates could not be reloaded; keeping the previous ones");
+                }
             }
             Err(e) => {
                 warn!(error = %e, "configuration changed but could not be loaded; keeping the previous one");

@@ -1,6 +1,7 @@
 //! What every request handler shares.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use signpost_core::Snapshot;
@@ -9,10 +10,15 @@ use crate::basic_auth::BasicCredentials;
 use crate::config::ServerConfig;
 use crate::credential_cache::CredentialCache;
 use crate::password_check::PasswordChecker;
+use crate::tls::SniResolver;
 
 pub struct AppState {
     /// The configuration answers are computed from; replaced whole when the store changes.
     pub snapshot: ArcSwap<Snapshot>,
+    /// The certificates HTTPS handshakes choose from.
+    pub certificates: Arc<SniResolver>,
+    /// ACME HTTP-01 key authorizations by token, while orders are in progress.
+    pub acme_http_challenges: Mutex<HashMap<String, String>>,
     pub credentials: CredentialCache,
     pub passwords: PasswordChecker,
     pub config: ServerConfig,
@@ -24,6 +30,8 @@ impl AppState {
     pub fn new(config: ServerConfig, snapshot: Snapshot) -> anyhow::Result<Self> {
         Ok(Self {
             snapshot: ArcSwap::from_pointee(snapshot),
+            certificates: Arc::new(SniResolver::default()),
+            acme_http_challenges: Mutex::new(HashMap::new()),
             credentials: CredentialCache::new(
                 config.credential_cache_ttl,
                 config.credential_cache_entries,

@@ -9,6 +9,7 @@ mod sqlite;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use signpost_core::certificate::{CertificateInfo, CertificateSource, StoredCertificate};
 use signpost_core::{Domain, Snapshot, User};
 
 pub use sqlite::SqliteStore;
@@ -74,6 +75,23 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, user: &User) -> Result<()>;
     async fn save_user(&self, user: &User) -> Result<()>;
     async fn delete_user(&self, address: &str) -> Result<()>;
+
+    /// Every stored certificate, oldest first.
+    async fn certificates(&self) -> Result<Vec<StoredCertificate>>;
+    /// Stores a chain and its key (replacing the same certificate stored before); returns its id.
+    async fn add_certificate(
+        &self,
+        source: CertificateSource,
+        chain_pem: &str,
+        key_pem: &str,
+        info: &CertificateInfo,
+    ) -> Result<i64>;
+    async fn remove_certificate(&self, id: i64) -> Result<()>;
+    /// Marks an ACME certificate to be ordered again now.
+    async fn request_renewal(&self, id: i64) -> Result<()>;
+    /// The ACME account credentials (JSON) for a CA directory.
+    async fn acme_account(&self, directory_url: &str) -> Result<Option<String>>;
+    async fn save_acme_account(&self, directory_url: &str, credentials: &str) -> Result<()>;
 }
 
 /// Where the store lives: a database URL if given, else `signpost.db` in the data directory.

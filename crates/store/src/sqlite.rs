@@ -6,7 +6,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use signpost_core::model::{AppleAccount, AuthMethod, DocumentationLink, Endpoint, OAuth2Settings};
+use signpost_core::certificate::{CertificateInfo, CertificateSource, StoredCertificate};
+use signpost_core::model::{
+    AcmeSettings, AppleAccount, AuthMethod, DocumentationLink, Endpoint, OAuth2Settings,
+};
 use signpost_core::{
     AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSettings, ServiceAccess, Snapshot, User,
     XmlOverride,
@@ -371,6 +374,11 @@ fn domain_from_row(row: &SqliteRow) -> Result<Domain> {
         carddav_url: row.try_get("carddav_url")?,
         oauth2,
         apple_account: AppleAccount::parse(&apple).map_err(corrupt)?,
+        acme: AcmeSettings {
+            enabled: row.try_get("acme_enabled")?,
+            hostname: row.try_get("acme_hostname")?,
+            pacc: row.try_get("acme_pacc")?,
+        },
     })
 }
 
@@ -414,7 +422,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 
-/// Binds the 18 columns of a domain row, in table order, as `$1`..`$18`.
+/// Binds the 21 columns of a domain row, in table order, as `$1`..`$21`.
 fn bind_domain_row<'q>(query: SqliteQuery<'q>, domain: &'q Domain) -> SqliteQuery<'q> {
     let oauth2 = domain.oauth2.as_ref();
     query
@@ -436,6 +444,37 @@ fn bind_domain_row<'q>(query: SqliteQuery<'q>, domain: &'q Domain) -> SqliteQuer
         .bind(oauth2.map(|o| o.scope.as_str()))
         .bind(oauth2.map(|o| o.auth_url.as_str()))
         .bind(oauth2.map(|o| o.token_url.as_str()))
+        .bind(domain.acme.enabled)
+        .bind(domain.acme.hostname)
+        .bind(domain.acme.pacc)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn certificate_from_row(row: &SqliteRow) -> Result<StoredCertificate> {
+    let source: String = row.try_get("source")?;
+    let names: String = row.try_get("names")?;
+    Ok(StoredCertificate {
+        id: row.try_get("id")?,
+        source: CertificateSource::parse(&source)
+            .ok_or_else(|| corrupt(format!("certificate source '{source}'")))?,
+        chain_pem: row.try_get("chain_pem")?,
+        key_pem: row.try_get("key_pem")?,
+        info: CertificateInfo {
+            names: names.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect(),
+            not_before: row.try_get("not_before")?,
+            not_after: row.try_get("not_after")?,
+            issuer: row.try_get("issuer")?,
+            subject: row.try_get("subject")?,
+            serial: row.try_get("serial")?,
+        },
+        renew_requested: row.try_get("renew_requested")?,
+    })
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -489,8 +528,9 @@ impl Store for SqliteStore {
                 redirect_to, desktop_override_enabled, desktop_override_text,
                 mobile_override_enabled, mobile_override_text, webmail_url, caldav_url,
                 carddav_url, apple_account, oauth2_issuer, oauth2_scope, oauth2_auth_url,
-                oauth2_token_url)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                oauth2_token_url, acme_enabled, acme_hostname, acme_pacc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18, $19, $20, $21)",
         );
         let inserted = bind_domain_row(query, domain).execute(&mut *tx).await;
         match inserted {
@@ -516,7 +556,8 @@ impl Store for SqliteStore {
                 desktop_override_text = $8, mobile_override_enabled = $9,
                 mobile_override_text = $10, webmail_url = $11, caldav_url = $12,
                 carddav_url = $13, apple_account = $14, oauth2_issuer = $15, oauth2_scope = $16,
-                oauth2_auth_url = $17, oauth2_token_url = $18
+                oauth2_auth_url = $17, oauth2_token_url = $18, acme_enabled = $19,
+                acme_hostname = $20, acme_pacc = $21
              WHERE name = $1",
         );
         let updated = bind_domain_row(query, domain).execute(&mut *tx).await?;
@@ -641,6 +682,100 @@ impl Store for SqliteStore {
             return Err(StoreError::not_found("user", address));
         }
         Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn certificates(&self) -> Result<Vec<StoredCertificate>> {
+        let rows = sqlx::query("SELECT * FROM certificates ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(certificate_from_row).collect()
+    }
+
+    async fn add_certificate(
+        &self,
+        source: CertificateSource,
+        chain_pem: &str,
+        key_pem: &str,
+        info: &CertificateInfo,
+    ) -> Result<i64> {
+        let mut tx = self.write_transaction().await?;
+        // The same certificate added again replaces the old row (a renewed key, say).
+        sqlx::query("DELETE FROM certificates WHERE issuer = $1 AND serial = $2")
+            .bind(&info.issuer)
+            .bind(&info.serial)
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO certificates (source, chain_pem, key_pem, names, not_before, not_after,
+                issuer, subject, serial, renew_requested, added_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10) RETURNING id",
+        )
+        .bind(source.key())
+        .bind(chain_pem)
+        .bind(key_pem)
+        .bind(info.names.join(","))
+        .bind(info.not_before)
+        .bind(info.not_after)
+        .bind(&info.issuer)
+        .bind(&info.subject)
+        .bind(&info.serial)
+        .bind(unix_now())
+        .fetch_one(&mut *tx)
+        .await?;
+        Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn remove_certificate(&self, id: i64) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        let deleted = sqlx::query("DELETE FROM certificates WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::not_found("certificate", &id.to_string()));
+        }
+        Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn request_renewal(&self, id: i64) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        let updated = sqlx::query("UPDATE certificates SET renew_requested = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::not_found("certificate", &id.to_string()));
+        }
+        Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn acme_account(&self, directory_url: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT credentials FROM acme_accounts WHERE directory_url = $1")
+                .bind(directory_url)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn save_acme_account(&self, directory_url: &str, credentials: &str) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        sqlx::query(
+            "INSERT INTO acme_accounts (directory_url, credentials) VALUES ($1, $2)
+             ON CONFLICT (directory_url) DO UPDATE SET credentials = excluded.credentials",
+        )
+        .bind(directory_url)
+        .bind(credentials)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

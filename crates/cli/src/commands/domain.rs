@@ -57,6 +57,9 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
             oauth2_token_url,
             no_oauth2,
             apple_account,
+            acme,
+            acme_hostname,
+            acme_pacc,
         } => {
             let mut domain = load(ctx, &name).await?;
             let oauth2 = if no_oauth2 {
@@ -121,6 +124,9 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
                 carddav_url,
                 oauth2,
                 apple_account,
+                acme,
+                acme_hostname,
+                acme_pacc,
             };
             if change == DomainChange::default() {
                 anyhow::bail!("nothing to change: see signpost domain set --help");
@@ -250,6 +256,14 @@ pub fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
         ("CalDAV", or_dash(domain.caldav_url.as_deref())),
         ("CardDAV", or_dash(domain.carddav_url.as_deref())),
         ("Apple profiles", domain.apple_account.key().to_string()),
+        (
+            "ACME",
+            if domain.acme.enabled {
+                domain.acme_names().join(", ")
+            } else {
+                "off".to_string()
+            },
+        ),
         (
             "OAuth2 issuer",
             or_dash(domain.oauth2.as_ref().map(|o| o.issuer.as_str())),

@@ -1,5 +1,6 @@
 //! One module per subcommand family.
 
+mod cert;
 mod domain;
 mod generate;
 mod import;
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Protocol(command) => protocol::run(&ctx, command).await,
         Command::User(command) => user::run(&ctx, command).await,
         Command::Override(command) => override_xml::run(&ctx, command).await,
+        Command::Cert(command) => cert::run(&ctx, command, &file).await,
         Command::Import(command) => import::run(&ctx, command).await,
         Command::Generate(args) => generate::run(&ctx, &args).await,
     }

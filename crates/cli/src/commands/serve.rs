@@ -12,12 +12,16 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Resu
         ctx.store.clone(),
         config,
         |bound| {
-            // One line per listener on standard output, for people and for scripts that start
-            // the server on port 0 and need to know where it went.
+            // One line per listener on standard output, then `ready`, for people and for
+            // scripts that start the server on port 0 and need to know where it went.
             let mut stdout = std::io::stdout().lock();
-            for address in bound {
+            for address in &bound.http {
                 let _ = writeln!(stdout, "signpost: listening on http://{address}");
             }
+            for address in &bound.https {
+                let _ = writeln!(stdout, "signpost: listening on https://{address}");
+            }
+            let _ = writeln!(stdout, "signpost: ready");
             let _ = stdout.flush();
         },
         shutdown_signal(),

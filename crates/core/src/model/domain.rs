@@ -141,6 +141,20 @@ pub struct OAuth2Settings {
     pub token_url: String,
 }
 
+/// Which certificates Signpost obtains for a domain from the ACME CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AcmeSettings {
+    /// Obtain and renew a certificate for `autodiscover.` and `autoconfig.` the domain and its
+    /// aliases.
+    pub enabled: bool,
+    /// Include the mail hostname.
+    #[serde(default)]
+    pub hostname: bool,
+    /// Include `ua-auto-config.` names for PACC clients.
+    #[serde(default)]
+    pub pacc: bool,
+}
+
 /// A hosted mail domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Domain {
@@ -174,6 +188,8 @@ pub struct Domain {
     pub oauth2: Option<OAuth2Settings>,
     #[serde(default)]
     pub apple_account: AppleAccount,
+    #[serde(default)]
+    pub acme: AcmeSettings,
 }
 
 /// A change to a domain's own settings; `None` leaves a field as it is, and an empty string
@@ -197,7 +213,13 @@ pub struct DomainChange {
     /// `Some(None)` removes the OAuth2 settings.
     pub oauth2: Option<Option<OAuth2Settings>>,
     pub apple_account: Option<AppleAccount>,
+    pub acme: Option<bool>,
+    pub acme_hostname: Option<bool>,
+    pub acme_pacc: Option<bool>,
 }
+
+/// The service names clients put before a mail domain.
+pub const SERVICE_PREFIXES: [&str; 3] = ["autodiscover", "autoconfig", "ua-auto-config"];
 
 /// The longest display name autoconfig clients are meant to show.
 pub const MAX_DISPLAY_NAME: usize = 30;
@@ -231,6 +253,7 @@ impl Domain {
             carddav_url: None,
             oauth2: None,
             apple_account: AppleAccount::default(),
+            acme: AcmeSettings::default(),
         })
     }
 
@@ -246,6 +269,41 @@ impl Domain {
     /// The name and every alias.
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+
+    /// Every host name clients reach Signpost under for this domain, and so the names its
+    /// certificates must cover: the domain and aliases with their `autodiscover.`, `autoconfig.`
+    /// and `ua-auto-config.` names, and the mail hostname.
+    pub fn served_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for name in self.all_names() {
+            names.push(name.to_string());
+            for prefix in SERVICE_PREFIXES {
+                names.push(format!("{prefix}.{name}"));
+            }
+        }
+        names.push(self.hostname.clone());
+        names.dedup();
+        names
+    }
+
+    /// The names to order from the ACME CA, when ACME is on for this domain.
+    pub fn acme_names(&self) -> Vec<String> {
+        if !self.acme.enabled {
+            return Vec::new();
+        }
+        let mut names = Vec::new();
+        for name in self.all_names() {
+            names.push(format!("autodiscover.{name}"));
+            names.push(format!("autoconfig.{name}"));
+            if self.acme.pacc {
+                names.push(format!("ua-auto-config.{name}"));
+            }
+        }
+        if self.acme.hostname && !names.contains(&self.hostname) {
+            names.push(self.hostname.clone());
+        }
+        names
     }
 
     /// The host of an endpoint, before placeholders are expanded.
@@ -429,6 +487,15 @@ impl Domain {
         }
         if let Some(account) = change.apple_account {
             next.apple_account = account;
+        }
+        if let Some(enabled) = change.acme {
+            next.acme.enabled = enabled;
+        }
+        if let Some(hostname) = change.acme_hostname {
+            next.acme.hostname = hostname;
+        }
+        if let Some(pacc) = change.acme_pacc {
+            next.acme.pacc = pacc;
         }
         *self = next;
         Ok(())

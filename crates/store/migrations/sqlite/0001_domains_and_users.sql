@@ -18,7 +18,10 @@ CREATE TABLE domains (
     oauth2_issuer TEXT,
     oauth2_scope TEXT,
     oauth2_auth_url TEXT,
-    oauth2_token_url TEXT
+    oauth2_token_url TEXT,
+    acme_enabled INTEGER NOT NULL DEFAULT 0,
+    acme_hostname INTEGER NOT NULL DEFAULT 0,
+    acme_pacc INTEGER NOT NULL DEFAULT 0
 );
 
 -- More address domains served by a domain's settings. An alias belongs to one domain only.
@@ -72,6 +75,30 @@ CREATE TABLE users (
     allow_eas INTEGER NOT NULL
 );
 CREATE INDEX users_by_domain ON users(domain);
+
+-- Certificate chains with their keys, added by administrators or obtained by ACME.
+CREATE TABLE certificates (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    chain_pem TEXT NOT NULL,
+    key_pem TEXT NOT NULL,
+    -- The DNS names covered, comma-separated, lowercase.
+    names TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    renew_requested INTEGER NOT NULL DEFAULT 0,
+    added_at INTEGER NOT NULL,
+    UNIQUE (issuer, serial)
+);
+
+-- ACME account credentials, one per CA directory.
+CREATE TABLE acme_accounts (
+    directory_url TEXT PRIMARY KEY NOT NULL,
+    credentials TEXT NOT NULL
+);
 
 -- Bumped by every write, so a running server notices changes made by the CLI.
 CREATE TABLE store_version (

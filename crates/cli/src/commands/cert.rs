@@ -1,0 +1,188 @@
+//! `signpost cert ...`: the certificates HTTPS is served with.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+use serde::Serialize;
+use signpost_core::certificate::{self, CertificateSource};
+use signpost_server::tls::{self, CertificateIndex};
+
+use super::Ctx;
+use crate::cli::CertCommand;
+use crate::output::{self, Format, Table};
+use crate::settings::FileConfig;
+
+pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::Result<()> {
+    match command {
+        CertCommand::Add { cert, key } => {
+            let chain = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
+            let key_pem = std::fs::read(&key).with_context(|| format!("cannot read {}", key.display()))?;
+            let (_, info) = tls::certified_key(&chain, &key_pem)
+                .with_context(|| format!("{} with {}", cert.display(), key.display()))?;
+            let now = now();
+            if info.not_after < now {
+                anyhow::bail!("the certificate expired on {}", date(info.not_after));
+            }
+            let chain = String::from_utf8(chain).context("the certificate file is not text")?;
+            let key_pem = String::from_utf8(key_pem).context("the key file is not text")?;
+            let id = ctx
+                .store
+                .add_certificate(CertificateSource::File, &chain, &key_pem, &info)
+                .await?;
+            match ctx.format {
+                Format::Json => output::print_json(&serde_json::json!({
+                    "id": id, "names": info.names, "not_after": info.not_after, "issuer": info.issuer,
+                }))?,
+                Format::Table => println!(
+                    "stored certificate #{id} for {} (issuer {}, expires {}, {} days)",
+                    info.names.join(", "),
+                    short_issuer(&info.issuer),
+                    date(info.not_after),
+                    info.days_left(now)
+                ),
+            }
+        }
+        CertCommand::List => list(ctx, file).await?,
+        CertCommand::Remove { name } => {
+            let stored = ctx.store.certificates().await?;
+            let chosen: Vec<_> = stored
+                .iter()
+                .filter(|c| matches_name_or_id(&c.info, c.id, &name))
+                .collect();
+            if chosen.is_empty() {
+                anyhow::bail!("no stored certificate covers '{name}' (see: signpost cert list)");
+            }
+            for certificate in chosen {
+                ctx.store.remove_certificate(certificate.id).await?;
+                println!(
+                    "removed certificate #{} ({})",
+                    certificate.id,
+                    certificate.info.names.join(", ")
+                );
+            }
+        }
+        CertCommand::Renew { name } => {
+            let stored = ctx.store.certificates().await?;
+            let chosen: Vec<_> = stored
+                .iter()
+                .filter(|c| c.source == CertificateSource::Acme)
+                .filter(|c| matches_name_or_id(&c.info, c.id, &name))
+                .collect();
+            if chosen.is_empty() {
+                anyhow::bail!("no ACME certificate covers '{name}'; only ACME certificates are renewed by Signpost");
+            }
+            for certificate in chosen {
+                ctx.store.request_renewal(certificate.id).await?;
+                println!(
+                    "renewal requested for certificate #{} ({}); the server orders it within a minute",
+                    certificate.id,
+                    certificate.info.names.join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn matches_name_or_id(info: &certificate::CertificateInfo, id: i64, wanted: &str) -> bool {
+    wanted.parse::<i64>().is_ok_and(|n| n == id) || info.covers(wanted) || info.names.iter().any(|n| n == wanted)
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    certificate: Option<String>,
+    issuer: Option<String>,
+    not_after: Option<i64>,
+    days_left: Option<i64>,
+    source: Option<String>,
+    /// Whether the certificate that would be served is valid for this exact name.
+    covers: bool,
+}
+
+async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
+    let stored = ctx.store.certificates().await?;
+    let mut loaded = tls::load_stored(&stored);
+    if let Some(directory) = &file.server.cert_dir {
+        loaded.extend(tls::load_directory(directory));
+    }
+    let now = now();
+    let index = CertificateIndex::new(loaded, file.server.default_cert_name.as_deref(), now);
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for domain in ctx.store.domains().await? {
+        names.extend(domain.served_names());
+    }
+    for certificate in index.certificates() {
+        names.extend(certificate.info.names.iter().cloned());
+    }
+    let rows: Vec<Row> = names
+        .into_iter()
+        .map(|name| {
+            let served = index.resolve(Some(&name), now);
+            Row {
+                covers: served.is_some_and(|c| c.info.covers(&name) || c.info.names.contains(&name)),
+                certificate: served.map(|c| c.origin.clone()),
+                issuer: served.map(|c| short_issuer(&c.info.issuer)),
+                not_after: served.map(|c| c.info.not_after),
+                days_left: served.map(|c| c.info.days_left(now)),
+                source: served.map(|c| {
+                    if c.origin.starts_with("store #") {
+                        stored
+                            .iter()
+                            .find(|s| format!("store #{}", s.id) == c.origin)
+                            .map(|s| s.source.key().to_string())
+                            .unwrap_or_default()
+                    } else {
+                        "directory".to_string()
+                    }
+                }),
+                name,
+            }
+        })
+        .collect();
+    match ctx.format {
+        Format::Json => output::print_json(&rows)?,
+        Format::Table => {
+            let mut table = Table::new(&["NAME", "CERTIFICATE", "ISSUER", "EXPIRES", "DAYS", "SOURCE", "STATUS"]);
+            for row in &rows {
+                let status = match (row.covers, row.days_left) {
+                    (_, None) => "missing",
+                    (false, _) => "wrong name",
+                    (true, Some(d)) if d < 0 => "expired",
+                    (true, Some(d)) if d < 14 => "expires soon",
+                    _ => "ok",
+                };
+                table.row(vec![
+                    row.name.clone(),
+                    row.certificate.clone().unwrap_or_else(|| "-".into()),
+                    row.issuer.clone().unwrap_or_else(|| "-".into()),
+                    row.not_after.map(date).unwrap_or_else(|| "-".into()),
+                    row.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                    row.source.clone().unwrap_or_else(|| "-".into()),
+                    status.into(),
+                ]);
+            }
+            table.print();
+        }
+    }
+    Ok(())
+}
+
+/// The issuer's common name, or the whole name when it has none.
+fn short_issuer(issuer: &str) -> String {
+    issuer
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("CN="))
+        .unwrap_or(issuer)
+        .to_string()
+}
+
+fn now() -> i64 {
+    tls::resolver_now()
+}
+
+fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| unix.to_string())
+}

@@ -1,0 +1,310 @@
+//! ACME (RFC 8555): certificates for `autodiscover.` and `autoconfig.` names of the domains that
+//! ask for them, obtained by HTTP-01 or TLS-ALPN-01 and renewed after two thirds of their
+//! lifetime, with backoff after failures. The account and the certificates live in the store, so
+//! every instance on the same store serves them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
+    NewOrder, OrderStatus, RetryPolicy,
+};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
+use signpost_core::certificate::{self, CertificateSource, StoredCertificate};
+use signpost_store::Store;
+use tracing::{info, warn};
+
+use crate::config::{AcmeChallenge, AcmeSettings};
+use crate::state::SharedState;
+use crate::tls::resolver_now;
+
+/// The first retry after a failure; doubled each time up to a day.
+const FIRST_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+
+struct Failures {
+    attempts: u32,
+    next_try: Instant,
+}
+
+pub async fn run(state: SharedState, store: Arc<dyn Store>, settings: AcmeSettings) {
+    let mut failures: HashMap<String, Failures> = HashMap::new();
+    loop {
+        if let Err(e) = look_over(&state, store.as_ref(), &settings, &mut failures).await {
+            warn!(error = %format!("{e:#}"), "ACME: cannot look over certificates");
+        }
+        tokio::time::sleep(settings.check_interval).await;
+    }
+}
+
+async fn look_over(
+    state: &SharedState,
+    store: &dyn Store,
+    settings: &AcmeSettings,
+    failures: &mut HashMap<String, Failures>,
+) -> anyhow::Result<()> {
+    let snapshot = state.snapshot.load_full();
+    let mut domains: Vec<_> = snapshot.domains().filter(|d| d.acme.enabled).collect();
+    domains.sort_by(|a, b| a.name.cmp(&b.name));
+    for domain in domains {
+        let names = domain.acme_names();
+        if failures
+            .get(&domain.name)
+            .is_some_and(|f| Instant::now() < f.next_try)
+        {
+            continue;
+        }
+        let certificates = store.certificates().await?;
+        let Some(reason) = needs_order(&names, &certificates, resolver_now()) else {
+            continue;
+        };
+        info!(domain = %domain.name, names = %names.join(","), reason, "ACME: ordering a certificate");
+        match order(state, store, settings, &names).await {
+            Ok(id) => {
+                failures.remove(&domain.name);
+                info!(domain = %domain.name, id, "ACME: certificate issued and stored");
+                retire_superseded(store, &names, id).await;
+            }
+            Err(e) => {
+                let failure = failures.entry(domain.name.clone()).or_insert(Failures {
+                    attempts: 0,
+                    next_try: Instant::now(),
+                });
+                failure.attempts += 1;
+                let backoff = FIRST_BACKOFF
+                    .saturating_mul(1 << failure.attempts.min(16).saturating_sub(1))
+                    .min(MAX_BACKOFF);
+                failure.next_try = Instant::now() + backoff;
+                warn!(
+                    domain = %domain.name,
+                    attempts = failure.attempts,
+                    retry_in_seconds = backoff.as_secs(),
+                    error = %format!("{e:#}"),
+                    "ACME: order failed"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why `names` need a new certificate now, if they do.
+pub fn needs_order(names: &[String], certificates: &[StoredCertificate], now: i64) -> Option<&'static str> {
+    let newest = certificates
+        .iter()
+        .filter(|c| c.source == CertificateSource::Acme)
+        .filter(|c| names.iter().all(|n| c.info.covers(n)))
+        .max_by_key(|c| c.info.not_after);
+    let Some(newest) = newest else {
+        return Some("no certificate yet");
+    };
+    if newest.renew_requested {
+        return Some("renewal requested");
+    }
+    let lifetime = newest.info.not_after - newest.info.not_before;
+    if now >= newest.info.not_before + lifetime * 2 / 3 {
+        return Some("two thirds of its lifetime have passed");
+    }
+    None
+}
+
+/// Removes older ACME certificates for exactly the same names once a new one is stored.
+async fn retire_superseded(store: &dyn Store, names: &[String], keep: i64) {
+    let Ok(certificates) = store.certificates().await else {
+        return;
+    };
+    for old in certificates {
+        let same_names = old.info.names.len() == names.len() && names.iter().all(|n| old.info.names.contains(n));
+        if old.id != keep && old.source == CertificateSource::Acme && same_names {
+            if let Err(e) = store.remove_certificate(old.id).await {
+                warn!(id = old.id, error = %e, "ACME: could not remove a superseded certificate");
+            }
+        }
+    }
+}
+
+async fn account(store: &dyn Store, settings: &AcmeSettings) -> anyhow::Result<Account> {
+    let builder = || -> anyhow::Result<_> {
+        Ok(match &settings.directory_ca {
+            Some(ca) => Account::builder_with_root(ca)
+                .with_context(|| format!("cannot use {} as the ACME directory's CA", ca.display()))?,
+            None => Account::builder()?,
+        })
+    };
+    if let Some(saved) = store.acme_account(&settings.directory_url).await? {
+        let credentials: AccountCredentials =
+            serde_json::from_str(&saved).context("stored ACME account credentials")?;
+        return Ok(builder()?.from_credentials(credentials).await?);
+    }
+    let contact = settings.contact_email.as_ref().map(|e| format!("mailto:{e}"));
+    let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+    info!(directory = %settings.directory_url, "ACME: creating an account (agreeing to the CA's terms of service)");
+    let (account, credentials) = builder()?
+        .create(
+            &NewAccount {
+                contact: &contacts,
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            },
+            settings.directory_url.clone(),
+            None,
+        )
+        .await
+        .context("creating the ACME account")?;
+    store
+        .save_acme_account(&settings.directory_url, &serde_json::to_string(&credentials)?)
+        .await?;
+    Ok(account)
+}
+
+/// What was published for an order's challenges, removed when the order ends either way.
+#[derive(Default)]
+struct Published {
+    tokens: Vec<String>,
+    names: Vec<String>,
+}
+
+async fn order(
+    state: &SharedState,
+    store: &dyn Store,
+    settings: &AcmeSettings,
+    names: &[String],
+) -> anyhow::Result<i64> {
+    let account = account(store, settings).await?;
+    let mut published = Published::default();
+    let result = order_with(state, store, settings, &account, names, &mut published).await;
+    if let Ok(mut challenges) = state.acme_http_challenges.lock() {
+        for token in &published.tokens {
+            challenges.remove(token);
+        }
+    }
+    for name in &published.names {
+        state.certificates.clear_acme_challenge(name);
+    }
+    result
+}
+
+async fn order_with(
+    state: &SharedState,
+    store: &dyn Store,
+    settings: &AcmeSettings,
+    account: &Account,
+    names: &[String],
+    published: &mut Published,
+) -> anyhow::Result<i64> {
+    let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
+    let mut order = account
+        .new_order(&NewOrder::new(&identifiers))
+        .await
+        .context("creating the order")?;
+    let wanted = match settings.challenge {
+        AcmeChallenge::Http01 => ChallengeType::Http01,
+        AcmeChallenge::TlsAlpn01 => ChallengeType::TlsAlpn01,
+    };
+    let mut authorizations = order.authorizations();
+    while let Some(authorization) = authorizations.next().await {
+        let mut authorization = authorization?;
+        match authorization.status {
+            AuthorizationStatus::Pending => {}
+            AuthorizationStatus::Valid => continue,
+            other => bail!("authorization is {other:?}"),
+        }
+        let mut challenge = authorization
+            .challenge(wanted.clone())
+            .ok_or_else(|| anyhow!("the CA offers no {wanted:?} challenge"))?;
+        let key_authorization = challenge.key_authorization();
+        match settings.challenge {
+            AcmeChallenge::Http01 => {
+                let token = challenge.token.clone();
+                if let Ok(mut challenges) = state.acme_http_challenges.lock() {
+                    challenges.insert(token.clone(), key_authorization.as_str().to_string());
+                }
+                published.tokens.push(token);
+            }
+            AcmeChallenge::TlsAlpn01 => {
+                let name = challenge.identifier().to_string();
+                let key = alpn_certificate(&name, key_authorization.digest().as_ref())?;
+                state.certificates.set_acme_challenge(&name, Arc::new(key));
+                published.names.push(name);
+            }
+        }
+        challenge.set_ready().await.context("answering the challenge")?;
+    }
+    let status = order
+        .poll_ready(&RetryPolicy::new().timeout(Duration::from_secs(90)))
+        .await
+        .context("waiting for validation")?;
+    if status != OrderStatus::Ready {
+        bail!("the order is {status:?} after validation (check DNS for every name and that the challenge port reaches Signpost)");
+    }
+    let key_pem = order.finalize().await.context("finalizing the order")?;
+    let chain_pem = order
+        .poll_certificate(&RetryPolicy::new())
+        .await
+        .context("downloading the certificate")?;
+    let chain = certificate::chain_from_pem(chain_pem.as_bytes())?;
+    let info = certificate::inspect(chain[0].as_ref())?;
+    Ok(store
+        .add_certificate(CertificateSource::Acme, &chain_pem, &key_pem, &info)
+        .await?)
+}
+
+/// The self-signed certificate that answers a TLS-ALPN-01 challenge (RFC 8737) for `name`.
+fn alpn_certificate(name: &str, digest: &[u8]) -> anyhow::Result<rustls::sign::CertifiedKey> {
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()])?;
+    params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(digest)];
+    let key = rcgen::KeyPair::generate()?;
+    let certificate = params.self_signed(&key)?;
+    let key_der = PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes())
+        .map_err(|e| anyhow!("challenge key: {e}"))?;
+    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key_der)?;
+    Ok(rustls::sign::CertifiedKey::new(
+        vec![certificate.der().clone()],
+        signing_key,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signpost_core::certificate::CertificateInfo;
+
+    fn acme(names: &[&str], not_before: i64, not_after: i64, renew: bool) -> StoredCertificate {
+        StoredCertificate {
+            id: 1,
+            source: CertificateSource::Acme,
+            chain_pem: String::new(),
+            key_pem: String::new(),
+            info: CertificateInfo {
+                names: names.iter().map(|n| n.to_string()).collect(),
+                not_before,
+                not_after,
+                issuer: "CN=Test".into(),
+                subject: String::new(),
+                serial: "01".into(),
+            },
+            renew_requested: renew,
+        }
+    }
+
+    #[test]
+    fn orders_when_missing_due_or_requested() {
+        let names = vec!["autodiscover.example.com".to_string(), "autoconfig.example.com".to_string()];
+        let both = ["autodiscover.example.com", "autoconfig.example.com"];
+        assert_eq!(needs_order(&names, &[], 0), Some("no certificate yet"));
+        let partial = acme(&["autodiscover.example.com"], 0, 90, false);
+        assert_eq!(needs_order(&names, &[partial], 10), Some("no certificate yet"));
+        let fresh = acme(&both, 0, 90, false);
+        assert_eq!(needs_order(&names, &[fresh.clone()], 59), None);
+        assert_eq!(needs_order(&names, &[fresh], 60), Some("two thirds of its lifetime have passed"));
+        let requested = acme(&both, 0, 90, true);
+        assert_eq!(needs_order(&names, &[requested], 1), Some("renewal requested"));
+        let mut file = acme(&both, 0, 90, false);
+        file.source = CertificateSource::File;
+        assert_eq!(needs_order(&names, &[file], 1), Some("no certificate yet"), "ACME domains get ACME certificates");
+    }
+}
