@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use signpost_core::model::{AppleAccount, AuthMethod};
+use signpost_core::{AuthPolicy, Encryption, OverrideKind, ProtocolKind};
 use signpost_server::config::AcmeChallenge;
 use signpost_server::proxy::IpNetwork;
-use signpost_core::{AuthPolicy, Encryption, OverrideKind, ProtocolKind};
 
 use crate::output::Format;
 
@@ -118,7 +118,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SIGNPOST_RELOAD_INTERVAL_MS")]
     pub reload_interval_ms: Option<u64>,
     /// Address to listen on for HTTPS (repeatable); certificates are chosen by SNI
-    #[arg(long, value_name = "ADDR:PORT", env = "SIGNPOST_LISTEN_TLS", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        env = "SIGNPOST_LISTEN_TLS",
+        value_delimiter = ','
+    )]
     pub listen_tls: Vec<SocketAddr>,
     /// Directory of certificate chains (NAME.pem, key inside or in NAME.key), watched for changes
     #[arg(long, env = "SIGNPOST_CERT_DIR", value_name = "DIR")]
@@ -133,7 +138,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SIGNPOST_PUBLIC_HTTPS_PORT", value_name = "PORT")]
     pub public_https_port: Option<u16>,
     /// Proxy whose X-Forwarded-* and PROXY protocol headers are believed (IP or CIDR; repeatable)
-    #[arg(long, env = "SIGNPOST_TRUSTED_PROXY", value_name = "NETWORK", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SIGNPOST_TRUSTED_PROXY",
+        value_name = "NETWORK",
+        value_delimiter = ','
+    )]
     pub trusted_proxy: Vec<IpNetwork>,
     /// Expect a PROXY protocol (v1 or v2) header on connections from trusted proxies
     #[arg(long, env = "SIGNPOST_PROXY_PROTOCOL")]
@@ -466,7 +476,9 @@ pub enum CertCommand {
     #[command(after_help = "Examples:\n  signpost cert list\n  signpost cert list --format json")]
     List,
     /// Remove the stored certificate(s) covering NAME (or with this id)
-    #[command(after_help = "Examples:\n  signpost cert remove autodiscover.example.com\n  signpost cert remove 3")]
+    #[command(
+        after_help = "Examples:\n  signpost cert remove autodiscover.example.com\n  signpost cert remove 3"
+    )]
     Remove { name: String },
     /// Order the ACME certificate covering NAME again now
     #[command(after_help = "Example:\n  signpost cert renew autodiscover.example.com")]

@@ -129,7 +129,9 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
         config.listen.clear();
     }
     if config.listen.is_empty() && config.listen_tls.is_empty() {
-        anyhow::bail!("no listen address: give --listen or --listen-tls ADDR:PORT, or server.listen in the configuration file");
+        anyhow::bail!(
+            "no listen address: give --listen or --listen-tls ADDR:PORT, or server.listen in the configuration file"
+        );
     }
     config.tls.certificate_directory = args.cert_dir.clone().or_else(|| section.cert_dir.clone());
     config.tls.default_name = args
@@ -147,7 +149,10 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
             .trusted_proxies
             .iter()
             .flatten()
-            .map(|n| n.parse().map_err(|e: String| anyhow::anyhow!("server.trusted_proxies: {e}")))
+            .map(|n| {
+                n.parse()
+                    .map_err(|e: String| anyhow::anyhow!("server.trusted_proxies: {e}"))
+            })
             .collect::<anyhow::Result<_>>()?
     };
     config.proxy_protocol = args.proxy_protocol || section.proxy_protocol.unwrap_or(false);
@@ -192,19 +197,27 @@ fn acme_settings(
     section: &AcmeSection,
     has_http_listener: bool,
 ) -> anyhow::Result<Option<AcmeSettings>> {
-    let Some(directory_url) = args.acme_directory.clone().or_else(|| section.directory.clone()) else {
+    let Some(directory_url) = args
+        .acme_directory
+        .clone()
+        .or_else(|| section.directory.clone())
+    else {
         return Ok(None);
     };
     let challenge = match (args.acme_challenge, section.challenge.as_deref()) {
         (Some(challenge), _) => challenge,
         (None, Some("http-01")) => AcmeChallenge::Http01,
         (None, Some("tls-alpn-01")) => AcmeChallenge::TlsAlpn01,
-        (None, Some(other)) => anyhow::bail!("server.acme.challenge '{other}' is not one of http-01, tls-alpn-01"),
+        (None, Some(other)) => {
+            anyhow::bail!("server.acme.challenge '{other}' is not one of http-01, tls-alpn-01")
+        }
         (None, None) if has_http_listener => AcmeChallenge::Http01,
         (None, None) => AcmeChallenge::TlsAlpn01,
     };
     if challenge == AcmeChallenge::Http01 && !has_http_listener {
-        anyhow::bail!("ACME http-01 needs an HTTP listener (--listen 0.0.0.0:80); or use --acme-challenge tls-alpn-01");
+        anyhow::bail!(
+            "ACME http-01 needs an HTTP listener (--listen 0.0.0.0:80); or use --acme-challenge tls-alpn-01"
+        );
     }
     Ok(Some(AcmeSettings {
         directory_url,
@@ -212,7 +225,10 @@ fn acme_settings(
         contact_email: args.acme_email.clone().or_else(|| section.email.clone()),
         challenge,
         check_interval: Duration::from_secs(
-            args.acme_check_seconds.or(section.check_seconds).unwrap_or(60).max(1),
+            args.acme_check_seconds
+                .or(section.check_seconds)
+                .unwrap_or(60)
+                .max(1),
         ),
     }))
 }

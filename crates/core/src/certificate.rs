@@ -71,7 +71,8 @@ pub fn chain_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Certif
 
 /// Reads the facts of one DER certificate.
 pub fn inspect(der: &[u8]) -> Result<CertificateInfo, CertificateError> {
-    let certificate = Certificate::from_der(der).map_err(|e| CertificateError::Der(e.to_string()))?;
+    let certificate =
+        Certificate::from_der(der).map_err(|e| CertificateError::Der(e.to_string()))?;
     let tbs = &certificate.tbs_certificate;
     let mut names = Vec::new();
     if let Ok(Some((_, san))) = certificate.tbs_certificate.get::<SubjectAltName>() {
@@ -138,7 +139,10 @@ mod tests {
 
     #[test]
     fn refuses_non_certificates() {
-        assert_eq!(chain_from_pem(b"nothing here"), Err(CertificateError::Empty));
+        assert_eq!(
+            chain_from_pem(b"nothing here"),
+            Err(CertificateError::Empty)
+        );
         assert!(inspect(b"\x30\x03\x02\x01\x01").is_err());
     }
 }

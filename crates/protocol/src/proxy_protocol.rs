@@ -29,7 +29,9 @@ pub fn parse_v1(line: &[u8]) -> Result<Option<SocketAddr>, ProxyHeaderError> {
     if parts.next() != Some("PROXY") {
         return Err(ProxyHeaderError::NotProxy);
     }
-    let family = parts.next().ok_or(ProxyHeaderError::Malformed("no family"))?;
+    let family = parts
+        .next()
+        .ok_or(ProxyHeaderError::Malformed("no family"))?;
     if family == "UNKNOWN" {
         return Ok(None);
     }
@@ -40,7 +42,10 @@ pub fn parse_v1(line: &[u8]) -> Result<Option<SocketAddr>, ProxyHeaderError> {
     let ip: IpAddr = source
         .parse()
         .map_err(|_| ProxyHeaderError::Malformed("bad source address"))?;
-    let matches_family = matches!((family, ip), ("TCP4", IpAddr::V4(_)) | ("TCP6", IpAddr::V6(_)));
+    let matches_family = matches!(
+        (family, ip),
+        ("TCP4", IpAddr::V4(_)) | ("TCP6", IpAddr::V6(_))
+    );
     if !matches_family {
         return Err(ProxyHeaderError::Malformed("address does not match family"));
     }
@@ -93,7 +98,10 @@ pub fn parse_v2(fixed: &[u8; 16], block: &[u8]) -> Result<Option<SocketAddr>, Pr
             let mut octets = [0u8; 16];
             octets.copy_from_slice(&block[..16]);
             let port = u16::from_be_bytes([block[32], block[33]]);
-            Ok(Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(octets)), port)))
+            Ok(Some(SocketAddr::new(
+                IpAddr::V6(Ipv6Addr::from(octets)),
+                port,
+            )))
         }
         _ => Ok(None),
     }
@@ -114,7 +122,10 @@ mod tests {
             Ok(Some("[2001:db8::1]:1".parse().unwrap()))
         );
         assert_eq!(parse_v1(b"PROXY UNKNOWN\r\n"), Ok(None));
-        assert_eq!(parse_v1(b"GET / HTTP/1.1\r\n"), Err(ProxyHeaderError::NotProxy));
+        assert_eq!(
+            parse_v1(b"GET / HTTP/1.1\r\n"),
+            Err(ProxyHeaderError::NotProxy)
+        );
         assert!(parse_v1(b"PROXY TCP4 2001:db8::1 1.2.3.4 1 2\r\n").is_err());
         assert!(parse_v1(b"PROXY TCP4 1.2.3.4 1.2.3.4 99999 2\r\n").is_err());
         assert!(parse_v1(b"PROXY TCP4 1.2.3.4\r\n").is_err());
@@ -129,7 +140,10 @@ mod tests {
         fixed[15] = 12;
         let block = [192, 0, 2, 1, 198, 51, 100, 1, 0xDC, 0x04, 0x01, 0xBB];
         assert_eq!(v2_block_length(&fixed), Ok(12));
-        assert_eq!(parse_v2(&fixed, &block), Ok(Some("192.0.2.1:56324".parse().unwrap())));
+        assert_eq!(
+            parse_v2(&fixed, &block),
+            Ok(Some("192.0.2.1:56324".parse().unwrap()))
+        );
         fixed[12] = 0x20;
         assert_eq!(parse_v2(&fixed, &block), Ok(None), "LOCAL");
         fixed[0] = b'G';

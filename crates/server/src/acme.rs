@@ -93,7 +93,11 @@ async fn look_over(
 }
 
 /// Why `names` need a new certificate now, if they do.
-pub fn needs_order(names: &[String], certificates: &[StoredCertificate], now: i64) -> Option<&'static str> {
+pub fn needs_order(
+    names: &[String],
+    certificates: &[StoredCertificate],
+    now: i64,
+) -> Option<&'static str> {
     let newest = certificates
         .iter()
         .filter(|c| c.source == CertificateSource::Acme)
@@ -118,11 +122,13 @@ async fn retire_superseded(store: &dyn Store, names: &[String], keep: i64) {
         return;
     };
     for old in certificates {
-        let same_names = old.info.names.len() == names.len() && names.iter().all(|n| old.info.names.contains(n));
-        if old.id != keep && old.source == CertificateSource::Acme && same_names {
-            if let Err(e) = store.remove_certificate(old.id).await {
-                warn!(id = old.id, error = %e, "ACME: could not remove a superseded certificate");
-            }
+        let same_names =
+            old.info.names.len() == names.len() && names.iter().all(|n| old.info.names.contains(n));
+        if old.id == keep || old.source != CertificateSource::Acme || !same_names {
+            continue;
+        }
+        if let Err(e) = store.remove_certificate(old.id).await {
+            warn!(id = old.id, error = %e, "ACME: could not remove a superseded certificate");
         }
     }
 }
@@ -130,8 +136,9 @@ async fn retire_superseded(store: &dyn Store, names: &[String], keep: i64) {
 async fn account(store: &dyn Store, settings: &AcmeSettings) -> anyhow::Result<Account> {
     let builder = || -> anyhow::Result<_> {
         Ok(match &settings.directory_ca {
-            Some(ca) => Account::builder_with_root(ca)
-                .with_context(|| format!("cannot use {} as the ACME directory's CA", ca.display()))?,
+            Some(ca) => Account::builder_with_root(ca).with_context(|| {
+                format!("cannot use {} as the ACME directory's CA", ca.display())
+            })?,
             None => Account::builder()?,
         })
     };
@@ -140,7 +147,10 @@ async fn account(store: &dyn Store, settings: &AcmeSettings) -> anyhow::Result<A
             serde_json::from_str(&saved).context("stored ACME account credentials")?;
         return Ok(builder()?.from_credentials(credentials).await?);
     }
-    let contact = settings.contact_email.as_ref().map(|e| format!("mailto:{e}"));
+    let contact = settings
+        .contact_email
+        .as_ref()
+        .map(|e| format!("mailto:{e}"));
     let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
     info!(directory = %settings.directory_url, "ACME: creating an account (agreeing to the CA's terms of service)");
     let (account, credentials) = builder()?
@@ -156,7 +166,10 @@ async fn account(store: &dyn Store, settings: &AcmeSettings) -> anyhow::Result<A
         .await
         .context("creating the ACME account")?;
     store
-        .save_acme_account(&settings.directory_url, &serde_json::to_string(&credentials)?)
+        .save_acme_account(
+            &settings.directory_url,
+            &serde_json::to_string(&credentials)?,
+        )
         .await?;
     Ok(account)
 }
@@ -232,14 +245,19 @@ async fn order_with(
                 published.names.push(name);
             }
         }
-        challenge.set_ready().await.context("answering the challenge")?;
+        challenge
+            .set_ready()
+            .await
+            .context("answering the challenge")?;
     }
     let status = order
         .poll_ready(&RetryPolicy::new().timeout(Duration::from_secs(90)))
         .await
         .context("waiting for validation")?;
     if status != OrderStatus::Ready {
-        bail!("the order is {status:?} after validation (check DNS for every name and that the challenge port reaches Signpost)");
+        bail!(
+            "the order is {status:?} after validation (check DNS for every name and that the challenge port reaches Signpost)"
+        );
     }
     let key_pem = order.finalize().await.context("finalizing the order")?;
     let chain_pem = order
@@ -293,18 +311,34 @@ mod tests {
 
     #[test]
     fn orders_when_missing_due_or_requested() {
-        let names = vec!["autodiscover.example.com".to_string(), "autoconfig.example.com".to_string()];
+        let names = vec![
+            "autodiscover.example.com".to_string(),
+            "autoconfig.example.com".to_string(),
+        ];
         let both = ["autodiscover.example.com", "autoconfig.example.com"];
         assert_eq!(needs_order(&names, &[], 0), Some("no certificate yet"));
         let partial = acme(&["autodiscover.example.com"], 0, 90, false);
-        assert_eq!(needs_order(&names, &[partial], 10), Some("no certificate yet"));
+        assert_eq!(
+            needs_order(&names, &[partial], 10),
+            Some("no certificate yet")
+        );
         let fresh = acme(&both, 0, 90, false);
-        assert_eq!(needs_order(&names, &[fresh.clone()], 59), None);
-        assert_eq!(needs_order(&names, &[fresh], 60), Some("two thirds of its lifetime have passed"));
+        assert_eq!(needs_order(&names, std::slice::from_ref(&fresh), 59), None);
+        assert_eq!(
+            needs_order(&names, &[fresh], 60),
+            Some("two thirds of its lifetime have passed")
+        );
         let requested = acme(&both, 0, 90, true);
-        assert_eq!(needs_order(&names, &[requested], 1), Some("renewal requested"));
+        assert_eq!(
+            needs_order(&names, &[requested], 1),
+            Some("renewal requested")
+        );
         let mut file = acme(&both, 0, 90, false);
         file.source = CertificateSource::File;
-        assert_eq!(needs_order(&names, &[file], 1), Some("no certificate yet"), "ACME domains get ACME certificates");
+        assert_eq!(
+            needs_order(&names, &[file], 1),
+            Some("no certificate yet"),
+            "ACME domains get ACME certificates"
+        );
     }
 }

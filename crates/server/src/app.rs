@@ -51,28 +51,38 @@ async fn not_found() -> Response {
     responses::text(StatusCode::NOT_FOUND, "Not found\n")
 }
 
-/// Discovery paths whose letter case clients do not agree on.
-const CASE_INSENSITIVE_PREFIXES: &[&str] = &["/autodiscover/", "/mail/", "/.well-known/", "/v1.1/"];
+/// Discovery paths whose letter case clients do not agree on: everything under `/autodiscover/`,
+/// and these exactly. (Not every path: ACME tokens, for one, are case-sensitive.)
+const CASE_INSENSITIVE_PREFIX: &str = "/autodiscover/";
+const CASE_INSENSITIVE_PATHS: &[&str] = &[
+    "/mail/config-v1.1.xml",
+    "/.well-known/autoconfig/mail/config-v1.1.xml",
+    "/v1.1/mail/config-v1.1.xml",
+    "/.well-known/user-agent-configuration.json",
+];
 
 /// Lowercases the path of discovery requests (`/AutoDiscover/AutoDiscover.xml` and friends)
 /// so the router matches them; the query string is kept as sent.
 pub fn normalise_path(mut request: Request) -> Request {
     let path = request.uri().path();
-    let needs_lowering = path.bytes().any(|b| b.is_ascii_uppercase())
-        && CASE_INSENSITIVE_PREFIXES.iter().any(|prefix| {
-            path.len() >= prefix.len() && path[..prefix.len()].eq_ignore_ascii_case(prefix)
-        });
-    if needs_lowering {
-        let lowered = match request.uri().query() {
-            Some(query) => format!("{}?{query}", path.to_ascii_lowercase()),
-            None => path.to_ascii_lowercase(),
-        };
-        let mut parts = request.uri().clone().into_parts();
-        if let Ok(path_and_query) = lowered.parse() {
-            parts.path_and_query = Some(path_and_query);
-            if let Ok(uri) = Uri::from_parts(parts) {
-                *request.uri_mut() = uri;
-            }
+    if !path.bytes().any(|b| b.is_ascii_uppercase()) {
+        return request;
+    }
+    let lowered = path.to_ascii_lowercase();
+    if !lowered.starts_with(CASE_INSENSITIVE_PREFIX)
+        && !CASE_INSENSITIVE_PATHS.contains(&lowered.as_str())
+    {
+        return request;
+    }
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{lowered}?{query}"),
+        None => lowered,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = path_and_query.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
         }
     }
     request
@@ -94,12 +104,25 @@ mod tests {
             lowered.uri(),
             "/autodiscover/autodiscover.xml?Email=A%40B.c"
         );
-        let kept = normalise_path(
+        for kept in [
+            "/Other/Path",
+            "/.well-known/acme-challenge/AbC",
+            "/MobileConfig",
+        ] {
+            let request = normalise_path(
+                Request::builder()
+                    .uri(kept)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            );
+            assert_eq!(request.uri(), kept);
+        }
+        let pacc = normalise_path(
             Request::builder()
-                .uri("/Other/Path")
+                .uri("/.well-known/User-Agent-Configuration.json")
                 .body(axum::body::Body::empty())
                 .unwrap(),
         );
-        assert_eq!(kept.uri(), "/Other/Path");
+        assert_eq!(pacc.uri(), "/.well-known/user-agent-configuration.json");
     }
 }

@@ -30,7 +30,10 @@ pub async fn reload(state: &SharedState, store: &dyn Store) -> anyhow::Result<()
         state.config.tls.default_name.as_deref(),
         tls::resolver_now(),
     );
-    info!(certificates = index.certificates().len(), "certificates loaded");
+    info!(
+        certificates = index.certificates().len(),
+        "certificates loaded"
+    );
     state.certificates.replace(index);
     Ok(())
 }

@@ -23,7 +23,11 @@ const AUTOCONFIG_PATHS: [&str; 3] = [
     "/v1.1/mail/config-v1.1.xml",
 ];
 
-pub async fn front_door(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+pub async fn front_door(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
     match decide(&state, &request) {
         Some(response) => response,
         None => next.run(request).await,
@@ -58,14 +62,19 @@ fn decide(state: &SharedState, request: &Request) -> Option<Response> {
         return None;
     }
     let port = state.config.https_port_suffix();
-    if path == "/autodiscover/autodiscover.xml" && matches!(*request.method(), Method::GET | Method::HEAD) {
+    if path == "/autodiscover/autodiscover.xml"
+        && matches!(*request.method(), Method::GET | Method::HEAD)
+    {
         // Outlook's third step: an unauthenticated GET to http://autodiscover.<domain>/..., whose
         // 302 it follows to https (re-sending its POST there).
         if let Some(domain) = host
             .strip_prefix("autodiscover.")
             .and_then(|d| snapshot.domain(d))
         {
-            let location = format!("https://{}{port}/autodiscover/autodiscover.xml", domain.hostname);
+            let location = format!(
+                "https://{}{port}/autodiscover/autodiscover.xml",
+                domain.hostname
+            );
             return Some(redirect(StatusCode::FOUND, &location));
         }
     }

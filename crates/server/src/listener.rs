@@ -88,7 +88,9 @@ pub async fn run(
         info!(%address, "listening for HTTPS");
     }
     if !bound.https.is_empty() && state.certificates.index().is_empty() {
-        warn!("HTTPS is on but there is no certificate yet: add one with `signpost cert add` or turn on ACME");
+        warn!(
+            "HTTPS is on but there is no certificate yet: add one with `signpost cert add` or turn on ACME"
+        );
     }
 
     let mut background = vec![
@@ -96,7 +98,11 @@ pub async fn run(
         tokio::spawn(certificates::watch(state.clone(), store.clone())),
     ];
     if let Some(settings) = config.acme.clone() {
-        background.push(tokio::spawn(acme::run(state.clone(), store.clone(), settings)));
+        background.push(tokio::spawn(acme::run(
+            state.clone(),
+            store.clone(),
+            settings,
+        )));
     }
     on_ready(&bound);
 
@@ -158,7 +164,10 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.header_read_timeout)
         .max_headers(64);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(64);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(64);
     let builder = Arc::new(builder);
     loop {
         let accepted = tokio::select! {
@@ -183,7 +192,8 @@ async fn accept_loop(
         tokio::spawn(async move {
             let mut peer = direct_peer;
             let config = &state.config;
-            if config.proxy_protocol && proxy::is_trusted(&config.trusted_proxies, direct_peer.ip()) {
+            if config.proxy_protocol && proxy::is_trusted(&config.trusted_proxies, direct_peer.ip())
+            {
                 match proxy::read_proxy_header(&mut stream, PROXY_HEADER_TIMEOUT).await {
                     Ok(Some(client)) => peer = client,
                     Ok(None) => {}
@@ -201,7 +211,8 @@ async fn accept_loop(
             match acceptor {
                 None => serve(stream, connection, router, &state, &builder, &graceful).await,
                 Some(acceptor) => {
-                    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    let handshake =
+                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                     let tls_stream = match handshake {
                         Ok(Ok(tls_stream)) => tls_stream,
                         Ok(Err(e)) => {

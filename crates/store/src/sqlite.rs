@@ -466,7 +466,11 @@ fn certificate_from_row(row: &SqliteRow) -> Result<StoredCertificate> {
         chain_pem: row.try_get("chain_pem")?,
         key_pem: row.try_get("key_pem")?,
         info: CertificateInfo {
-            names: names.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect(),
+            names: names
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
             not_before: row.try_get("not_before")?,
             not_after: row.try_get("not_after")?,
             issuer: row.try_get("issuer")?,

@@ -15,8 +15,10 @@ use crate::settings::FileConfig;
 pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::Result<()> {
     match command {
         CertCommand::Add { cert, key } => {
-            let chain = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
-            let key_pem = std::fs::read(&key).with_context(|| format!("cannot read {}", key.display()))?;
+            let chain =
+                std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
+            let key_pem =
+                std::fs::read(&key).with_context(|| format!("cannot read {}", key.display()))?;
             let (_, info) = tls::certified_key(&chain, &key_pem)
                 .with_context(|| format!("{} with {}", cert.display(), key.display()))?;
             let now = now();
@@ -69,7 +71,9 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
                 .filter(|c| matches_name_or_id(&c.info, c.id, &name))
                 .collect();
             if chosen.is_empty() {
-                anyhow::bail!("no ACME certificate covers '{name}'; only ACME certificates are renewed by Signpost");
+                anyhow::bail!(
+                    "no ACME certificate covers '{name}'; only ACME certificates are renewed by Signpost"
+                );
             }
             for certificate in chosen {
                 ctx.store.request_renewal(certificate.id).await?;
@@ -85,7 +89,9 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
 }
 
 fn matches_name_or_id(info: &certificate::CertificateInfo, id: i64, wanted: &str) -> bool {
-    wanted.parse::<i64>().is_ok_and(|n| n == id) || info.covers(wanted) || info.names.iter().any(|n| n == wanted)
+    wanted.parse::<i64>().is_ok_and(|n| n == id)
+        || info.covers(wanted)
+        || info.names.iter().any(|n| n == wanted)
 }
 
 #[derive(Serialize)]
@@ -120,7 +126,8 @@ async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
         .map(|name| {
             let served = index.resolve(Some(&name), now);
             Row {
-                covers: served.is_some_and(|c| c.info.covers(&name) || c.info.names.contains(&name)),
+                covers: served
+                    .is_some_and(|c| c.info.covers(&name) || c.info.names.contains(&name)),
                 certificate: served.map(|c| c.origin.clone()),
                 issuer: served.map(|c| short_issuer(&c.info.issuer)),
                 not_after: served.map(|c| c.info.not_after),
@@ -143,11 +150,19 @@ async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
     match ctx.format {
         Format::Json => output::print_json(&rows)?,
         Format::Table => {
-            let mut table = Table::new(&["NAME", "CERTIFICATE", "ISSUER", "EXPIRES", "DAYS", "SOURCE", "STATUS"]);
+            let mut table = Table::new(&[
+                "NAME",
+                "CERTIFICATE",
+                "ISSUER",
+                "EXPIRES",
+                "DAYS",
+                "SOURCE",
+                "STATUS",
+            ]);
             for row in &rows {
                 let status = match (row.covers, row.days_left) {
                     (_, None) => "missing",
-                    (false, _) => "wrong name",
+                    (false, _) => "missing (default served)",
                     (true, Some(d)) if d < 0 => "expired",
                     (true, Some(d)) if d < 14 => "expires soon",
                     _ => "ok",
@@ -157,7 +172,9 @@ async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
                     row.certificate.clone().unwrap_or_else(|| "-".into()),
                     row.issuer.clone().unwrap_or_else(|| "-".into()),
                     row.not_after.map(date).unwrap_or_else(|| "-".into()),
-                    row.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                    row.days_left
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     row.source.clone().unwrap_or_else(|| "-".into()),
                     status.into(),
                 ]);

@@ -111,33 +111,71 @@ impl Signpost {
     }
 
     pub fn serve_with(&self, extra: &[&str]) -> Server {
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        let mut args = vec!["serve"];
+        if !extra
+            .iter()
+            .any(|a| *a == "--listen" || *a == "--listen-tls")
+        {
+            args.extend_from_slice(&["--listen", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
+        self.start(&args)
+    }
+
+    /// Starts `signpost ARGS...` and waits for it to say it is ready.
+    pub fn start(&self, args: &[&str]) -> Server {
         let mut child = self
-            .command(&args)
+            .command(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start signpost serve");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        // Drained all the time, so a chatty server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
             }
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("signpost serve printed where it listens");
-        let address = line
-            .strip_prefix("signpost: listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_string();
+        let mut http = Vec::new();
+        let mut https = Vec::new();
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "signpost serve did not become ready:\n{}",
+                        log.lock().map(|l| l.clone()).unwrap_or_default()
+                    )
+                });
+            if let Some(address) = line.strip_prefix("signpost: listening on http://") {
+                http.push(address.parse::<std::net::SocketAddr>().expect("address"));
+            } else if let Some(address) = line.strip_prefix("signpost: listening on https://") {
+                https.push(address.parse::<std::net::SocketAddr>().expect("address"));
+            } else if line == "signpost: ready" {
+                break;
+            }
+        }
+        let addr = http.first().or(https.first()).copied().expect("a listener");
         Server {
             child,
-            addr: address.parse().expect("socket address"),
-            base: format!("http://{address}"),
+            addr,
+            https,
+            log,
+            base: format!("http://{addr}"),
             client: reqwest::blocking::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
@@ -151,7 +189,10 @@ impl Signpost {
 pub struct Server {
     child: Child,
     pub base: String,
+    /// The first plain HTTP listener (or the first HTTPS one when there is none).
     pub addr: std::net::SocketAddr,
+    pub https: Vec<std::net::SocketAddr>,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
     pub client: reqwest::blocking::Client,
 }
 
@@ -172,6 +213,11 @@ pub struct Answer {
 }
 
 impl Server {
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
     pub fn send(&self, request: reqwest::blocking::RequestBuilder) -> Answer {
         let response = request.send().expect("request");
         let status = response.status().as_u16();

@@ -1,6 +1,7 @@
 //! Black-box tests: the real `signpost` binary, a real HTTP server on 127.0.0.1, real clients and
 //! real validators.
 
+mod acme;
 mod autoconfig;
 mod autodiscover_json;
 mod autodiscover_xml;
@@ -11,3 +12,7 @@ mod ispdb;
 mod mobileconfig;
 mod overrides;
 mod pacc;
+mod pebble;
+mod pki;
+mod tls;
+mod tls_client;

@@ -92,7 +92,7 @@ pub async fn handle(
                     Some(user) => verified = Some(user),
                     None => {
                         let client = connection.map(|Extension(c)| c.peer.ip().to_string());
-                        info!(login = %credentials.login, client = client.as_deref().unwrap_or("-"), "autodiscover login failed");
+                        info!(login = %credentials.login, client = %client.as_deref().unwrap_or("-"), "autodiscover login failed");
                         return responses::unauthorized(&state.config.realm);
                     }
                 }

@@ -53,12 +53,14 @@ pub fn request_host(headers: &HeaderMap, uri: &Uri) -> Option<String> {
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| uri.host())?;
-    let host = if raw.starts_with('[') {
+    if raw.starts_with('[') {
         // An IPv6 literal: never a domain.
         return None;
-    } else {
-        raw.rsplit_once(':').map(|(h, _)| h).unwrap_or(raw)
-    };
+    }
+    let host = raw.rsplit_once(':').map(|(h, _)| h).unwrap_or(raw);
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
     validate::domain_name("host", host).ok()
 }
 
@@ -115,7 +117,11 @@ mod tests {
             Some("autoconfig.example.com")
         );
         headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(request_host(&headers, &uri).as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            request_host(&headers, &uri),
+            None,
+            "an address is not a name"
+        );
         headers.insert(header::HOST, "[::1]:8080".parse().unwrap());
         assert_eq!(request_host(&headers, &uri), None);
     }

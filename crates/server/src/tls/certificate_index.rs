@@ -37,7 +37,11 @@ impl CertificateIndex {
         for (i, certificate) in index.certificates.iter().enumerate() {
             for name in &certificate.info.names {
                 match name.strip_prefix("*.") {
-                    Some(parent) => index.wildcard.entry(parent.to_string()).or_default().push(i),
+                    Some(parent) => index
+                        .wildcard
+                        .entry(parent.to_string())
+                        .or_default()
+                        .push(i),
                     None => index.exact.entry(name.clone()).or_default().push(i),
                 }
             }
@@ -46,7 +50,11 @@ impl CertificateIndex {
             Some(name) => index.best_for(name, now),
             None => (0..index.certificates.len()).max_by_key(|&i| {
                 let c = &index.certificates[i];
-                (is_current(&c.info, now), c.info.names.len(), c.info.not_after)
+                (
+                    is_current(&c.info, now),
+                    c.info.names.len(),
+                    c.info.not_after,
+                )
             }),
         };
         index

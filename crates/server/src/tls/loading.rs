@@ -13,10 +13,14 @@ use tracing::warn;
 use super::LoadedCertificate;
 
 /// Parses a chain and its key, checking that the key belongs to the leaf.
-pub fn certified_key(chain_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<(CertifiedKey, certificate::CertificateInfo)> {
+pub fn certified_key(
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> anyhow::Result<(CertifiedKey, certificate::CertificateInfo)> {
     let chain = certificate::chain_from_pem(chain_pem)?;
     let info = certificate::inspect(chain[0].as_ref())?;
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| anyhow!("no usable private key: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| anyhow!("no usable private key: {e}"))?;
     let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
         .map_err(|e| anyhow!("unsupported private key: {e}"))?;
     let certified = CertifiedKey::new(chain, signing_key);
@@ -30,17 +34,19 @@ pub fn certified_key(chain_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<(Certif
 pub fn load_stored(stored: &[StoredCertificate]) -> Vec<LoadedCertificate> {
     stored
         .iter()
-        .filter_map(|c| match certified_key(c.chain_pem.as_bytes(), c.key_pem.as_bytes()) {
-            Ok((key, info)) => Some(LoadedCertificate {
-                info,
-                key: Arc::new(key),
-                origin: format!("store #{}", c.id),
-            }),
-            Err(e) => {
-                warn!(id = c.id, error = %e, "stored certificate unusable; skipped");
-                None
-            }
-        })
+        .filter_map(
+            |c| match certified_key(c.chain_pem.as_bytes(), c.key_pem.as_bytes()) {
+                Ok((key, info)) => Some(LoadedCertificate {
+                    info,
+                    key: Arc::new(key),
+                    origin: format!("store #{}", c.id),
+                }),
+                Err(e) => {
+                    warn!(id = c.id, error = %e, "stored certificate unusable; skipped");
+                    None
+                }
+            },
+        )
         .collect()
 }
 
@@ -84,7 +90,9 @@ pub fn load_directory(directory: &Path) -> Vec<LoadedCertificate> {
         match load_file(&file) {
             Ok(Some(certificate)) => loaded.push(certificate),
             Ok(None) => {}
-            Err(e) => warn!(file = %file.display(), error = %format!("{e:#}"), "certificate file skipped"),
+            Err(e) => {
+                warn!(file = %file.display(), error = %format!("{e:#}"), "certificate file skipped")
+            }
         }
     }
     loaded

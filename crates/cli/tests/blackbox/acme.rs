@@ -1,0 +1,145 @@
+//! The whole ACME flow against a real CA (Pebble): HTTP-01 issue, renewal on request, and
+//! TLS-ALPN-01; the certificate stored, listed and served by SNI.
+
+use crate::harness::*;
+use crate::pebble::Pebble;
+use crate::tls_client;
+
+fn served_serial(https: std::net::SocketAddr, root: &str, sni: &str) -> Option<String> {
+    let stream = tls_client::connect(tls_client::trusting(root), https, Some(sni)).ok()?;
+    let leaf = stream.conn.peer_certificates()?[0].clone();
+    Some(
+        signpost_core::certificate::inspect(leaf.as_ref())
+            .ok()?
+            .serial,
+    )
+}
+
+fn acme_rows(sp: &Signpost) -> Vec<serde_json::Value> {
+    let listed: serde_json::Value =
+        serde_json::from_str(&sp.ok(&["cert", "list", "--format", "json"])).unwrap();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "acme")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn acme_issues_and_renews_with_pebble() {
+    let sp = Signpost::new().with_example_domain();
+    sp.ok(&[
+        "domain",
+        "set",
+        "example.com",
+        "--acme",
+        "on",
+        "--acme-hostname",
+        "on",
+    ]);
+    let pebble = Pebble::start(sp.dir.path());
+    let listen = format!("127.0.0.1:{}", pebble.http01_port);
+    let listen_tls = format!("127.0.0.1:{}", pebble.tls_alpn_port);
+    let server = sp.serve_with(&[
+        "--listen",
+        &listen,
+        "--listen-tls",
+        &listen_tls,
+        "--acme-directory",
+        &pebble.directory_url,
+        "--acme-ca",
+        pebble.directory_ca.to_str().unwrap(),
+        "--acme-email",
+        "hostmaster@example.com",
+        "--acme-check-seconds",
+        "1",
+    ]);
+    let root = pebble.issuing_root();
+    let https = server.https[0];
+    assert!(
+        server.eventually(90, |_| served_serial(
+            https,
+            &root,
+            "autodiscover.example.com"
+        )
+        .is_some()),
+        "no certificate from Pebble:\n{}",
+        server.log()
+    );
+    let first = served_serial(https, &root, "autoconfig.example.com").expect("autoconfig covered");
+    assert_eq!(
+        served_serial(https, &root, "mail.example.com").as_deref(),
+        Some(first.as_str()),
+        "hostname asked for"
+    );
+    let rows = acme_rows(&sp);
+    assert!(
+        rows.iter()
+            .any(|r| r["name"] == "autodiscover.example.com" && r["covers"] == true),
+        "{rows:?}"
+    );
+
+    // Renewal on request: a new certificate replaces the old one.
+    let out = sp.ok(&["cert", "renew", "autodiscover.example.com"]);
+    assert!(out.contains("renewal requested"), "{out}");
+    assert!(
+        server.eventually(90, |_| served_serial(
+            https,
+            &root,
+            "autodiscover.example.com"
+        )
+        .is_some_and(|s| s != first)),
+        "not renewed:\n{}",
+        server.log()
+    );
+    let ids: std::collections::BTreeSet<String> = acme_rows(&sp)
+        .iter()
+        .map(|r| r["certificate"].to_string())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "the superseded certificate is retired: {ids:?}"
+    );
+    assert!(server.log().contains("ACME: certificate issued and stored"));
+    drop(server);
+
+    // TLS-ALPN-01 on the HTTPS listener, for another domain, by the same stored account.
+    sp.ok(&[
+        "domain",
+        "add",
+        "example.org",
+        "--hostname",
+        "mail.example.org",
+    ]);
+    sp.ok(&["domain", "set", "example.org", "--acme", "on"]);
+    let server = sp.serve_with(&[
+        "--listen-tls",
+        &listen_tls,
+        "--acme-challenge",
+        "tls-alpn-01",
+        "--acme-directory",
+        &pebble.directory_url,
+        "--acme-ca",
+        pebble.directory_ca.to_str().unwrap(),
+        "--acme-check-seconds",
+        "1",
+    ]);
+    let https = server.https[0];
+    assert!(
+        server.eventually(90, |_| served_serial(
+            https,
+            &root,
+            "autoconfig.example.org"
+        )
+        .is_some()),
+        "no TLS-ALPN-01 certificate:\n{}",
+        server.log()
+    );
+    assert!(
+        !server.log().contains("creating an account"),
+        "the stored account is reused"
+    );
+}
