@@ -75,6 +75,24 @@ pub enum Command {
     /// Add, list, renew and remove TLS certificates
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Print the DNS records a domain needs (zone lines or JSON)
+    #[command(after_help = "Examples:\n  signpost dns example.com --public-address 192.0.2.10\n  \
+signpost dns --all --format json\n  signpost dns example.com --cname signpost.example.net")]
+    Dns(DnsArgs),
+    /// Check a domain's DNS, certificates, redirects and answers from the outside
+    #[command(after_help = "Examples:\n  signpost check example.com\n  \
+signpost check example.com --resolver 127.0.0.1:5353 --ca test-ca.pem --format json\n\n\
+Each line is PASS, WARN or FAIL with what to do; the exit code is 1 when anything FAILs.")]
+    Check(CheckArgs),
+    /// Play each client's discovery for an address and report every step
+    #[command(after_help = "Examples:\n  signpost probe john@example.com\n  \
+printf '%s\\n' \"$PASSWORD\" | signpost probe john@example.com --password-stdin --connect\n  \
+signpost probe john@example.com --client thunderbird --format json")]
+    Probe(ProbeArgs),
+    /// Print the redirect for a company website hosted elsewhere (IIS, Apache, nginx, Caddy)
+    #[command(after_help = "Examples:\n  signpost snippet example.com --for apache > .htaccess\n  \
+signpost snippet example.com --for iis")]
+    Snippet(SnippetArgs),
     /// Import domains from other tools' files
     #[command(subcommand)]
     Import(ImportCommand),
@@ -165,6 +183,9 @@ pub struct ServeArgs {
     /// Seconds between looks at which certificates are due [default: 60]
     #[arg(long, env = "SIGNPOST_ACME_CHECK_SECONDS", value_name = "SECONDS")]
     pub acme_check_seconds: Option<u64>,
+    /// Only redirect autodiscover to this https URL (run on a company website's host)
+    #[arg(long, value_name = "URL")]
+    pub redirect_only: Option<String>,
     /// Certificate chain (PEM, leaf first) that signs Apple profiles of every domain
     #[arg(
         long,
@@ -458,6 +479,80 @@ It is sent only while the override is on (signpost override on ...)."
         #[arg(value_parser = parse_override)]
         kind: OverrideKind,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DnsTargetArgs {
+    /// This server's public address for the A/AAAA records (repeatable) [config: dns.public_addresses]
+    #[arg(long = "public-address", value_name = "IP")]
+    pub public_addresses: Vec<std::net::IpAddr>,
+    /// Alias the service names to this host (CNAME) instead of A/AAAA records [config: dns.cname]
+    #[arg(long, value_name = "HOST")]
+    pub cname: Option<String>,
+    /// TTL of the records in seconds [default: 3600]
+    #[arg(long)]
+    pub ttl: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// The domain (omit with --all)
+    #[arg(required_unless_present = "all")]
+    pub domain: Option<String>,
+    /// Every hosted domain
+    #[arg(long, conflicts_with = "domain")]
+    pub all: bool,
+    #[command(flatten)]
+    pub target: DnsTargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OutsideArgs {
+    /// DNS server to ask instead of the system's
+    #[arg(long, value_name = "IP:PORT")]
+    pub resolver: Option<SocketAddr>,
+    /// Extra CA certificate (PEM) to trust, besides the public ones (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Port to use where clients use 443 (a NAT or a test setup)
+    #[arg(long, default_value_t = 443)]
+    pub https_port: u16,
+    /// Port to use where clients use 80
+    #[arg(long, default_value_t = 80)]
+    pub http_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    pub domain: String,
+    #[command(flatten)]
+    pub outside: OutsideArgs,
+    #[command(flatten)]
+    pub target: DnsTargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    pub address: String,
+    /// Read the password from standard input (to authenticate, and to log in with --connect)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Which client to play: outlook, activesync, thunderbird, apple, v2 or all
+    #[arg(long, default_value = "all")]
+    pub client: String,
+    /// Also open every advertised IMAP, POP3 and SMTP endpoint (and log in with the password)
+    #[arg(long)]
+    pub connect: bool,
+    #[command(flatten)]
+    pub outside: OutsideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SnippetArgs {
+    pub domain: String,
+    /// iis, apache, nginx or caddy
+    #[arg(long = "for", value_name = "SERVER")]
+    pub server: String,
 }
 
 #[derive(Debug, Subcommand)]

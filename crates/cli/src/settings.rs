@@ -23,6 +23,18 @@ pub struct FileConfig {
     pub database: Option<String>,
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub dns: DnsSection,
+}
+
+/// `[dns]`: where the service names point, for `signpost dns` and `signpost check`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSection {
+    #[serde(default)]
+    pub public_addresses: Vec<std::net::IpAddr>,
+    pub cname: Option<String>,
+    pub ttl: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +169,11 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
     };
     config.proxy_protocol = args.proxy_protocol || section.proxy_protocol.unwrap_or(false);
     config.acme = acme_settings(args, &section.acme, !config.listen.is_empty())?;
+    config.redirect_only = args
+        .redirect_only
+        .as_deref()
+        .map(|url| signpost_core::validate::https_url("redirect-only", url))
+        .transpose()?;
     config.answers.ttl_hours = args
         .ttl_hours
         .or(section.ttl_hours)
@@ -301,6 +318,7 @@ mod tests {
             acme_email: None,
             acme_challenge: None,
             acme_check_seconds: None,
+            redirect_only: None,
         };
         let config = server_config(&args, &file).unwrap();
         assert_eq!(config.listen, vec!["127.0.0.1:9000".parse().unwrap()]);

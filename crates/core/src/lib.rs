@@ -5,10 +5,12 @@
 pub mod answers;
 pub mod certificate;
 pub mod discovery;
+pub mod dns_records;
 pub mod ispdb;
 pub mod model;
 pub mod password;
 pub mod snapshot;
+pub mod snippets;
 pub mod validate;
 
 pub use model::{

@@ -386,3 +386,143 @@ mod tests {
         assert!(doc.contains("<SPA>off</SPA>"));
     }
 }
+
+/// A POX answer as a client reads it (for Signpost's own probe of a server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoxAnswer {
+    /// Desktop settings.
+    Settings {
+        display_name: Option<String>,
+        protocols: Vec<AnsweredProtocol>,
+    },
+    RedirectAddress(String),
+    RedirectUrl(String),
+    /// The ActiveSync answer's server URL.
+    MobileSync { url: Option<String> },
+    Error { code: u16, message: String },
+}
+
+/// One `<Protocol>` of a desktop answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnsweredProtocol {
+    pub kind: String,
+    pub server: Option<String>,
+    pub port: Option<u16>,
+    pub ssl: Option<bool>,
+    pub encryption: Option<String>,
+    pub login_name: Option<String>,
+    pub ews_url: Option<String>,
+}
+
+/// Reads an answer from any POX server (Signpost, Exchange, others).
+pub fn parse_answer(body: &[u8]) -> Result<PoxAnswer, PoxRequestError> {
+    let limits = Limits {
+        max_depth: 24,
+        max_elements: 5000,
+        max_attributes: 16,
+        max_text_bytes: 64 * 1024,
+    };
+    let root = xml_reader::parse(body, limits)?;
+    if !root.name.eq_ignore_ascii_case("Autodiscover") {
+        return Err(PoxRequestError::WrongRoot(root.name.chars().take(64).collect()));
+    }
+    let response = root.child("Response").ok_or(PoxRequestError::NoRequest)?;
+    let error = response
+        .child("Error")
+        .or_else(|| response.child("Action").and_then(|a| a.child("Error")));
+    if let Some(error) = error {
+        return Ok(PoxAnswer::Error {
+            code: error
+                .child_text("ErrorCode")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
+            message: error.child_text("Message").unwrap_or_default().to_string(),
+        });
+    }
+    if let Some(action) = response.child("Action") {
+        if let Some(to) = action.child_text("Redirect") {
+            return Ok(PoxAnswer::RedirectAddress(to.to_string()));
+        }
+        let url = action
+            .child("Settings")
+            .and_then(|s| s.child("Server"))
+            .and_then(|s| s.child_text("Url"))
+            .map(str::to_string);
+        return Ok(PoxAnswer::MobileSync { url });
+    }
+    let account = response.child("Account").ok_or(PoxRequestError::NoRequest)?;
+    match account.child_text("Action").unwrap_or("settings") {
+        a if a.eq_ignore_ascii_case("redirectAddr") => Ok(PoxAnswer::RedirectAddress(
+            account.child_text("RedirectAddr").unwrap_or_default().to_string(),
+        )),
+        a if a.eq_ignore_ascii_case("redirectUrl") => Ok(PoxAnswer::RedirectUrl(
+            account.child_text("RedirectUrl").unwrap_or_default().to_string(),
+        )),
+        _ => Ok(PoxAnswer::Settings {
+            display_name: response
+                .child("User")
+                .and_then(|u| u.child_text("DisplayName"))
+                .map(str::to_string),
+            protocols: account
+                .children_named("Protocol")
+                .map(|p| AnsweredProtocol {
+                    kind: p.child_text("Type").unwrap_or_default().to_string(),
+                    server: p.child_text("Server").map(str::to_string),
+                    port: p.child_text("Port").and_then(|v| v.parse().ok()),
+                    ssl: p.child_text("SSL").map(|v| v.eq_ignore_ascii_case("on")),
+                    encryption: p.child_text("Encryption").map(str::to_string),
+                    login_name: p.child_text("LoginName").map(str::to_string),
+                    ews_url: p.child_text("EwsUrl").map(str::to_string),
+                })
+                .collect(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+
+    #[test]
+    fn reads_back_what_signpost_writes() {
+        let settings = DesktopSettings {
+            user: DesktopUser {
+                display_name: "J".into(),
+                legacy_dn: "/o=x".into(),
+                smtp_address: "j@x.y".into(),
+                deployment_id: "id".into(),
+            },
+            mail: vec![MailProtocol {
+                kind: MailProtocolType::Imap,
+                server: "mail.x.y".into(),
+                port: 993,
+                login_name: "j".into(),
+                encryption: Encryption::Ssl,
+            }],
+            exchange: None,
+            ttl_hours: 1,
+        };
+        let PoxAnswer::Settings { protocols, .. } = parse_answer(write_desktop_settings(&settings).as_bytes()).unwrap()
+        else {
+            panic!("settings expected");
+        };
+        assert_eq!(protocols[0].server.as_deref(), Some("mail.x.y"));
+        assert_eq!(protocols[0].port, Some(993));
+        assert_eq!(
+            parse_answer(write_desktop_redirect_address("a@b.c").as_bytes()).unwrap(),
+            PoxAnswer::RedirectAddress("a@b.c".into())
+        );
+        let error = write_error(&ErrorAnswer {
+            code: ErrorCode::ProviderUnavailable,
+            time: "00:00:00.0000000".into(),
+            id: 1,
+        });
+        assert_eq!(
+            parse_answer(error.as_bytes()).unwrap(),
+            PoxAnswer::Error {
+                code: 601,
+                message: "Provider is not available".into()
+            }
+        );
+    }
+}

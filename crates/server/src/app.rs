@@ -11,6 +11,9 @@ use crate::routes::{autoconfig, autodiscover_json, autodiscover_xml, health, mob
 use crate::state::SharedState;
 
 pub fn router(state: SharedState) -> Router {
+    if let Some(target) = state.config.redirect_only.clone() {
+        return redirect_only_router(target);
+    }
     Router::new()
         .route(
             "/autodiscover/autodiscover.xml",
@@ -45,6 +48,34 @@ pub fn router(state: SharedState) -> Router {
             crate::front::front_door,
         ))
         .with_state(state)
+}
+
+/// The redirector a company website's host can run instead of a rewrite rule: autodiscover, in
+/// any letter case, goes to the mail host (302 for GET, as Outlook expects from its http step;
+/// 307 for POST, which keeps the body); nothing else is answered.
+fn redirect_only_router(target: String) -> Router {
+    let base = target.trim_end_matches('/').to_string();
+    let redirect = move |method: axum::http::Method| {
+        let location = format!("{base}/autodiscover/autodiscover.xml");
+        async move {
+            let status = if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+                StatusCode::FOUND
+            } else {
+                StatusCode::TEMPORARY_REDIRECT
+            };
+            let mut response = responses::text(status, "Moved\n");
+            if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::LOCATION, value);
+            }
+            response
+        }
+    };
+    Router::new()
+        .route("/autodiscover/autodiscover.xml", axum::routing::any(redirect))
+        .route("/healthz", get(health::healthz))
+        .fallback(not_found)
 }
 
 async fn not_found() -> Response {

@@ -77,6 +77,9 @@ pub struct ServerConfig {
     /// Expect a PROXY protocol header on connections from trusted proxies.
     pub proxy_protocol: bool,
     pub acme: Option<AcmeSettings>,
+    /// Answer nothing but redirects of autodiscover to this https base URL (for a company
+    /// website's host, instead of a rewrite rule).
+    pub redirect_only: Option<String>,
     pub answers: AnswerOptions,
     /// How long a verified address and password are remembered.
     pub credential_cache_ttl: Duration,
@@ -126,6 +129,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             proxy_protocol: false,
             acme: None,
+            redirect_only: None,
             answers: AnswerOptions::default(),
             credential_cache_ttl: Duration::from_secs(15 * 60),
             credential_cache_entries: 100_000,

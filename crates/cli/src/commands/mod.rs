@@ -1,12 +1,15 @@
 //! One module per subcommand family.
 
 mod cert;
+mod dns;
 mod domain;
 mod generate;
 mod import;
+mod outside;
 mod override_xml;
 mod protocol;
 mod serve;
+mod snippet;
 mod user;
 
 use std::io::BufRead;
@@ -45,6 +48,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user::run(&ctx, command).await,
         Command::Override(command) => override_xml::run(&ctx, command).await,
         Command::Cert(command) => cert::run(&ctx, command, &file).await,
+        Command::Dns(args) => dns::run(&ctx, &args, &file).await,
+        Command::Check(args) => outside::check(&ctx, &args, &file).await,
+        Command::Probe(args) => outside::probe(&ctx, &args).await,
+        Command::Snippet(args) => snippet::run(&ctx, &args).await,
         Command::Import(command) => import::run(&ctx, command).await,
         Command::Generate(args) => generate::run(&ctx, &args).await,
     }

@@ -1,0 +1,125 @@
+//! `signpost check` and `signpost probe`: looking at a deployment the way clients do.
+
+use std::sync::Arc;
+
+use signpost_core::dns_records;
+use signpost_diagnostics::http::Fetcher;
+use signpost_diagnostics::probe::{Client, Probe};
+use signpost_diagnostics::tls::Roots;
+use signpost_diagnostics::{Ports, Status, check, dns::Dns};
+
+use super::{Ctx, read_password_from_stdin};
+use crate::cli::{CheckArgs, OutsideArgs, ProbeArgs};
+use crate::output::{self, Format, Table};
+use crate::settings::FileConfig;
+
+fn fetcher(args: &OutsideArgs) -> anyhow::Result<Fetcher> {
+    let dns = Arc::new(Dns::new(args.resolver)?);
+    let roots = Roots::load(&args.ca)?;
+    Ok(Fetcher::new(
+        dns,
+        roots,
+        Ports {
+            http: args.http_port,
+            https: args.https_port,
+        },
+    ))
+}
+
+pub async fn check(ctx: &Ctx, args: &CheckArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let domain = super::domain::load(ctx, &args.domain).await?;
+    let target = super::dns::target(&args.target, file)?;
+    let expected = dns_records::records(&domain, &target);
+    let fetcher = fetcher(&args.outside)?;
+    if ctx.format == Format::Table {
+        eprintln!("checking {} ...", domain.name);
+    }
+    let results = check::run(&domain, &expected, &target.addresses, &fetcher).await;
+    match ctx.format {
+        Format::Json => output::print_json(&results)?,
+        Format::Table => {
+            for result in &results {
+                println!("{:<5} {}: {}", result.status, result.check, result.detail);
+                if let Some(fix) = &result.fix {
+                    println!("      fix: {fix}");
+                }
+            }
+            let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+            println!(
+                "\n{} passed, {} warnings, {} failed",
+                count(Status::Pass),
+                count(Status::Warn),
+                count(Status::Fail)
+            );
+        }
+    }
+    if results.iter().any(|r| r.status == Status::Fail) {
+        anyhow::bail!("{} has problems (see FAIL above)", domain.name);
+    }
+    Ok(())
+}
+
+pub async fn probe(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<()> {
+    let address = signpost_core::validate::address("address", &args.address)?;
+    let clients = Client::parse(&args.client).map_err(anyhow::Error::msg)?;
+    let password = if args.password_stdin {
+        Some(read_password_from_stdin()?)
+    } else {
+        None
+    };
+    let fetcher = fetcher(&args.outside)?;
+    let mut probe = Probe::new(&fetcher, &address, password);
+    probe.run(&clients, args.connect).await;
+    let report = probe.report;
+    match ctx.format {
+        Format::Json => output::print_json(&report)?,
+        Format::Table => {
+            println!("Tried:");
+            let mut table = Table::new(&["CLIENT", "STATUS", "REQUEST", "OUTCOME"]);
+            for attempt in &report.attempts {
+                table.row(vec![
+                    format!("{:?}", attempt.client).to_lowercase(),
+                    attempt.status.to_string(),
+                    attempt.request.clone(),
+                    attempt.outcome.clone(),
+                ]);
+            }
+            table.print();
+            println!("\nFound:");
+            for found in &report.found {
+                println!("  {:?} from {}", found.client, found.source);
+                for setting in &found.settings {
+                    println!(
+                        "    {} {}:{} {:?} login {}",
+                        setting.protocol,
+                        setting.host,
+                        setting.port,
+                        setting.security,
+                        setting.login.as_deref().unwrap_or("-")
+                    );
+                }
+                for url in &found.urls {
+                    println!("    {url}");
+                }
+            }
+            for client in &clients {
+                if !report.found.iter().any(|f| f.client == *client) {
+                    println!("  {client:?}: nothing found");
+                }
+            }
+            if !report.connections.is_empty() {
+                println!("\nConnections:");
+                for connection in &report.connections {
+                    println!(
+                        "  {:<5} {:?} {}:{} {:?}: {}",
+                        connection.status, connection.protocol, connection.host, connection.port, connection.security, connection.detail
+                    );
+                }
+            }
+        }
+    }
+    if report.failed(&clients) {
+        anyhow::bail!("discovery failed for at least one client or connection");
+    }
+    Ok(())
+}

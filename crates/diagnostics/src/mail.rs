@@ -1,0 +1,298 @@
+//! Opening the mail servers an answer advertises, with the advertised encryption (implicit TLS
+//! or STARTTLS), checking their certificates, and logging in when a password is given: the proof
+//! that an answer actually works.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::Status;
+use crate::dns::Dns;
+use crate::tls::{self, Roots};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MailProtocol {
+    #[serde(rename = "IMAP")]
+    Imap,
+    #[serde(rename = "POP3")]
+    Pop3,
+    #[serde(rename = "SMTP")]
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Implicit TLS.
+    Ssl,
+    Starttls,
+    Plain,
+}
+
+/// What happened when connecting to one endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    pub protocol: MailProtocol,
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub status: Status,
+    pub detail: String,
+}
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest server line read.
+const MAX_LINE: usize = 8192;
+
+/// Connects, secures the connection as advertised, and logs in when `credentials` are given.
+pub async fn connect(
+    protocol: MailProtocol,
+    host: &str,
+    port: u16,
+    security: Security,
+    dns: &Dns,
+    roots: &Roots,
+    credentials: Option<(&str, &str)>,
+) -> Connection {
+    let outcome = tokio::time::timeout(
+        STEP_TIMEOUT * 4,
+        session(protocol, host, port, security, dns, roots, credentials),
+    )
+    .await
+    .unwrap_or_else(|_| Err("timed out".into()));
+    let (status, detail) = match outcome {
+        Ok(detail) => (Status::Pass, detail),
+        Err(why) => (Status::Fail, why),
+    };
+    Connection {
+        protocol,
+        host: host.to_string(),
+        port,
+        security,
+        status,
+        detail,
+    }
+}
+
+async fn session(
+    protocol: MailProtocol,
+    host: &str,
+    port: u16,
+    security: Security,
+    dns: &Dns,
+    roots: &Roots,
+    credentials: Option<(&str, &str)>,
+) -> Result<String, String> {
+    let ip = *dns
+        .addresses(host)
+        .await
+        .map_err(|e| format!("{host} does not resolve: {e}"))?
+        .first()
+        .ok_or_else(|| format!("{host} has no address"))?;
+    let tcp = TcpStream::connect((ip, port))
+        .await
+        .map_err(|e| format!("cannot connect to {ip}:{port}: {e}"))?;
+    match security {
+        Security::Plain => {
+            let mut line = Lines::new(tcp);
+            line.greeting(protocol).await?;
+            let login = login(&mut line, protocol, credentials).await?;
+            Ok(format!("connected without encryption{login}"))
+        }
+        Security::Ssl => {
+            let (tls, verdict) = tls::handshake(tcp, host, roots, &[]).await?;
+            verdict.verified?;
+            let mut line = Lines::new(tls);
+            line.greeting(protocol).await?;
+            let login = login(&mut line, protocol, credentials).await?;
+            Ok(format!("implicit TLS, certificate valid for {host}{login}"))
+        }
+        Security::Starttls => {
+            let mut plain = Lines::new(tcp);
+            plain.greeting(protocol).await?;
+            plain.start_tls(protocol).await?;
+            let tcp = plain.into_inner()?;
+            let (tls, verdict) = tls::handshake(tcp, host, roots, &[]).await?;
+            verdict.verified?;
+            let mut line = Lines::new(tls);
+            if protocol == MailProtocol::Smtp {
+                line.ehlo().await?;
+            }
+            let login = login(&mut line, protocol, credentials).await?;
+            Ok(format!("STARTTLS, certificate valid for {host}{login}"))
+        }
+    }
+}
+
+async fn login<S: AsyncRead + AsyncWrite + Unpin>(
+    line: &mut Lines<S>,
+    protocol: MailProtocol,
+    credentials: Option<(&str, &str)>,
+) -> Result<String, String> {
+    let Some((user, password)) = credentials else {
+        return Ok(String::new());
+    };
+    let refused = |reply: &str| format!("login as {user} refused: {}", reply.trim());
+    match protocol {
+        MailProtocol::Imap => {
+            let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+            line.send(&format!("a2 LOGIN {} {}", quote(user), quote(password))).await?;
+            let reply = line.tagged("a2").await?;
+            if !reply.starts_with("a2 OK") {
+                return Err(refused(&reply));
+            }
+        }
+        MailProtocol::Pop3 => {
+            line.send(&format!("USER {user}")).await?;
+            let reply = line.read().await?;
+            if !reply.starts_with("+OK") {
+                return Err(refused(&reply));
+            }
+            line.send(&format!("PASS {password}")).await?;
+            let reply = line.read().await?;
+            if !reply.starts_with("+OK") {
+                return Err(refused(&reply));
+            }
+        }
+        MailProtocol::Smtp => {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+            line.send(&format!("AUTH PLAIN {token}")).await?;
+            let reply = line.smtp_reply().await?;
+            if !reply.starts_with("235") {
+                return Err(refused(&reply));
+            }
+        }
+    }
+    Ok(format!("; logged in as {user}"))
+}
+
+/// A line-oriented conversation, each read bounded in time and length.
+struct Lines<S> {
+    reader: BufReader<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Lines<S> {
+    fn new(stream: S) -> Self {
+        Self {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    async fn read(&mut self) -> Result<String, String> {
+        let mut line = Vec::new();
+        let read = tokio::time::timeout(STEP_TIMEOUT, async {
+            loop {
+                let buffer = self.reader.fill_buf().await.map_err(|e| e.to_string())?;
+                if buffer.is_empty() {
+                    return Err("the server closed the connection".to_string());
+                }
+                let (chunk, done) = match buffer.iter().position(|b| *b == b'\n') {
+                    Some(end) => (&buffer[..=end], true),
+                    None => (buffer, false),
+                };
+                line.extend_from_slice(chunk);
+                let used = chunk.len();
+                self.reader.consume(used);
+                if line.len() > MAX_LINE {
+                    return Err("the server sent an overlong line".to_string());
+                }
+                if done {
+                    return Ok(());
+                }
+            }
+        })
+        .await;
+        match read {
+            Ok(Ok(())) => Ok(String::from_utf8_lossy(&line).trim_end().to_string()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the server did not answer in time".to_string()),
+        }
+    }
+
+    async fn send(&mut self, line: &str) -> Result<(), String> {
+        let stream = self.reader.get_mut();
+        stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        stream.flush().await.map_err(|e| e.to_string())
+    }
+
+    /// Reads until the line tagged `tag` (IMAP).
+    async fn tagged(&mut self, tag: &str) -> Result<String, String> {
+        for _ in 0..100 {
+            let line = self.read().await?;
+            if line.starts_with(tag) {
+                return Ok(line);
+            }
+        }
+        Err("no tagged answer".into())
+    }
+
+    /// Reads a whole (possibly multi-line) SMTP reply; returns its last line.
+    async fn smtp_reply(&mut self) -> Result<String, String> {
+        for _ in 0..100 {
+            let line = self.read().await?;
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return Ok(line);
+            }
+        }
+        Err("overlong SMTP reply".into())
+    }
+
+    async fn greeting(&mut self, protocol: MailProtocol) -> Result<(), String> {
+        let (reply, expected) = match protocol {
+            MailProtocol::Imap => (self.read().await?, "* OK"),
+            MailProtocol::Pop3 => (self.read().await?, "+OK"),
+            MailProtocol::Smtp => (self.smtp_reply().await?, "220"),
+        };
+        if !reply.starts_with(expected) {
+            return Err(format!("unexpected greeting: {reply}"));
+        }
+        if protocol == MailProtocol::Smtp {
+            self.ehlo().await?;
+        }
+        Ok(())
+    }
+
+    async fn ehlo(&mut self) -> Result<(), String> {
+        self.send("EHLO signpost.probe").await?;
+        let reply = self.smtp_reply().await?;
+        if !reply.starts_with("250") {
+            return Err(format!("EHLO refused: {reply}"));
+        }
+        Ok(())
+    }
+
+    async fn start_tls(&mut self, protocol: MailProtocol) -> Result<(), String> {
+        let (reply, expected) = match protocol {
+            MailProtocol::Imap => {
+                self.send("a1 STARTTLS").await?;
+                (self.tagged("a1").await?, "a1 OK")
+            }
+            MailProtocol::Pop3 => {
+                self.send("STLS").await?;
+                (self.read().await?, "+OK")
+            }
+            MailProtocol::Smtp => {
+                self.send("STARTTLS").await?;
+                (self.smtp_reply().await?, "220")
+            }
+        };
+        if !reply.starts_with(expected) {
+            return Err(format!("STARTTLS refused: {reply}"));
+        }
+        Ok(())
+    }
+
+    /// The stream back, for a TLS upgrade; refused if the server already sent more.
+    fn into_inner(self) -> Result<S, String> {
+        if !self.reader.buffer().is_empty() {
+            return Err("the server sent data before the TLS handshake (STARTTLS injection?)".into());
+        }
+        Ok(self.reader.into_inner())
+    }
+}
