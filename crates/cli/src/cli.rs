@@ -75,9 +75,14 @@ pub enum Command {
     /// Add, list, renew and remove TLS certificates
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Show the store: where it is, its configuration version, and how much it holds
+    #[command(after_help = "Example:\n  signpost status --format json")]
+    Status,
     /// Print the DNS records a domain needs (zone lines or JSON)
-    #[command(after_help = "Examples:\n  signpost dns example.com --public-address 192.0.2.10\n  \
-signpost dns --all --format json\n  signpost dns example.com --cname signpost.example.net")]
+    #[command(
+        after_help = "Examples:\n  signpost dns example.com --public-address 192.0.2.10\n  \
+signpost dns --all --format json\n  signpost dns example.com --cname signpost.example.net"
+    )]
     Dns(DnsArgs),
     /// Check a domain's DNS, certificates, redirects and answers from the outside
     #[command(after_help = "Examples:\n  signpost check example.com\n  \
@@ -90,8 +95,10 @@ printf '%s\\n' \"$PASSWORD\" | signpost probe john@example.com --password-stdin 
 signpost probe john@example.com --client thunderbird --format json")]
     Probe(ProbeArgs),
     /// Print the redirect for a company website hosted elsewhere (IIS, Apache, nginx, Caddy)
-    #[command(after_help = "Examples:\n  signpost snippet example.com --for apache > .htaccess\n  \
-signpost snippet example.com --for iis")]
+    #[command(
+        after_help = "Examples:\n  signpost snippet example.com --for apache > .htaccess\n  \
+signpost snippet example.com --for iis"
+    )]
     Snippet(SnippetArgs),
     /// Import domains from other tools' files
     #[command(subcommand)]

@@ -37,7 +37,10 @@ pub struct DnsRecord {
 impl DnsRecord {
     /// `name ttl IN TYPE value`.
     pub fn zone_line(&self) -> String {
-        format!("{} {} IN {} {}", self.name, self.ttl, self.record_type, self.value)
+        format!(
+            "{} {} IN {} {}",
+            self.name, self.ttl, self.record_type, self.value
+        )
     }
 }
 
@@ -75,21 +78,31 @@ pub fn records(domain: &Domain, target: &DnsTarget) -> Vec<DnsRecord> {
 fn records_for_name(domain: &Domain, name: &str, target: &DnsTarget) -> Vec<DnsRecord> {
     let ttl = target.ttl;
     let mut records = Vec::new();
-    let record = |name: String, record_type: &'static str, value: String, purpose: &str| DnsRecord {
-        name,
-        ttl,
-        record_type,
-        value,
-        purpose: purpose.to_string(),
-    };
+    let record =
+        |name: String, record_type: &'static str, value: String, purpose: &str| DnsRecord {
+            name,
+            ttl,
+            record_type,
+            value,
+            purpose: purpose.to_string(),
+        };
     let (pacc_body, pacc_txt) = pacc::pacc_answer(domain, name);
     let pacc_served = pacc_body.contains("\"host\"") || pacc_body.contains("\"url\"");
     let mut hosts = vec![
-        ("autodiscover", "Outlook, Windows Mail and ActiveSync devices try this name"),
-        ("autoconfig", "Thunderbird and other autoconfig clients try this name"),
+        (
+            "autodiscover",
+            "Outlook, Windows Mail and ActiveSync devices try this name",
+        ),
+        (
+            "autoconfig",
+            "Thunderbird and other autoconfig clients try this name",
+        ),
     ];
     if pacc_served {
-        hosts.push(("ua-auto-config", "PACC clients fetch their configuration here"));
+        hosts.push((
+            "ua-auto-config",
+            "PACC clients fetch their configuration here",
+        ));
     }
     for (prefix, purpose) in hosts {
         let host = fqdn(&format!("{prefix}.{name}"));
@@ -131,7 +144,10 @@ fn records_for_name(domain: &Domain, name: &str, target: &DnsTarget) -> Vec<DnsR
             let purpose = if value.ends_with(" .") {
                 format!("{} is not offered this way (RFC 6186)", kind.label())
             } else {
-                format!("{} for clients that look up RFC 6186/8314 records", kind.label())
+                format!(
+                    "{} for clients that look up RFC 6186/8314 records",
+                    kind.label()
+                )
             };
             records.push(record(srv_name, "SRV", value, &purpose));
         }
@@ -202,23 +218,51 @@ mod tests {
             )
             .unwrap();
         let target = DnsTarget {
-            addresses: vec!["192.0.2.10".parse().unwrap(), "2001:db8::10".parse().unwrap()],
+            addresses: vec![
+                "192.0.2.10".parse().unwrap(),
+                "2001:db8::10".parse().unwrap(),
+            ],
             cname: None,
             ttl: 3600,
         };
         let records = records(&domain, &target);
-        assert_eq!(find(&records, "autodiscover.example.com.", "A")[0].value, "192.0.2.10");
-        assert_eq!(find(&records, "autoconfig.example.com.", "AAAA")[0].value, "2001:db8::10");
+        assert_eq!(
+            find(&records, "autodiscover.example.com.", "A")[0].value,
+            "192.0.2.10"
+        );
+        assert_eq!(
+            find(&records, "autoconfig.example.com.", "AAAA")[0].value,
+            "2001:db8::10"
+        );
         assert_eq!(
             find(&records, "_autodiscover._tcp.example.com.", "SRV")[0].zone_line(),
             "_autodiscover._tcp.example.com. 3600 IN SRV 0 0 443 mail.example.com."
         );
-        assert_eq!(find(&records, "_imaps._tcp.example.com.", "SRV")[0].value, "0 1 993 mail.example.com.");
-        assert_eq!(find(&records, "_imap._tcp.example.com.", "SRV")[0].value, "0 0 0 .");
-        assert_eq!(find(&records, "_pop3s._tcp.example.com.", "SRV")[0].value, "0 0 0 .");
-        assert_eq!(find(&records, "_submission._tcp.example.com.", "SRV")[0].value, "10 1 587 mail.example.com.");
-        assert_eq!(find(&records, "_caldavs._tcp.example.com.", "TXT")[0].value, "\"path=/cal/\"");
-        assert!(find(&records, "_ua-auto-config.example.com.", "TXT")[0].value.starts_with("\"v=UAAC1; a=sha256; d="));
+        assert_eq!(
+            find(&records, "_imaps._tcp.example.com.", "SRV")[0].value,
+            "0 1 993 mail.example.com."
+        );
+        assert_eq!(
+            find(&records, "_imap._tcp.example.com.", "SRV")[0].value,
+            "0 0 0 ."
+        );
+        assert_eq!(
+            find(&records, "_pop3s._tcp.example.com.", "SRV")[0].value,
+            "0 0 0 ."
+        );
+        assert_eq!(
+            find(&records, "_submission._tcp.example.com.", "SRV")[0].value,
+            "10 1 587 mail.example.com."
+        );
+        assert_eq!(
+            find(&records, "_caldavs._tcp.example.com.", "TXT")[0].value,
+            "\"path=/cal/\""
+        );
+        assert!(
+            find(&records, "_ua-auto-config.example.com.", "TXT")[0]
+                .value
+                .starts_with("\"v=UAAC1; a=sha256; d=")
+        );
 
         let cname = DnsTarget {
             cname: Some("signpost.example.net".into()),
@@ -226,6 +270,9 @@ mod tests {
             ..Default::default()
         };
         let records = super::records(&domain, &cname);
-        assert_eq!(find(&records, "autoconfig.example.com.", "CNAME")[0].value, "signpost.example.net.");
+        assert_eq!(
+            find(&records, "autoconfig.example.com.", "CNAME")[0].value,
+            "signpost.example.net."
+        );
     }
 }

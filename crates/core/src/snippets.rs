@@ -26,7 +26,8 @@ impl WebServer {
     }
 }
 
-const WHY_307: &str = "307 keeps Outlook's POST and its body; 301 and 302 let some HTTP stacks turn it into a GET";
+const WHY_307: &str =
+    "307 keeps Outlook's POST and its body; 301 and 302 let some HTTP stacks turn it into a GET";
 
 /// The snippet for `server`, redirecting to `https://<hostname>/autodiscover/autodiscover.xml`.
 pub fn snippet(server: WebServer, domain: &str, hostname: &str) -> String {
@@ -86,9 +87,17 @@ mod tests {
 
     #[test]
     fn every_snippet_names_the_target_and_keeps_post() {
-        for server in [WebServer::Iis, WebServer::Apache, WebServer::Nginx, WebServer::Caddy] {
+        for server in [
+            WebServer::Iis,
+            WebServer::Apache,
+            WebServer::Nginx,
+            WebServer::Caddy,
+        ] {
             let text = snippet(server, "example.com", "mail.example.com");
-            assert!(text.contains("https://mail.example.com/autodiscover/autodiscover.xml"), "{text}");
+            assert!(
+                text.contains("https://mail.example.com/autodiscover/autodiscover.xml"),
+                "{text}"
+            );
             assert!(text.contains("307") || text.contains("Temporary"), "{text}");
         }
         assert!(snippet(WebServer::Iis, "example.com", "m.example.com").contains("<rewriteMap"));

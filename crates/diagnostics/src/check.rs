@@ -26,7 +26,12 @@ pub struct CheckResult {
     pub fix: Option<String>,
 }
 
-fn result(check: &str, status: Status, detail: impl Into<String>, fix: Option<String>) -> CheckResult {
+fn result(
+    check: &str,
+    status: Status,
+    detail: impl Into<String>,
+    fix: Option<String>,
+) -> CheckResult {
     CheckResult {
         check: check.to_string(),
         status,
@@ -69,16 +74,37 @@ async fn resolves(host: &str, public: &[IpAddr], fetcher: &Fetcher) -> CheckResu
     let check = format!("DNS {host}");
     match fetcher.dns.addresses(host).await {
         Ok(addresses) => {
-            let shown = addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
+            let shown = addresses
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             if !public.is_empty() && !addresses.iter().any(|a| public.contains(a)) {
-                result(&check, Status::Warn, format!("resolves to {shown}, not to this server"),
-                    Some(format!("point {host} at {} (see: signpost dns)", public.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", "))))
+                result(
+                    &check,
+                    Status::Warn,
+                    format!("resolves to {shown}, not to this server"),
+                    Some(format!(
+                        "point {host} at {} (see: signpost dns)",
+                        public
+                            .iter()
+                            .map(IpAddr::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                )
             } else {
                 result(&check, Status::Pass, format!("resolves to {shown}"), None)
             }
         }
-        Err(e) => result(&check, Status::Fail, format!("{host} does not resolve ({e})"),
-            Some(format!("add an A/AAAA (or CNAME) record for {host}; `signpost dns` prints it"))),
+        Err(e) => result(
+            &check,
+            Status::Fail,
+            format!("{host} does not resolve ({e})"),
+            Some(format!(
+                "add an A/AAAA (or CNAME) record for {host}; `signpost dns` prints it"
+            )),
+        ),
     }
 }
 
@@ -88,8 +114,14 @@ async fn autodiscover_srv(name: &str, fetcher: &Fetcher) -> CheckResult {
     let records = match fetcher.dns.srv(&srv_name).await {
         Ok(records) => records,
         Err(DnsError::NotFound) => {
-            return result(&check, Status::Fail, "there is no _autodiscover._tcp SRV record: Outlook's last fallback is missing",
-                Some(format!("add `{srv_name}. IN SRV 0 0 443 <mail hostname>.` (signpost dns {name})")));
+            return result(
+                &check,
+                Status::Fail,
+                "there is no _autodiscover._tcp SRV record: Outlook's last fallback is missing",
+                Some(format!(
+                    "add `{srv_name}. IN SRV 0 0 443 <mail hostname>.` (signpost dns {name})"
+                )),
+            );
         }
         Err(e) => return result(&check, Status::Fail, e.to_string(), None),
     };
@@ -97,48 +129,108 @@ async fn autodiscover_srv(name: &str, fetcher: &Fetcher) -> CheckResult {
         return result(&check, Status::Fail, "the SRV record is empty", None);
     };
     if srv.port != 443 {
-        return result(&check, Status::Fail, format!("the SRV record says port {}; Outlook connects to 443", srv.port),
-            Some(format!("set the port of {srv_name} to 443")));
+        return result(
+            &check,
+            Status::Fail,
+            format!(
+                "the SRV record says port {}; Outlook connects to 443",
+                srv.port
+            ),
+            Some(format!("set the port of {srv_name} to 443")),
+        );
     }
     // The target's certificate must cover the target itself (the seed's "avoid certificate errors").
     match handshake(&srv.target, fetcher).await {
         Ok(verdict) => match verdict.verified {
-            Ok(()) => result(&check, Status::Pass, format!("0 0 443 {}: its certificate covers it", srv.target), None),
-            Err(why) => result(&check, Status::Fail, format!("target {}: {why}", srv.target),
-                Some(format!("serve a certificate for {} there, or point the SRV record at a name the certificate covers", srv.target))),
+            Ok(()) => result(
+                &check,
+                Status::Pass,
+                format!("0 0 443 {}: its certificate covers it", srv.target),
+                None,
+            ),
+            Err(why) => result(
+                &check,
+                Status::Fail,
+                format!("target {}: {why}", srv.target),
+                Some(format!(
+                    "serve a certificate for {} there, or point the SRV record at a name the certificate covers",
+                    srv.target
+                )),
+            ),
         },
-        Err(why) => result(&check, Status::Fail, format!("target {}: {why}", srv.target), None),
+        Err(why) => result(
+            &check,
+            Status::Fail,
+            format!("target {}: {why}", srv.target),
+            None,
+        ),
     }
 }
 
 async fn mail_srv(expected: &[DnsRecord], fetcher: &Fetcher) -> Vec<CheckResult> {
     let mut results = Vec::new();
-    let services = ["_imaps._tcp.", "_imap._tcp.", "_pop3s._tcp.", "_pop3._tcp.", "_submissions._tcp.", "_submission._tcp."];
-    for record in expected.iter().filter(|r| r.record_type == "SRV" && services.iter().any(|s| r.name.starts_with(s))) {
+    let services = [
+        "_imaps._tcp.",
+        "_imap._tcp.",
+        "_pop3s._tcp.",
+        "_pop3._tcp.",
+        "_submissions._tcp.",
+        "_submission._tcp.",
+    ];
+    for record in expected
+        .iter()
+        .filter(|r| r.record_type == "SRV" && services.iter().any(|s| r.name.starts_with(s)))
+    {
         let name = record.name.trim_end_matches('.');
         let check = format!("SRV {name}");
         let wanted: Vec<&str> = record.value.split_whitespace().collect();
-        let (want_port, want_target) = (wanted.get(2).copied().unwrap_or(""), wanted.get(3).copied().unwrap_or("").trim_end_matches('.'));
+        let (want_port, want_target) = (
+            wanted.get(2).copied().unwrap_or(""),
+            wanted.get(3).copied().unwrap_or("").trim_end_matches('.'),
+        );
         let off = want_target.is_empty() || record.value.ends_with(" .");
         match fetcher.dns.srv(name).await {
-            Err(DnsError::NotFound) if off => results.push(result(&check, Status::Pass, "absent, and the service is not offered", None)),
-            Err(DnsError::NotFound) => results.push(result(&check, Status::Warn, "missing (optional, RFC 6186)",
-                Some(format!("add `{}`", record.zone_line())))),
+            Err(DnsError::NotFound) if off => results.push(result(
+                &check,
+                Status::Pass,
+                "absent, and the service is not offered",
+                None,
+            )),
+            Err(DnsError::NotFound) => results.push(result(
+                &check,
+                Status::Warn,
+                "missing (optional, RFC 6186)",
+                Some(format!("add `{}`", record.zone_line())),
+            )),
             Err(e) => results.push(result(&check, Status::Fail, e.to_string(), None)),
             Ok(found) => {
                 let agrees = found.iter().any(|srv| {
                     if off {
                         srv.target == "."
                     } else {
-                        srv.port.to_string() == want_port && srv.target.eq_ignore_ascii_case(want_target)
+                        srv.port.to_string() == want_port
+                            && srv.target.eq_ignore_ascii_case(want_target)
                     }
                 });
                 if agrees {
-                    results.push(result(&check, Status::Pass, "agrees with the configured protocols", None));
+                    results.push(result(
+                        &check,
+                        Status::Pass,
+                        "agrees with the configured protocols",
+                        None,
+                    ));
                 } else {
-                    let shown = found.iter().map(|s| format!("{} {} {} {}", s.priority, s.weight, s.port, s.target)).collect::<Vec<_>>().join("; ");
-                    results.push(result(&check, Status::Fail, format!("says {shown}, but Signpost answers {}", record.value),
-                        Some(format!("change it to `{}`", record.zone_line()))));
+                    let shown = found
+                        .iter()
+                        .map(|s| format!("{} {} {} {}", s.priority, s.weight, s.port, s.target))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    results.push(result(
+                        &check,
+                        Status::Fail,
+                        format!("says {shown}, but Signpost answers {}", record.value),
+                        Some(format!("change it to `{}`", record.zone_line())),
+                    ));
                 }
             }
         }
@@ -149,25 +241,56 @@ async fn mail_srv(expected: &[DnsRecord], fetcher: &Fetcher) -> Vec<CheckResult>
 async fn handshake(host: &str, fetcher: &Fetcher) -> Result<tls::CertificateVerdict, String> {
     let url = Url::parse(&format!("https://{host}/")).map_err(|e| e.to_string())?;
     let address = fetcher.resolve(&url).await.map_err(|e| e.to_string())?;
-    let stream = TcpStream::connect(address).await.map_err(|e| format!("cannot connect to {address}: {e}"))?;
-    tls::handshake(stream, host, &fetcher.roots, &[b"http/1.1"]).await.map(|(_, verdict)| verdict)
+    let stream = TcpStream::connect(address)
+        .await
+        .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+    tls::handshake(stream, host, &fetcher.roots, &[b"http/1.1"])
+        .await
+        .map(|(_, verdict)| verdict)
 }
 
 async fn certificate(host: &str, fetcher: &Fetcher) -> CheckResult {
     let check = format!("HTTPS {host}");
     let verdict = match tokio::time::timeout(fetcher.timeout, handshake(host, fetcher)).await {
         Ok(Ok(verdict)) => verdict,
-        Ok(Err(why)) => return result(&check, Status::Fail, why, Some(format!("serve HTTPS for {host} (signpost serve --listen-tls)"))),
-        Err(_) => return result(&check, Status::Fail, "no TLS handshake within the timeout", None),
+        Ok(Err(why)) => {
+            return result(
+                &check,
+                Status::Fail,
+                why,
+                Some(format!(
+                    "serve HTTPS for {host} (signpost serve --listen-tls)"
+                )),
+            );
+        }
+        Err(_) => {
+            return result(
+                &check,
+                Status::Fail,
+                "no TLS handshake within the timeout",
+                None,
+            );
+        }
     };
     match (verdict.verified, verdict.certificate) {
-        (Err(why), _) => result(&check, Status::Fail, why,
-            Some(format!("install a certificate for {host} from a trusted CA (signpost cert add, or --acme on)"))),
+        (Err(why), _) => result(
+            &check,
+            Status::Fail,
+            why,
+            Some(format!(
+                "install a certificate for {host} from a trusted CA (signpost cert add, or --acme on)"
+            )),
+        ),
         (Ok(()), Some(info)) => {
             let days = info.days_left(tls_now());
             let detail = format!("valid for {host}, {days} days left");
             if days < EXPIRY_WARNING_DAYS {
-                result(&check, Status::Warn, detail, Some("renew the certificate".into()))
+                result(
+                    &check,
+                    Status::Warn,
+                    detail,
+                    Some("renew the certificate".into()),
+                )
             } else {
                 result(&check, Status::Pass, detail, None)
             }
@@ -189,7 +312,13 @@ fn pox_body(address: &str) -> String {
 
 pub fn pox_request_body(address: &str, schema: &str) -> String {
     let mut w = signpost_protocol::xml_writer::XmlWriter::new();
-    w.open_with("Autodiscover", &[("xmlns", "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006")]);
+    w.open_with(
+        "Autodiscover",
+        &[(
+            "xmlns",
+            "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006",
+        )],
+    );
     w.open("Request")
         .text("EMailAddress", address)
         .text("AcceptableResponseSchema", schema);
@@ -197,8 +326,14 @@ pub fn pox_request_body(address: &str, schema: &str) -> String {
 }
 
 async fn website_redirect(domain: &Domain, fetcher: &Fetcher) -> CheckResult {
-    let check = format!("Website https://{}/autodiscover/autodiscover.xml", domain.name);
-    let Ok(url) = Url::parse(&format!("https://{}/autodiscover/autodiscover.xml", domain.name)) else {
+    let check = format!(
+        "Website https://{}/autodiscover/autodiscover.xml",
+        domain.name
+    );
+    let Ok(url) = Url::parse(&format!(
+        "https://{}/autodiscover/autodiscover.xml",
+        domain.name
+    )) else {
         return result(&check, Status::Fail, "not a URL", None);
     };
     let body = pox_body(&format!("postmaster@{}", domain.name));
@@ -206,29 +341,74 @@ async fn website_redirect(domain: &Domain, fetcher: &Fetcher) -> CheckResult {
     match fetcher.fetch("POST", &url, &headers, body.as_bytes()).await {
         Ok(answer) if matches!(answer.status, 301 | 302 | 303 | 307 | 308) => {
             let location = answer.header("location").unwrap_or_default().to_string();
-            let ours = [domain.hostname.clone(), format!("autodiscover.{}", domain.name)];
+            let ours = [
+                domain.hostname.clone(),
+                format!("autodiscover.{}", domain.name),
+            ];
             let good = Url::parse(&location).is_ok_and(|l| {
                 l.scheme() == "https"
-                    && l.path().eq_ignore_ascii_case("/autodiscover/autodiscover.xml")
+                    && l.path()
+                        .eq_ignore_ascii_case("/autodiscover/autodiscover.xml")
                     && l.host_str().is_some_and(|h| ours.iter().any(|o| o == h))
             });
             if good {
-                result(&check, Status::Pass, format!("redirects ({}) to {location}", answer.status), None)
+                result(
+                    &check,
+                    Status::Pass,
+                    format!("redirects ({}) to {location}", answer.status),
+                    None,
+                )
             } else {
-                result(&check, Status::Fail, format!("redirects ({}) to {location}, not to this server", answer.status),
-                    Some(format!("redirect to https://{}/autodiscover/autodiscover.xml (signpost snippet {} --for apache|nginx|iis|caddy)", domain.hostname, domain.name)))
+                result(
+                    &check,
+                    Status::Fail,
+                    format!(
+                        "redirects ({}) to {location}, not to this server",
+                        answer.status
+                    ),
+                    Some(format!(
+                        "redirect to https://{}/autodiscover/autodiscover.xml (signpost snippet {} --for apache|nginx|iis|caddy)",
+                        domain.hostname, domain.name
+                    )),
+                )
             }
         }
-        Ok(answer) if answer.status == 401 || pox::parse_answer(&answer.body).is_ok() => {
-            result(&check, Status::Pass, format!("answers autodiscover itself ({})", answer.status), None)
-        }
-        Ok(answer) => result(&check, Status::Fail,
-            format!("answers {} without autodiscover and without a redirect; Outlook asks here first", answer.status),
-            Some(format!("add the redirect on the website: signpost snippet {} --for apache|nginx|iis|caddy", domain.name))),
-        Err(FetchError::Tls(why, _)) => result(&check, Status::Warn,
+        Ok(answer) if answer.status == 401 || pox::parse_answer(&answer.body).is_ok() => result(
+            &check,
+            Status::Pass,
+            format!("answers autodiscover itself ({})", answer.status),
+            None,
+        ),
+        Ok(answer) => result(
+            &check,
+            Status::Fail,
+            format!(
+                "answers {} without autodiscover and without a redirect; Outlook asks here first",
+                answer.status
+            ),
+            Some(format!(
+                "add the redirect on the website: signpost snippet {} --for apache|nginx|iis|caddy",
+                domain.name
+            )),
+        ),
+        Err(FetchError::Tls(why, _)) => result(
+            &check,
+            Status::Warn,
             format!("{why}; Outlook may show a certificate warning before going on"),
-            Some(format!("give https://{} a valid certificate, or stop serving https there", domain.name))),
-        Err(e) => result(&check, Status::Pass, format!("nothing answers ({e}); Outlook goes on to autodiscover.{}", domain.name), None),
+            Some(format!(
+                "give https://{} a valid certificate, or stop serving https there",
+                domain.name
+            )),
+        ),
+        Err(e) => result(
+            &check,
+            Status::Pass,
+            format!(
+                "nothing answers ({e}); Outlook goes on to autodiscover.{}",
+                domain.name
+            ),
+            None,
+        ),
     }
 }
 
@@ -263,19 +443,46 @@ async fn pox_answer(domain: &Domain, fetcher: &Fetcher) -> CheckResult {
     let headers = [("content-type", "text/xml; charset=utf-8".to_string())];
     match fetcher.fetch("POST", &url, &headers, body.as_bytes()).await {
         Ok(answer) if answer.status == 401 => {
-            let basic = answer.header("www-authenticate").is_some_and(|h| h.to_ascii_lowercase().starts_with("basic"));
+            let basic = answer
+                .header("www-authenticate")
+                .is_some_and(|h| h.to_ascii_lowercase().starts_with("basic"));
             if basic {
-                result(&check, Status::Pass, "asks for the password with Basic, as Outlook expects", None)
+                result(
+                    &check,
+                    Status::Pass,
+                    "asks for the password with Basic, as Outlook expects",
+                    None,
+                )
             } else {
                 result(&check, Status::Fail, "401 without a Basic challenge", None)
             }
         }
         Ok(answer) if answer.status == 200 => match pox::parse_answer(&answer.body) {
-            Ok(pox::PoxAnswer::Error { code, message }) => result(&check, Status::Fail, format!("error {code}: {message}"), None),
-            Ok(_) => result(&check, Status::Pass, "a well-formed autodiscover answer", None),
-            Err(e) => result(&check, Status::Fail, format!("the answer is not autodiscover XML: {e}"), None),
+            Ok(pox::PoxAnswer::Error { code, message }) => result(
+                &check,
+                Status::Fail,
+                format!("error {code}: {message}"),
+                None,
+            ),
+            Ok(_) => result(
+                &check,
+                Status::Pass,
+                "a well-formed autodiscover answer",
+                None,
+            ),
+            Err(e) => result(
+                &check,
+                Status::Fail,
+                format!("the answer is not autodiscover XML: {e}"),
+                None,
+            ),
         },
-        Ok(answer) => result(&check, Status::Fail, format!("answers {}", answer.status), None),
+        Ok(answer) => result(
+            &check,
+            Status::Fail,
+            format!("answers {}", answer.status),
+            None,
+        ),
         Err(e) => result(&check, Status::Fail, e.to_string(), None),
     }
 }
@@ -283,24 +490,67 @@ async fn pox_answer(domain: &Domain, fetcher: &Fetcher) -> CheckResult {
 async fn autoconfig_answer(domain: &Domain, fetcher: &Fetcher) -> CheckResult {
     let host = format!("autoconfig.{}", domain.name);
     let check = format!("Answer GET https://{host}/mail/config-v1.1.xml");
-    let Ok(url) = Url::parse(&format!("https://{host}/mail/config-v1.1.xml?emailaddress=postmaster%40{}", domain.name)) else {
+    let Ok(url) = Url::parse(&format!(
+        "https://{host}/mail/config-v1.1.xml?emailaddress=postmaster%40{}",
+        domain.name
+    )) else {
         return result(&check, Status::Fail, "not a URL", None);
     };
     match fetcher.fetch("GET", &url, &[], b"").await {
         Ok(answer) if answer.status == 200 => {
-            let content_type = answer.header("content-type").unwrap_or_default().to_ascii_lowercase();
-            if !content_type.starts_with("text/xml") && !content_type.starts_with("application/xml") {
-                return result(&check, Status::Fail, format!("Content-Type is '{content_type}'; Thunderbird only reads text/xml"), None);
+            let content_type = answer
+                .header("content-type")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !content_type.starts_with("text/xml") && !content_type.starts_with("application/xml")
+            {
+                return result(
+                    &check,
+                    Status::Fail,
+                    format!("Content-Type is '{content_type}'; Thunderbird only reads text/xml"),
+                    None,
+                );
             }
             match autoconfig::parse(&answer.body) {
-                Ok(parsed) if !parsed.config.incoming.is_empty() && !parsed.config.outgoing.is_empty() => {
-                    result(&check, Status::Pass, format!("{} incoming and {} outgoing servers", parsed.config.incoming.len(), parsed.config.outgoing.len()), None)
+                Ok(parsed)
+                    if !parsed.config.incoming.is_empty() && !parsed.config.outgoing.is_empty() =>
+                {
+                    result(
+                        &check,
+                        Status::Pass,
+                        format!(
+                            "{} incoming and {} outgoing servers",
+                            parsed.config.incoming.len(),
+                            parsed.config.outgoing.len()
+                        ),
+                        None,
+                    )
                 }
-                Ok(_) => result(&check, Status::Fail, "the configuration lacks an incoming or an outgoing server", None),
-                Err(e) => result(&check, Status::Fail, format!("not a configuration document: {e}"), None),
+                Ok(_) => result(
+                    &check,
+                    Status::Fail,
+                    "the configuration lacks an incoming or an outgoing server",
+                    None,
+                ),
+                Err(e) => result(
+                    &check,
+                    Status::Fail,
+                    format!("not a configuration document: {e}"),
+                    None,
+                ),
             }
         }
-        Ok(answer) => result(&check, Status::Fail, format!("answers {}", answer.status), None),
-        Err(e) => result(&check, Status::Fail, e.to_string(), Some(format!("serve HTTPS for {host}"))),
+        Ok(answer) => result(
+            &check,
+            Status::Fail,
+            format!("answers {}", answer.status),
+            None,
+        ),
+        Err(e) => result(
+            &check,
+            Status::Fail,
+            e.to_string(),
+            Some(format!("serve HTTPS for {host}")),
+        ),
     }
 }

@@ -67,7 +67,11 @@ impl Dns {
 
     /// A and AAAA addresses of `name`, CNAMEs followed.
     pub async fn addresses(&self, name: &str) -> Result<Vec<IpAddr>, DnsError> {
-        let found = self.resolver.lookup_ip(name).await.map_err(Self::classify)?;
+        let found = self
+            .resolver
+            .lookup_ip(name)
+            .await
+            .map_err(Self::classify)?;
         let addresses: Vec<IpAddr> = found.iter().collect();
         if addresses.is_empty() {
             return Err(DnsError::NotFound);
@@ -78,10 +82,13 @@ impl Dns {
     /// The CNAME target of `name`, if it is an alias.
     pub async fn cname(&self, name: &str) -> Option<String> {
         let found = self.resolver.lookup(name, RecordType::CNAME).await.ok()?;
-        found.answers().iter().find_map(|record| match &record.data {
-            RData::CNAME(target) => Some(target.0.to_utf8().trim_end_matches('.').to_string()),
-            _ => None,
-        })
+        found
+            .answers()
+            .iter()
+            .find_map(|record| match &record.data {
+                RData::CNAME(target) => Some(target.0.to_utf8().trim_end_matches('.').to_string()),
+                _ => None,
+            })
     }
 
     pub async fn srv(&self, name: &str) -> Result<Vec<Srv>, DnsError> {

@@ -46,7 +46,7 @@ pub enum FetchError {
     #[error("cannot connect to {0}: {1}")]
     Connect(SocketAddr, String),
     #[error("{0}")]
-    Tls(String, Option<CertificateInfo>),
+    Tls(String, Option<Box<CertificateInfo>>),
     #[error("HTTP error: {0}")]
     Http(String),
     #[error("no answer within {0:?}")]
@@ -80,7 +80,11 @@ impl Fetcher {
             "https" => self.ports.https,
             _ => self.ports.http,
         });
-        let ip = match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        let ip = match host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             Ok(ip) => ip,
             Err(_) => *self
                 .dns
@@ -123,7 +127,7 @@ impl Fetcher {
                 .await
                 .map_err(|e| FetchError::Tls(e, None))?;
             if let Err(why) = verdict.verified {
-                return Err(FetchError::Tls(why, verdict.certificate));
+                return Err(FetchError::Tls(why, verdict.certificate.map(Box::new)));
             }
             let mut fetched = exchange(tls, request, address).await?;
             fetched.certificate = verdict.certificate;

@@ -139,7 +139,8 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     match protocol {
         MailProtocol::Imap => {
             let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-            line.send(&format!("a2 LOGIN {} {}", quote(user), quote(password))).await?;
+            line.send(&format!("a2 LOGIN {} {}", quote(user), quote(password)))
+                .await?;
             let reply = line.tagged("a2").await?;
             if !reply.starts_with("a2 OK") {
                 return Err(refused(&reply));
@@ -158,7 +159,8 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         MailProtocol::Smtp => {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
             line.send(&format!("AUTH PLAIN {token}")).await?;
             let reply = line.smtp_reply().await?;
             if !reply.starts_with("235") {
@@ -291,7 +293,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lines<S> {
     /// The stream back, for a TLS upgrade; refused if the server already sent more.
     fn into_inner(self) -> Result<S, String> {
         if !self.reader.buffer().is_empty() {
-            return Err("the server sent data before the TLS handshake (STARTTLS injection?)".into());
+            return Err(
+                "the server sent data before the TLS handshake (STARTTLS injection?)".into(),
+            );
         }
         Ok(self.reader.into_inner())
     }

@@ -28,7 +28,13 @@ pub enum Client {
 }
 
 impl Client {
-    pub const ALL: [Client; 5] = [Self::Outlook, Self::ActiveSync, Self::Thunderbird, Self::V2, Self::Apple];
+    pub const ALL: [Client; 5] = [
+        Self::Outlook,
+        Self::ActiveSync,
+        Self::Thunderbird,
+        Self::V2,
+        Self::Apple,
+    ];
 
     pub fn parse(value: &str) -> Result<Vec<Client>, String> {
         match value.to_ascii_lowercase().as_str() {
@@ -38,7 +44,9 @@ impl Client {
             "thunderbird" | "autoconfig" => Ok(vec![Self::Thunderbird]),
             "apple" | "ios" => Ok(vec![Self::Apple]),
             "v2" | "json" => Ok(vec![Self::V2]),
-            _ => Err(format!("'{value}' is not one of outlook, activesync, thunderbird, apple, v2, all")),
+            _ => Err(format!(
+                "'{value}' is not one of outlook, activesync, thunderbird, apple, v2, all"
+            )),
         }
     }
 }
@@ -80,7 +88,9 @@ pub struct Report {
 
 impl Report {
     pub fn failed(&self, clients: &[Client]) -> bool {
-        clients.iter().any(|c| !self.found.iter().any(|f| f.client == *c))
+        clients
+            .iter()
+            .any(|c| !self.found.iter().any(|f| f.client == *c))
             || self.connections.iter().any(|c| c.status == Status::Fail)
     }
 }
@@ -112,7 +122,13 @@ impl<'a> Probe<'a> {
         }
     }
 
-    fn attempt(&mut self, client: Client, request: String, outcome: impl Into<String>, status: Status) {
+    fn attempt(
+        &mut self,
+        client: Client,
+        request: String,
+        outcome: impl Into<String>,
+        status: Status,
+    ) {
         self.report.attempts.push(Attempt {
             client,
             request,
@@ -140,49 +156,41 @@ impl<'a> Probe<'a> {
     }
 
     fn domain_of(address: &str) -> String {
-        address.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default()
+        address
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default()
     }
 
-    /// Outlook's four steps (or the ActiveSync device's, with the mobile schema).
+    /// Outlook's four steps, in its order (or the ActiveSync device's, with the mobile schema):
+    /// POST to the domain, POST to autodiscover.<domain>, an unauthenticated GET over http whose
+    /// 302 is followed, then the `_autodiscover._tcp` SRV record's target.
     async fn pox(&mut self, client: Client, schema: &str) -> Option<Found> {
         let mut address = self.address.clone();
         let mut redirects = 0;
         'addresses: loop {
             let domain = Self::domain_of(&address);
-            let mut candidates = vec![
-                format!("https://{domain}/autodiscover/autodiscover.xml"),
-                format!("https://autodiscover.{domain}/autodiscover/autodiscover.xml"),
-            ];
-            // Step 3: an unauthenticated GET over http, whose 302 is followed.
-            let http = format!("http://autodiscover.{domain}/autodiscover/autodiscover.xml");
-            match self.get(client, &http).await {
-                Some(answer) if answer.status == 302 => {
-                    if let Some(location) = answer.header("location").filter(|l| l.starts_with("https://")) {
-                        candidates.push(location.to_string());
-                    }
-                }
-                _ => {}
-            }
-            // Step 4: the SRV record.
-            let srv_name = format!("_autodiscover._tcp.{domain}");
-            match self.fetcher.dns.srv(&srv_name).await {
-                Ok(records) => {
-                    if let Some(srv) = records.iter().filter(|r| r.target != ".").min_by_key(|r| r.priority) {
-                        let port = if srv.port == 443 { String::new() } else { format!(":{}", srv.port) };
-                        self.attempt(client, format!("SRV {srv_name}"), format!("{} {}", srv.port, srv.target), Status::Pass);
-                        candidates.push(format!("https://{}{port}/autodiscover/autodiscover.xml", srv.target));
-                    }
-                }
-                Err(e) => self.attempt(client, format!("SRV {srv_name}"), e.to_string(), Status::Warn),
-            }
-            for candidate in candidates {
-                let mut url = candidate;
+            for step in 1..=4 {
+                let first_url = match step {
+                    1 => Some(format!("https://{domain}/autodiscover/autodiscover.xml")),
+                    2 => Some(format!(
+                        "https://autodiscover.{domain}/autodiscover/autodiscover.xml"
+                    )),
+                    3 => self.http_redirect_step(client, &domain).await,
+                    _ => self.srv_step(client, &domain).await,
+                };
+                let Some(mut url) = first_url else { continue };
                 loop {
                     match self.post(client, &url, &address, schema).await {
                         Step::Done(found) => return Some(found),
                         Step::Stop => break,
                         Step::Follow(_) | Step::Readdress(_) if redirects >= MAX_REDIRECTS => {
-                            self.attempt(client, url, format!("stopped: more than {MAX_REDIRECTS} redirects"), Status::Fail);
+                            self.attempt(
+                                client,
+                                url,
+                                format!("stopped: more than {MAX_REDIRECTS} redirects"),
+                                Status::Fail,
+                            );
                             return None;
                         }
                         Step::Follow(next) => {
@@ -198,6 +206,57 @@ impl<'a> Probe<'a> {
                 }
             }
             return None;
+        }
+    }
+
+    /// Step 3: the https URL an http GET to autodiscover.<domain> redirects to with 302.
+    async fn http_redirect_step(&mut self, client: Client, domain: &str) -> Option<String> {
+        let url = format!("http://autodiscover.{domain}/autodiscover/autodiscover.xml");
+        let answer = self.get(client, &url).await?;
+        (answer.status == 302)
+            .then(|| {
+                answer
+                    .header("location")
+                    .filter(|l| l.starts_with("https://"))
+                    .map(str::to_string)
+            })
+            .flatten()
+    }
+
+    /// Step 4: the URL on the SRV record's target.
+    async fn srv_step(&mut self, client: Client, domain: &str) -> Option<String> {
+        let srv_name = format!("_autodiscover._tcp.{domain}");
+        match self.fetcher.dns.srv(&srv_name).await {
+            Ok(records) => {
+                let srv = records
+                    .iter()
+                    .filter(|r| r.target != ".")
+                    .min_by_key(|r| r.priority)?;
+                self.attempt(
+                    client,
+                    format!("SRV {srv_name}"),
+                    format!("{} {}", srv.port, srv.target),
+                    Status::Pass,
+                );
+                let port = if srv.port == 443 {
+                    String::new()
+                } else {
+                    format!(":{}", srv.port)
+                };
+                Some(format!(
+                    "https://{}{port}/autodiscover/autodiscover.xml",
+                    srv.target
+                ))
+            }
+            Err(e) => {
+                self.attempt(
+                    client,
+                    format!("SRV {srv_name}"),
+                    e.to_string(),
+                    Status::Warn,
+                );
+                None
+            }
         }
     }
 
@@ -227,32 +286,57 @@ impl<'a> Probe<'a> {
             return end;
         };
         if parsed.scheme() != "https" {
-            self.attempt(client, format!("POST {url}"), "refused: clients only post credentials over https", Status::Fail);
+            self.attempt(
+                client,
+                format!("POST {url}"),
+                "refused: clients only post credentials over https",
+                Status::Fail,
+            );
             return end;
         }
         let body = pox_request_body(address, schema);
         let mut headers = vec![("content-type", "text/xml; charset=utf-8".to_string())];
-        let mut answer = self.fetcher.fetch("POST", &parsed, &headers, body.as_bytes()).await;
-        if let (Ok(first), Some(password)) = (&answer, self.password.clone()) {
-            if first.status == 401 {
-                self.attempt(client, format!("POST {url}"), "401, sending credentials", Status::Pass);
-                let token = base64::engine::general_purpose::STANDARD.encode(format!("{}:{password}", self.address));
-                headers.push(("authorization", format!("Basic {token}")));
-                answer = self.fetcher.fetch("POST", &parsed, &headers, body.as_bytes()).await;
-            }
+        let mut answer = self
+            .fetcher
+            .fetch("POST", &parsed, &headers, body.as_bytes())
+            .await;
+        let challenged = answer.as_ref().is_ok_and(|a| a.status == 401);
+        if let (true, Some(password)) = (challenged, self.password.clone()) {
+            self.attempt(
+                client,
+                format!("POST {url}"),
+                "401, sending credentials",
+                Status::Pass,
+            );
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{password}", self.address));
+            headers.push(("authorization", format!("Basic {token}")));
+            answer = self
+                .fetcher
+                .fetch("POST", &parsed, &headers, body.as_bytes())
+                .await;
         }
         let request = format!("POST {url}");
         let answer = match answer {
             Ok(answer) => answer,
             Err(e) => {
-                let status = if matches!(e, FetchError::Tls(..)) { Status::Fail } else { Status::Warn };
+                let status = if matches!(e, FetchError::Tls(..)) {
+                    Status::Fail
+                } else {
+                    Status::Warn
+                };
                 self.attempt(client, request, e.to_string(), status);
                 return end;
             }
         };
         if matches!(answer.status, 301 | 302 | 303 | 307 | 308) {
             let location = answer.header("location").unwrap_or_default().to_string();
-            self.attempt(client, request, format!("{} to {location}", answer.status), Status::Pass);
+            self.attempt(
+                client,
+                request,
+                format!("{} to {location}", answer.status),
+                Status::Pass,
+            );
             return Step::Follow(location);
         }
         if answer.status != 200 {
@@ -261,7 +345,12 @@ impl<'a> Probe<'a> {
         }
         match pox::parse_answer(&answer.body) {
             Ok(PoxAnswer::Settings { protocols, .. }) => {
-                self.attempt(client, request, format!("200: settings with {} protocols", protocols.len()), Status::Pass);
+                self.attempt(
+                    client,
+                    request,
+                    format!("200: settings with {} protocols", protocols.len()),
+                    Status::Pass,
+                );
                 let settings = protocols
                     .iter()
                     .filter_map(|p| {
@@ -276,14 +365,29 @@ impl<'a> Probe<'a> {
                     .filter(|s| ["IMAP", "POP3", "SMTP"].contains(&s.protocol.as_str()))
                     .collect();
                 let urls = protocols.iter().filter_map(|p| p.ews_url.clone()).collect();
-                Step::Done(Found { client, source: url.to_string(), settings, urls })
+                Step::Done(Found {
+                    client,
+                    source: url.to_string(),
+                    settings,
+                    urls,
+                })
             }
             Ok(PoxAnswer::MobileSync { url: server }) => {
                 self.attempt(client, request, "200: ActiveSync server", Status::Pass);
-                Step::Done(Found { client, source: url.to_string(), settings: Vec::new(), urls: server.into_iter().collect() })
+                Step::Done(Found {
+                    client,
+                    source: url.to_string(),
+                    settings: Vec::new(),
+                    urls: server.into_iter().collect(),
+                })
             }
             Ok(PoxAnswer::RedirectAddress(to)) => {
-                self.attempt(client, request, format!("redirect to the address {to}"), Status::Pass);
+                self.attempt(
+                    client,
+                    request,
+                    format!("redirect to the address {to}"),
+                    Status::Pass,
+                );
                 Step::Readdress(to)
             }
             Ok(PoxAnswer::RedirectUrl(to)) => {
@@ -291,11 +395,21 @@ impl<'a> Probe<'a> {
                 Step::Follow(to)
             }
             Ok(PoxAnswer::Error { code, message }) => {
-                self.attempt(client, request, format!("error {code}: {message}"), Status::Fail);
+                self.attempt(
+                    client,
+                    request,
+                    format!("error {code}: {message}"),
+                    Status::Fail,
+                );
                 end
             }
             Err(e) => {
-                self.attempt(client, request, format!("200, but not autodiscover XML: {e}"), Status::Fail);
+                self.attempt(
+                    client,
+                    request,
+                    format!("200, but not autodiscover XML: {e}"),
+                    Status::Fail,
+                );
                 end
             }
         }
@@ -313,13 +427,24 @@ impl<'a> Probe<'a> {
             format!("http://{domain}/.well-known/autoconfig/mail/config-v1.1.xml"),
         ];
         for url in urls {
-            let Some(answer) = self.get(Client::Thunderbird, &url).await else { continue };
+            let Some(answer) = self.get(Client::Thunderbird, &url).await else {
+                continue;
+            };
             if answer.status != 200 {
                 continue;
             }
-            let content_type = answer.header("content-type").unwrap_or_default().to_ascii_lowercase();
-            if !content_type.starts_with("text/xml") && !content_type.starts_with("application/xml") {
-                self.attempt(Client::Thunderbird, url, format!("ignored: Content-Type '{content_type}'"), Status::Fail);
+            let content_type = answer
+                .header("content-type")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !content_type.starts_with("text/xml") && !content_type.starts_with("application/xml")
+            {
+                self.attempt(
+                    Client::Thunderbird,
+                    url,
+                    format!("ignored: Content-Type '{content_type}'"),
+                    Status::Fail,
+                );
                 continue;
             }
             match autoconfig::parse(&answer.body) {
@@ -350,7 +475,12 @@ impl<'a> Probe<'a> {
                                 .to_string(),
                                 host: expand(s.hostname.as_deref()?),
                                 port: s.port?,
-                                security: match s.socket_type.as_deref().map(str::to_ascii_uppercase).as_deref() {
+                                security: match s
+                                    .socket_type
+                                    .as_deref()
+                                    .map(str::to_ascii_uppercase)
+                                    .as_deref()
+                                {
                                     Some("SSL") => Security::Ssl,
                                     Some("STARTTLS") => Security::Starttls,
                                     _ => Security::Plain,
@@ -359,9 +489,19 @@ impl<'a> Probe<'a> {
                             })
                         })
                         .collect();
-                    return Some(Found { client: Client::Thunderbird, source: url, settings, urls: Vec::new() });
+                    return Some(Found {
+                        client: Client::Thunderbird,
+                        source: url,
+                        settings,
+                        urls: Vec::new(),
+                    });
                 }
-                Err(e) => self.attempt(Client::Thunderbird, url, format!("not a configuration: {e}"), Status::Fail),
+                Err(e) => self.attempt(
+                    Client::Thunderbird,
+                    url,
+                    format!("not a configuration: {e}"),
+                    Status::Fail,
+                ),
             }
         }
         None
@@ -371,16 +511,18 @@ impl<'a> Probe<'a> {
         let domain = Self::domain_of(&self.address);
         let mut urls = Vec::new();
         for protocol in ["AutodiscoverV1", "ActiveSync", "Ews"] {
-            let url = format!("https://autodiscover.{domain}/autodiscover/autodiscover.json/v1.0/{}?Protocol={protocol}", self.address);
-            let Some(answer) = self.get(Client::V2, &url).await else { continue };
-            if answer.status == 200 {
-                if let Some(found) = serde_json::from_slice::<serde_json::Value>(&answer.body)
-                    .ok()
-                    .and_then(|v| v["Url"].as_str().map(|u| format!("{protocol}: {u}")))
-                {
-                    urls.push(found);
-                }
-            }
+            let url = format!(
+                "https://autodiscover.{domain}/autodiscover/autodiscover.json/v1.0/{}?Protocol={protocol}",
+                self.address
+            );
+            let Some(answer) = self.get(Client::V2, &url).await else {
+                continue;
+            };
+            let found = (answer.status == 200)
+                .then(|| serde_json::from_slice::<serde_json::Value>(&answer.body).ok())
+                .flatten()
+                .and_then(|v| v["Url"].as_str().map(|u| format!("{protocol}: {u}")));
+            urls.extend(found);
         }
         (!urls.is_empty()).then(|| Found {
             client: Client::V2,
@@ -394,29 +536,59 @@ impl<'a> Probe<'a> {
     async fn apple(&mut self) -> Option<Found> {
         let domain = Self::domain_of(&self.address);
         let encoded = self.address.replace('@', "%40");
-        for host in [format!("autoconfig.{domain}"), format!("autodiscover.{domain}")] {
+        for host in [
+            format!("autoconfig.{domain}"),
+            format!("autodiscover.{domain}"),
+        ] {
             let url = format!("https://{host}/mobileconfig?emailaddress={encoded}");
-            let Some(answer) = self.get(Client::Apple, &url).await else { continue };
+            let Some(answer) = self.get(Client::Apple, &url).await else {
+                continue;
+            };
             if answer.status != 200 {
                 continue;
             }
             if answer.header("content-type") != Some("application/x-apple-aspen-config") {
-                self.attempt(Client::Apple, url, "not a configuration profile", Status::Fail);
+                self.attempt(
+                    Client::Apple,
+                    url,
+                    "not a configuration profile",
+                    Status::Fail,
+                );
                 continue;
             }
             let signed = answer.body.first() == Some(&0x30);
-            let settings = if signed { Vec::new() } else { profile_settings(&answer.body) };
-            let note = if signed { "signed profile" } else { "unsigned profile" };
-            return Some(Found { client: Client::Apple, source: url, settings, urls: vec![note.to_string()] });
+            let settings = if signed {
+                Vec::new()
+            } else {
+                profile_settings(&answer.body)
+            };
+            let note = if signed {
+                "signed profile"
+            } else {
+                "unsigned profile"
+            };
+            return Some(Found {
+                client: Client::Apple,
+                source: url,
+                settings,
+                urls: vec![note.to_string()],
+            });
         }
         None
     }
 
     async fn connect_all(&mut self) {
         let mut seen: Vec<Setting> = Vec::new();
-        let settings: Vec<Setting> = self.report.found.iter().flat_map(|f| f.settings.clone()).collect();
+        let settings: Vec<Setting> = self
+            .report
+            .found
+            .iter()
+            .flat_map(|f| f.settings.clone())
+            .collect();
         for setting in settings {
-            if seen.iter().any(|s| s.host == setting.host && s.port == setting.port && s.protocol == setting.protocol) {
+            if seen.iter().any(|s| {
+                s.host == setting.host && s.port == setting.port && s.protocol == setting.protocol
+            }) {
                 continue;
             }
             seen.push(setting.clone());
@@ -425,7 +597,10 @@ impl<'a> Probe<'a> {
                 "POP3" => MailProtocol::Pop3,
                 _ => MailProtocol::Smtp,
             };
-            let login = setting.login.clone().unwrap_or_else(|| self.address.clone());
+            let login = setting
+                .login
+                .clone()
+                .unwrap_or_else(|| self.address.clone());
             let credentials = self.password.as_deref().map(|p| (login.as_str(), p));
             let connection = mail::connect(
                 protocol,
@@ -445,7 +620,12 @@ impl<'a> Probe<'a> {
 /// Thunderbird's reading of POX: `SSL on` means STARTTLS on the plain-text ports and implicit TLS
 /// elsewhere; `Encryption` says it outright when present.
 fn pox_security(protocol: &pox::AnsweredProtocol) -> Security {
-    match protocol.encryption.as_deref().map(str::to_ascii_uppercase).as_deref() {
+    match protocol
+        .encryption
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("SSL") => Security::Ssl,
         Some("TLS") => Security::Starttls,
         Some("NONE") => Security::Plain,
@@ -459,11 +639,18 @@ fn pox_security(protocol: &pox::AnsweredProtocol) -> Security {
 
 /// The mail servers of an unsigned profile.
 fn profile_settings(body: &[u8]) -> Vec<Setting> {
-    let limits = xml_reader::Limits { max_depth: 16, max_elements: 2000, max_attributes: 4, max_text_bytes: 64 * 1024 };
+    let limits = xml_reader::Limits {
+        max_depth: 16,
+        max_elements: 2000,
+        max_attributes: 4,
+        max_text_bytes: 64 * 1024,
+    };
     // Profiles carry a DOCTYPE, which the hardened reader refuses: cut it out first.
     let text = String::from_utf8_lossy(body);
     let without_doctype = match (text.find("<!DOCTYPE"), text.find("<plist")) {
-        (Some(start), Some(plist)) if start < plist => format!("{}{}", &text[..start], &text[plist..]),
+        (Some(start), Some(plist)) if start < plist => {
+            format!("{}{}", &text[..start], &text[plist..])
+        }
         _ => text.to_string(),
     };
     let Ok(root) = xml_reader::parse(without_doctype.as_bytes(), limits) else {
@@ -482,10 +669,18 @@ fn profile_settings(body: &[u8]) -> Vec<Setting> {
             };
             for (direction, protocol) in [("Incoming", None), ("Outgoing", Some("SMTP"))] {
                 let host = value(&format!("{direction}MailServerHostName")).map(|v| v.text.clone());
-                let port = value(&format!("{direction}MailServerPortNumber")).and_then(|v| v.text.parse().ok());
-                let ssl = value(&format!("{direction}MailServerUseSSL")).is_some_and(|v| v.name == "true");
+                let port = value(&format!("{direction}MailServerPortNumber"))
+                    .and_then(|v| v.text.parse().ok());
+                let ssl = value(&format!("{direction}MailServerUseSSL"))
+                    .is_some_and(|v| v.name == "true");
                 let kind = protocol.map(str::to_string).or_else(|| {
-                    value("EmailAccountType").map(|v| if v.text == "EmailTypePOP" { "POP3".into() } else { "IMAP".into() })
+                    value("EmailAccountType").map(|v| {
+                        if v.text == "EmailTypePOP" {
+                            "POP3".into()
+                        } else {
+                            "IMAP".into()
+                        }
+                    })
                 });
                 if let (Some(host), Some(port), Some(kind)) = (host, port, kind) {
                     let security = match (ssl, port) {
@@ -493,8 +688,15 @@ fn profile_settings(body: &[u8]) -> Vec<Setting> {
                         (true, 143 | 110 | 25 | 587) => Security::Starttls,
                         (true, _) => Security::Ssl,
                     };
-                    let login = value(&format!("{direction}MailServerUsername")).map(|v| v.text.clone());
-                    settings.push(Setting { protocol: kind, host, port, security, login });
+                    let login =
+                        value(&format!("{direction}MailServerUsername")).map(|v| v.text.clone());
+                    settings.push(Setting {
+                        protocol: kind,
+                        host,
+                        port,
+                        security,
+                        login,
+                    });
                 }
             }
         }

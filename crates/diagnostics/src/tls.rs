@@ -25,13 +25,15 @@ impl Roots {
         let mut store = RootCertStore::empty();
         store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for file in extra {
-            let pem = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let pem =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let mut added = 0;
             for certificate in CertificateDer::pem_slice_iter(&pem) {
-                let certificate = certificate.with_context(|| format!("{} is not PEM", file.display()))?;
-                store
-                    .add(certificate)
-                    .with_context(|| format!("{} holds an unusable CA certificate", file.display()))?;
+                let certificate =
+                    certificate.with_context(|| format!("{} is not PEM", file.display()))?;
+                store.add(certificate).with_context(|| {
+                    format!("{} holds an unusable CA certificate", file.display())
+                })?;
                 added += 1;
             }
             if added == 0 {
@@ -90,7 +92,8 @@ impl ServerCertVerifier for Recording {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, certificate, signature)
+        self.inner
+            .verify_tls12_signature(message, certificate, signature)
     }
 
     fn verify_tls13_signature(
@@ -99,7 +102,8 @@ impl ServerCertVerifier for Recording {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, certificate, signature)
+        self.inner
+            .verify_tls13_signature(message, certificate, signature)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {

@@ -398,8 +398,13 @@ pub enum PoxAnswer {
     RedirectAddress(String),
     RedirectUrl(String),
     /// The ActiveSync answer's server URL.
-    MobileSync { url: Option<String> },
-    Error { code: u16, message: String },
+    MobileSync {
+        url: Option<String>,
+    },
+    Error {
+        code: u16,
+        message: String,
+    },
 }
 
 /// One `<Protocol>` of a desktop answer.
@@ -424,7 +429,9 @@ pub fn parse_answer(body: &[u8]) -> Result<PoxAnswer, PoxRequestError> {
     };
     let root = xml_reader::parse(body, limits)?;
     if !root.name.eq_ignore_ascii_case("Autodiscover") {
-        return Err(PoxRequestError::WrongRoot(root.name.chars().take(64).collect()));
+        return Err(PoxRequestError::WrongRoot(
+            root.name.chars().take(64).collect(),
+        ));
     }
     let response = root.child("Response").ok_or(PoxRequestError::NoRequest)?;
     let error = response
@@ -450,13 +457,21 @@ pub fn parse_answer(body: &[u8]) -> Result<PoxAnswer, PoxRequestError> {
             .map(str::to_string);
         return Ok(PoxAnswer::MobileSync { url });
     }
-    let account = response.child("Account").ok_or(PoxRequestError::NoRequest)?;
+    let account = response
+        .child("Account")
+        .ok_or(PoxRequestError::NoRequest)?;
     match account.child_text("Action").unwrap_or("settings") {
         a if a.eq_ignore_ascii_case("redirectAddr") => Ok(PoxAnswer::RedirectAddress(
-            account.child_text("RedirectAddr").unwrap_or_default().to_string(),
+            account
+                .child_text("RedirectAddr")
+                .unwrap_or_default()
+                .to_string(),
         )),
         a if a.eq_ignore_ascii_case("redirectUrl") => Ok(PoxAnswer::RedirectUrl(
-            account.child_text("RedirectUrl").unwrap_or_default().to_string(),
+            account
+                .child_text("RedirectUrl")
+                .unwrap_or_default()
+                .to_string(),
         )),
         _ => Ok(PoxAnswer::Settings {
             display_name: response
@@ -502,7 +517,8 @@ mod answer_tests {
             exchange: None,
             ttl_hours: 1,
         };
-        let PoxAnswer::Settings { protocols, .. } = parse_answer(write_desktop_settings(&settings).as_bytes()).unwrap()
+        let PoxAnswer::Settings { protocols, .. } =
+            parse_answer(write_desktop_settings(&settings).as_bytes()).unwrap()
         else {
             panic!("settings expected");
         };

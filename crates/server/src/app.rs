@@ -58,7 +58,8 @@ fn redirect_only_router(target: String) -> Router {
     let redirect = move |method: axum::http::Method| {
         let location = format!("{base}/autodiscover/autodiscover.xml");
         async move {
-            let status = if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+            let status = if method == axum::http::Method::GET || method == axum::http::Method::HEAD
+            {
                 StatusCode::FOUND
             } else {
                 StatusCode::TEMPORARY_REDIRECT
@@ -73,7 +74,10 @@ fn redirect_only_router(target: String) -> Router {
         }
     };
     Router::new()
-        .route("/autodiscover/autodiscover.xml", axum::routing::any(redirect))
+        .route(
+            "/autodiscover/autodiscover.xml",
+            axum::routing::any(redirect),
+        )
         .route("/healthz", get(health::healthz))
         .fallback(not_found)
 }

@@ -25,7 +25,9 @@ pub async fn run(ctx: &Ctx, args: &DnsArgs, file: &FileConfig) -> anyhow::Result
         }
         Format::Table => {
             if target.addresses.is_empty() && target.cname.is_none() {
-                println!("; no public address known: give --public-address IP (or dns.public_addresses in the configuration) for the A/AAAA records");
+                println!(
+                    "; no public address known: give --public-address IP (or dns.public_addresses in the configuration) for the A/AAAA records"
+                );
             }
             for (name, records) in &records {
                 println!("; {name}");

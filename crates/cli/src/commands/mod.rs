@@ -48,12 +48,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user::run(&ctx, command).await,
         Command::Override(command) => override_xml::run(&ctx, command).await,
         Command::Cert(command) => cert::run(&ctx, command, &file).await,
+        Command::Status => status(&ctx, &location).await,
         Command::Dns(args) => dns::run(&ctx, &args, &file).await,
         Command::Check(args) => outside::check(&ctx, &args, &file).await,
         Command::Probe(args) => outside::probe(&ctx, &args).await,
         Command::Snippet(args) => snippet::run(&ctx, &args).await,
         Command::Import(command) => import::run(&ctx, command).await,
         Command::Generate(args) => generate::run(&ctx, &args).await,
+    }
+}
+
+async fn status(ctx: &Ctx, location: &Location) -> anyhow::Result<()> {
+    let version = ctx.store.version().await?;
+    let domains = ctx.store.domains().await?.len();
+    let users: u64 = ctx.store.user_counts().await?.values().sum();
+    let certificates = ctx.store.certificates().await?.len();
+    match ctx.format {
+        crate::output::Format::Json => crate::output::print_json(&serde_json::json!({
+            "store": location.to_string(),
+            "version": version,
+            "domains": domains,
+            "users": users,
+            "certificates": certificates,
+        })),
+        crate::output::Format::Table => {
+            crate::output::print_fields(&[
+                ("Store", location.to_string()),
+                ("Configuration version", version.to_string()),
+                ("Domains", domains.to_string()),
+                ("Users", users.to_string()),
+                ("Certificates", certificates.to_string()),
+            ]);
+            Ok(())
+        }
     }
 }
 

@@ -112,7 +112,12 @@ pub async fn probe(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<()> {
                 for connection in &report.connections {
                     println!(
                         "  {:<5} {:?} {}:{} {:?}: {}",
-                        connection.status, connection.protocol, connection.host, connection.port, connection.security, connection.detail
+                        connection.status,
+                        connection.protocol,
+                        connection.host,
+                        connection.port,
+                        connection.security,
+                        connection.detail
                     );
                 }
             }

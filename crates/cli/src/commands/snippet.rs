@@ -8,6 +8,9 @@ use crate::cli::SnippetArgs;
 pub async fn run(ctx: &Ctx, args: &SnippetArgs) -> anyhow::Result<()> {
     let server = WebServer::parse(&args.server)?;
     let domain = super::domain::load(ctx, &args.domain).await?;
-    print!("{}", snippets::snippet(server, &domain.name, &domain.hostname));
+    print!(
+        "{}",
+        snippets::snippet(server, &domain.name, &domain.hostname)
+    );
     Ok(())
 }

@@ -175,6 +175,7 @@ impl Signpost {
             addr,
             https,
             log,
+            store_args: vec!["--data".into(), self.data().display().to_string()],
             base: format!("http://{addr}"),
             client: reqwest::blocking::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -193,6 +194,8 @@ pub struct Server {
     pub addr: std::net::SocketAddr,
     pub https: Vec<std::net::SocketAddr>,
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// `--data DIR` of the store this server uses.
+    store_args: Vec<String>,
     pub client: reqwest::blocking::Client,
 }
 
@@ -290,13 +293,25 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected /readyz: {ready}"))
     }
 
-    /// Runs a CLI change and waits until the server has loaded it.
+    /// Runs CLI changes and waits until the server has loaded all of them.
     pub fn after_change(&self, change: impl FnOnce()) {
-        let before = self.config_version();
         change();
+        self.wait_for_store();
+    }
+
+    /// Waits until the server answers from the store's current version.
+    pub fn wait_for_store(&self) {
+        let status = Command::new(env!("CARGO_BIN_EXE_signpost"))
+            .args(&self.store_args)
+            .args(["status", "--format", "json"])
+            .output()
+            .expect("signpost status");
+        let status: serde_json::Value =
+            serde_json::from_slice(&status.stdout).expect("status JSON");
+        let wanted = status["version"].as_u64().expect("version");
         assert!(
-            self.eventually(5, |s| s.config_version() > before),
-            "the server did not load the change"
+            self.eventually(5, |s| s.config_version() >= wanted),
+            "the server did not load version {wanted}"
         );
     }
 
