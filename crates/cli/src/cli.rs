@@ -190,6 +190,27 @@ pub struct ServeArgs {
     /// Seconds between looks at which certificates are due [default: 60]
     #[arg(long, env = "SIGNPOST_ACME_CHECK_SECONDS", value_name = "SECONDS")]
     pub acme_check_seconds: Option<u64>,
+    /// Failed logins from one client address within the window before 429 [default: 10]
+    #[arg(long, env = "SIGNPOST_AUTH_FAILURES_PER_CLIENT", value_name = "N")]
+    pub auth_failures_per_client: Option<usize>,
+    /// Failed logins for one account within the window before 429 [default: 20]
+    #[arg(long, env = "SIGNPOST_AUTH_FAILURES_PER_ACCOUNT", value_name = "N")]
+    pub auth_failures_per_account: Option<usize>,
+    /// The failed-login window in seconds [default: 900]
+    #[arg(long, env = "SIGNPOST_AUTH_FAILURE_WINDOW", value_name = "SECONDS")]
+    pub auth_failure_window: Option<u64>,
+    /// Append one line per failed login to FILE, for fail2ban (see contrib/fail2ban)
+    #[arg(long, env = "SIGNPOST_AUTH_FAILURE_LOG", value_name = "FILE")]
+    pub auth_failure_log: Option<PathBuf>,
+    /// Seconds a client may take to send its request headers [default: 10]
+    #[arg(long, env = "SIGNPOST_HEADER_TIMEOUT", value_name = "SECONDS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a whole request may take, body included [default: 30]
+    #[arg(long, env = "SIGNPOST_REQUEST_TIMEOUT", value_name = "SECONDS")]
+    pub request_timeout: Option<u64>,
+    /// Connections served at once [default: 4096]
+    #[arg(long, env = "SIGNPOST_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Only redirect autodiscover to this https URL (run on a company website's host)
     #[arg(long, value_name = "URL")]
     pub redirect_only: Option<String>,

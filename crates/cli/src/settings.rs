@@ -57,6 +57,13 @@ pub struct ServerSection {
     pub credential_cache_entries: Option<usize>,
     pub concurrent_password_checks: Option<usize>,
     pub reload_interval_ms: Option<u64>,
+    pub auth_failures_per_client: Option<usize>,
+    pub auth_failures_per_account: Option<usize>,
+    pub auth_failure_window: Option<u64>,
+    pub auth_failure_log: Option<PathBuf>,
+    pub header_timeout: Option<u64>,
+    pub request_timeout: Option<u64>,
+    pub max_connections: Option<usize>,
     #[serde(default)]
     pub profile_signing: ProfileSigningSection,
 }
@@ -169,6 +176,35 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
     };
     config.proxy_protocol = args.proxy_protocol || section.proxy_protocol.unwrap_or(false);
     config.acme = acme_settings(args, &section.acme, !config.listen.is_empty())?;
+    let limits = &mut config.auth_limits;
+    if let Some(n) = args
+        .auth_failures_per_client
+        .or(section.auth_failures_per_client)
+    {
+        limits.per_client = n.max(1);
+    }
+    if let Some(n) = args
+        .auth_failures_per_account
+        .or(section.auth_failures_per_account)
+    {
+        limits.per_account = n.max(1);
+    }
+    if let Some(seconds) = args.auth_failure_window.or(section.auth_failure_window) {
+        limits.window = Duration::from_secs(seconds.max(1));
+    }
+    config.auth_failure_log = args
+        .auth_failure_log
+        .clone()
+        .or_else(|| section.auth_failure_log.clone());
+    if let Some(seconds) = args.header_timeout.or(section.header_timeout) {
+        config.header_read_timeout = Duration::from_secs(seconds.max(1));
+    }
+    if let Some(seconds) = args.request_timeout.or(section.request_timeout) {
+        config.request_timeout = Duration::from_secs(seconds.max(1));
+    }
+    if let Some(n) = args.max_connections.or(section.max_connections) {
+        config.max_connections = n.max(1);
+    }
     config.redirect_only = args
         .redirect_only
         .as_deref()
@@ -319,6 +355,13 @@ mod tests {
             acme_challenge: None,
             acme_check_seconds: None,
             redirect_only: None,
+            auth_failures_per_client: None,
+            auth_failures_per_account: None,
+            auth_failure_window: None,
+            auth_failure_log: None,
+            header_timeout: None,
+            request_timeout: None,
+            max_connections: None,
         };
         let config = server_config(&args, &file).unwrap();
         assert_eq!(config.listen, vec!["127.0.0.1:9000".parse().unwrap()]);

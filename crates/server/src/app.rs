@@ -12,7 +12,7 @@ use crate::state::SharedState;
 
 pub fn router(state: SharedState) -> Router {
     if let Some(target) = state.config.redirect_only.clone() {
-        return redirect_only_router(target);
+        return redirect_only_router(state, target);
     }
     Router::new()
         .route(
@@ -42,10 +42,15 @@ pub fn router(state: SharedState) -> Router {
         .route("/mobileconfig/link", get(mobileconfig::link))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::front::front_door,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::observe::observe,
         ))
         .with_state(state)
 }
@@ -53,7 +58,7 @@ pub fn router(state: SharedState) -> Router {
 /// The redirector a company website's host can run instead of a rewrite rule: autodiscover, in
 /// any letter case, goes to the mail host (302 for GET, as Outlook expects from its http step;
 /// 307 for POST, which keeps the body); nothing else is answered.
-fn redirect_only_router(target: String) -> Router {
+fn redirect_only_router(state: SharedState, target: String) -> Router {
     let base = target.trim_end_matches('/').to_string();
     let redirect = move |method: axum::http::Method| {
         let location = format!("{base}/autodiscover/autodiscover.xml");
@@ -80,6 +85,11 @@ fn redirect_only_router(target: String) -> Router {
         )
         .route("/healthz", get(health::healthz))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::observe::observe,
+        ))
+        .with_state(state)
 }
 
 async fn not_found() -> Response {

@@ -62,7 +62,7 @@ pub async fn watch(state: SharedState, store: Arc<dyn Store>) {
         if by_signal {
             info!("SIGHUP: reloading configuration and certificates");
             match store.load_snapshot().await {
-                Ok(snapshot) => state.snapshot.store(Arc::new(snapshot)),
+                Ok(snapshot) => state.replace_snapshot(snapshot),
                 Err(e) => warn!(error = %e, "configuration could not be reloaded"),
             }
         }

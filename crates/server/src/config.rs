@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use signpost_core::answers::AnswerOptions;
 
+pub use crate::auth_limiter::LimiterSettings;
 use crate::profile_signing::ProfileSigner;
 use crate::proxy::IpNetwork;
 
@@ -96,6 +97,14 @@ pub struct ServerConfig {
     /// How long a client may take to send its request headers.
     pub header_read_timeout: Duration,
     pub profile_signing: ProfileSigning,
+    /// Failed-login limits.
+    pub auth_limits: LimiterSettings,
+    /// A file that gets one line per failed login, for fail2ban.
+    pub auth_failure_log: Option<std::path::PathBuf>,
+    /// The longest a request may take, body included (slow clients get 408).
+    pub request_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl ServerConfig {
@@ -139,6 +148,10 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             profile_signing: ProfileSigning::default(),
+            auth_limits: LimiterSettings::default(),
+            auth_failure_log: None,
+            request_timeout: Duration::from_secs(30),
+            max_connections: 4096,
         }
     }
 }

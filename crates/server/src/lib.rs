@@ -3,12 +3,16 @@
 
 mod acme;
 mod app;
+mod auth_limiter;
 mod basic_auth;
 mod certificates;
+mod client_auth;
 pub mod config;
 mod credential_cache;
 mod front;
 mod listener;
+mod metrics;
+mod observe;
 mod password_check;
 pub mod profile_signing;
 pub mod proxy;

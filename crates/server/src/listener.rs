@@ -163,13 +163,26 @@ async fn accept_loop(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.header_read_timeout)
-        .max_headers(64);
+        .max_headers(64)
+        // Request line and headers beyond 16 KiB are refused (431).
+        .max_buf_size(16 * 1024);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(64);
     let builder = Arc::new(builder);
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        state.config.max_connections.max(1),
+    ));
     loop {
+        // At the connection limit, wait for one to end before accepting another.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+            _ = stop.changed() => return,
+        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stop.changed() => return,
@@ -190,6 +203,7 @@ async fn accept_loop(
         let builder = builder.clone();
         let graceful = graceful.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let mut peer = direct_peer;
             let config = &state.config;
             if config.proxy_protocol && proxy::is_trusted(&config.trusted_proxies, direct_peer.ip())

@@ -42,7 +42,6 @@ impl PasswordChecker {
     }
 }
 
-#[cfg(test)]
 impl PasswordChecker {
     pub fn computed(&self) -> u64 {
         self.computed.load(Ordering::Relaxed)

@@ -40,7 +40,7 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
                     users = snapshot.user_count(),
                     "configuration reloaded"
                 );
-                state.snapshot.store(Arc::new(snapshot));
+                state.replace_snapshot(snapshot);
                 failing = false;
                 // Certificate changes bump the same counter.
                 if let Err(e) = crate::certificates::reload(&state, store.as_ref()).await {

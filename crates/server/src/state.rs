@@ -1,14 +1,20 @@
 //! What every request handler shares.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use signpost_core::Snapshot;
 
+use tracing::info;
+
+use crate::auth_limiter::FailureLimiter;
 use crate::basic_auth::BasicCredentials;
 use crate::config::ServerConfig;
 use crate::credential_cache::CredentialCache;
+use crate::metrics::Metrics;
 use crate::password_check::PasswordChecker;
 use crate::tls::SniResolver;
 
@@ -21,14 +27,43 @@ pub struct AppState {
     pub acme_http_challenges: Mutex<HashMap<String, String>>,
     pub credentials: CredentialCache,
     pub passwords: PasswordChecker,
+    pub limiter: FailureLimiter,
+    pub metrics: Metrics,
+    auth_failure_log: Option<Mutex<std::fs::File>>,
+    /// When the snapshot was last replaced (Unix seconds), for `/metrics`.
+    pub snapshot_loaded_at: AtomicI64,
     pub config: ServerConfig,
+}
+
+/// The result of checking a client's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// The address of the user they belong to.
+    Verified(String),
+    Refused,
+    /// Too many recent failures from this client or for this account; try again after this.
+    Limited(std::time::Duration),
 }
 
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
     pub fn new(config: ServerConfig, snapshot: Snapshot) -> anyhow::Result<Self> {
+        let auth_failure_log = match &config.auth_failure_log {
+            Some(path) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?,
+            )),
+            None => None,
+        };
         Ok(Self {
+            limiter: FailureLimiter::new(config.auth_limits),
+            metrics: Metrics::default(),
+            auth_failure_log,
+            snapshot_loaded_at: AtomicI64::new(crate::tls::resolver_now()),
             snapshot: ArcSwap::from_pointee(snapshot),
             certificates: Arc::new(SniResolver::default()),
             acme_http_challenges: Mutex::new(HashMap::new()),
@@ -41,39 +76,166 @@ impl AppState {
         })
     }
 
-    /// The address of the user these credentials belong to, if the password is right.
+    /// Replaces the snapshot answers are computed from.
+    pub fn replace_snapshot(&self, snapshot: Snapshot) {
+        self.snapshot.store(Arc::new(snapshot));
+        self.snapshot_loaded_at
+            .store(crate::tls::resolver_now(), Ordering::Relaxed);
+    }
+
+    /// Checks `credentials` from `client`.
     ///
     /// A credential verified recently is answered from memory; otherwise argon2 runs once (on a
-    /// blocking thread), also for unknown users, so the two failures look alike.
+    /// blocking thread), also for unknown users, so the two failures look alike. Clients and
+    /// accounts with too many recent failures are refused before any hashing.
     pub async fn authenticate(
         &self,
         snapshot: &Snapshot,
         credentials: &BasicCredentials,
         address_hint: Option<&str>,
-    ) -> Option<String> {
+        client: IpAddr,
+    ) -> AuthOutcome {
         let key = self
             .credentials
             .key_for(&credentials.login, &credentials.password);
         let current_hash = |address: &str| snapshot.user(address).map(|u| u.password_hash.clone());
         if let Some(address) = self.credentials.lookup(&key, current_hash) {
-            return Some(address);
+            return AuthOutcome::Verified(address);
+        }
+        if let Some(wait) = self.limiter.blocked_for(client, &credentials.login) {
+            self.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return AuthOutcome::Limited(wait);
         }
         let user = snapshot.user_for_login(&credentials.login, address_hint);
         let hash = user.map(|u| u.password_hash.as_str());
-        if !self.passwords.verify(hash, &credentials.password).await {
-            return None;
+        match user {
+            Some(user) if self.passwords.verify(hash, &credentials.password).await => {
+                self.credentials
+                    .remember(key, &user.address, &user.password_hash);
+                AuthOutcome::Verified(user.address.clone())
+            }
+            _ => {
+                if user.is_none() {
+                    // Unknown users cost the same hash as wrong passwords.
+                    self.passwords.verify(None, &credentials.password).await;
+                }
+                self.record_failure(&credentials.login, client);
+                AuthOutcome::Refused
+            }
         }
-        let user = user?;
-        self.credentials
-            .remember(key, &user.address, &user.password_hash);
-        Some(user.address.clone())
     }
+
+    fn record_failure(&self, login: &str, client: IpAddr) {
+        self.limiter.record_failure(client, login);
+        self.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+        info!(login = %printable_login(login), %client, "autodiscover login failed");
+        if let Some(log) = &self.auth_failure_log {
+            let line = format!(
+                "{} signpost: authentication failure for \"{}\" from {client}\n",
+                rfc3339_now(),
+                printable_login(login)
+            );
+            if let Ok(mut file) = log.lock() {
+                let _ = std::io::Write::write_all(&mut *file, line.as_bytes());
+            }
+        }
+    }
+}
+
+/// A login name as it may appear in logs: nothing an attacker could use to forge another line
+/// or another address for fail2ban to read.
+fn printable_login(login: &str) -> String {
+    login
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@._+-".contains(c) {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+fn rfc3339_now() -> String {
+    time_format(crate::tls::resolver_now())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (civil-from-days, no calendar crate needed).
+fn time_format(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let seconds = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use signpost_core::{Domain, User, UserChange};
+
+    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(time_format(0), "1970-01-01T00:00:00Z");
+        assert_eq!(time_format(1_795_808_329), "2026-11-27T19:38:49Z");
+        assert_eq!(printable_login("a\"b from 1.2.3.4\n"), "a?b?from?1.2.3.4?");
+    }
+
+    #[tokio::test]
+    async fn failures_are_limited_before_any_hash() {
+        let user = User::new("jo@example.com", "pw", &UserChange::default()).unwrap();
+        let domain = Domain::new("example.com", "mail.example.com").unwrap();
+        let config = ServerConfig {
+            auth_limits: crate::auth_limiter::LimiterSettings {
+                per_client: 2,
+                ..Default::default()
+            },
+            ..ServerConfig::default()
+        };
+        let state = AppState::new(config, Snapshot::new(1, vec![domain], vec![user])).unwrap();
+        let snapshot = state.snapshot.load_full();
+        for _ in 0..2 {
+            let refused = state
+                .authenticate(&snapshot, &credentials("jo@example.com", "bad"), None, IP)
+                .await;
+            assert_eq!(refused, AuthOutcome::Refused);
+        }
+        let hashes = state.passwords.computed();
+        let limited = state
+            .authenticate(&snapshot, &credentials("jo@example.com", "pw"), None, IP)
+            .await;
+        assert!(matches!(limited, AuthOutcome::Limited(_)), "{limited:?}");
+        assert_eq!(
+            state.passwords.computed(),
+            hashes,
+            "no argon2 for a blocked client"
+        );
+        let elsewhere = state
+            .authenticate(
+                &snapshot,
+                &credentials("jo@example.com", "pw"),
+                None,
+                "192.0.2.2".parse().unwrap(),
+            )
+            .await;
+        assert_eq!(elsewhere, AuthOutcome::Verified("jo@example.com".into()));
+    }
 
     fn state_with(users: Vec<User>) -> AppState {
         let domain = Domain::new("example.com", "mail.example.com").unwrap();
@@ -103,7 +265,10 @@ mod tests {
         );
         assert_eq!(state.passwords.computed(), 1);
         for _ in 0..5 {
-            assert!(state.authenticate(&snapshot, &good, None).await.is_some());
+            assert!(
+                state.authenticate(&snapshot, &good, None, IP).await
+                    == AuthOutcome::Verified("jo@example.com".into())
+            );
         }
         assert_eq!(
             state.passwords.computed(),
@@ -141,7 +306,10 @@ mod tests {
         let state = state_with(vec![user]);
         let good = credentials("jo@example.com", "pw");
         let before = state.snapshot.load_full();
-        assert!(state.authenticate(&before, &good, None).await.is_some());
+        assert!(matches!(
+            state.authenticate(&before, &good, None, IP).await,
+            AuthOutcome::Verified(_)
+        ));
         let domain = Domain::new("example.com", "mail.example.com").unwrap();
         let after = Snapshot::new(2, vec![domain], vec![changed]);
         assert!(state.authenticate(&after, &good, None).await.is_none());

@@ -1,6 +1,8 @@
 //! `POST|GET /autodiscover/autodiscover.xml`: Outlook's desktop answer and the ActiveSync
 //! (mobilesync) answer, with Outlook's 401 -> Basic flow.
 
+use std::net::IpAddr;
+
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
@@ -11,10 +13,12 @@ use signpost_core::answers;
 use signpost_core::discovery::{self, Asker, Discovery};
 use signpost_core::{AuthPolicy, Snapshot, validate};
 use signpost_protocol::pox::{self, ErrorCode, MAX_REQUEST_BYTES, PoxRequest, ResponseSchema};
-use tracing::{debug, info};
+use tracing::debug;
 
 use crate::basic_auth::{self, Presented};
+use crate::client_auth;
 use crate::listener::ClientConnection;
+use crate::metrics::{ClientKind, Observation, Outcome};
 use crate::responses;
 use crate::state::SharedState;
 
@@ -25,6 +29,9 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let client_ip = connection
+        .map(|Extension(c)| c.peer.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let body = match read_limited(body, &headers).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -40,7 +47,11 @@ pub async fn handle(
             Ok(request) => request,
             Err(reason) => {
                 debug!(%reason, "autodiscover request refused");
-                return error(ErrorCode::InvalidRequest, "malformed request");
+                return error(
+                    ClientKind::Unknown,
+                    ErrorCode::InvalidRequest,
+                    "malformed request",
+                );
             }
         }
     };
@@ -49,59 +60,56 @@ pub async fn handle(
         Err(unsupported) => {
             debug!(schema = %unsupported.chars().take(120).collect::<String>(), "unsupported response schema");
             return error(
+                ClientKind::Unknown,
                 ErrorCode::ProviderUnavailable,
                 "unsupported response schema",
             );
         }
+    };
+    let client = match schema {
+        ResponseSchema::Outlook => ClientKind::Outlook,
+        ResponseSchema::MobileSync => ClientKind::ActiveSync,
     };
     let snapshot = state.snapshot.load_full();
     let requested = match requested_address(&snapshot, &request) {
         Ok(address) => address,
         Err(reason) => {
             debug!(%reason, "autodiscover request refused");
-            return error(ErrorCode::InvalidRequest, "invalid address");
+            return error(client, ErrorCode::InvalidRequest, "invalid address");
         }
     };
     let presented = basic_auth::from_headers(&headers);
 
     // Without an address only the authenticated user can be answered for.
-    let (address, mut verified) = match requested {
-        Some(address) => (address, None),
-        None => match &presented {
-            Presented::Basic(credentials) => {
-                match state.authenticate(&snapshot, credentials, None).await {
-                    Some(address) => (address.clone(), Some(address)),
-                    None => return responses::unauthorized(&state.config.realm),
-                }
+    let (address, mut verified) = match (requested, &presented) {
+        (Some(address), _) => (address, None),
+        (None, Presented::Basic(credentials)) => {
+            match client_auth::verify(&state, &snapshot, credentials, None, client_ip).await {
+                Ok(address) => (address.clone(), Some(address)),
+                Err(refusal) => return observed(refusal, client, None),
             }
-            _ => return error(ErrorCode::InvalidRequest, "no address"),
-        },
+        }
+        (None, _) => return error(client, ErrorCode::InvalidRequest, "no address"),
     };
 
     let domain_name = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
     let Some(domain) = snapshot.domain(domain_name) else {
-        return error(ErrorCode::AddressNotFound, "domain not hosted");
+        return error(client, ErrorCode::AddressNotFound, "domain not hosted");
     };
     if domain.redirect_to.is_none() && domain.auth != AuthPolicy::Off && verified.is_none() {
         match &presented {
             Presented::Basic(credentials) => {
-                match state
-                    .authenticate(&snapshot, credentials, Some(&address))
+                match client_auth::verify(&state, &snapshot, credentials, Some(&address), client_ip)
                     .await
                 {
-                    Some(user) => verified = Some(user),
-                    None => {
-                        let client = connection.map(|Extension(c)| c.peer.ip().to_string());
-                        info!(login = %credentials.login, client = %client.as_deref().unwrap_or("-"), "autodiscover login failed");
-                        return responses::unauthorized(&state.config.realm);
-                    }
+                    Ok(user) => verified = Some(user),
+                    Err(refusal) => return observed(refusal, client, None),
                 }
             }
-            Presented::Unreadable => return responses::unauthorized(&state.config.realm),
-            Presented::Nothing if domain.auth == AuthPolicy::Required => {
-                return responses::unauthorized(&state.config.realm);
+            Presented::Nothing if domain.auth == AuthPolicy::Optional => {}
+            Presented::Nothing | Presented::Unreadable => {
+                return observed(responses::unauthorized(&state.config.realm), client, None);
             }
-            Presented::Nothing => {}
         }
     }
     if domain.auth == AuthPolicy::Off {
@@ -110,18 +118,21 @@ pub async fn handle(
     let asker = match verified.as_deref().and_then(|a| snapshot.user(a)) {
         Some(user) if user.address != address => {
             debug!(asked = %address, login = %user.address, "authenticated user asked for another address");
-            return responses::text(
+            let refusal = responses::text(
                 StatusCode::FORBIDDEN,
                 "These credentials do not own this address\n",
             );
+            return observed(refusal, client, Some(Outcome::Unauthorized));
         }
         Some(user) => Asker::Authenticated(user),
         None => Asker::Anonymous,
     };
 
     let options = &state.config.answers;
-    match (discovery::discover(&snapshot, &address, asker), schema) {
-        (Discovery::NotHosted, _) => error(ErrorCode::AddressNotFound, "domain not hosted"),
+    let answer = match (discovery::discover(&snapshot, &address, asker), schema) {
+        (Discovery::NotHosted, _) => {
+            return error(client, ErrorCode::AddressNotFound, "domain not hosted");
+        }
         (Discovery::RedirectAddress(to), ResponseSchema::Outlook) => {
             responses::xml(pox::write_desktop_redirect_address(&to))
         }
@@ -134,10 +145,18 @@ pub async fn handle(
         (Discovery::Account(account), ResponseSchema::MobileSync) => {
             match answers::mobile_answer(&account, options) {
                 Some(body) => responses::xml(body),
-                None => error(ErrorCode::ProviderUnavailable, "ActiveSync is off"),
+                None => return error(client, ErrorCode::ProviderUnavailable, "ActiveSync is off"),
             }
         }
-    }
+    };
+    observed(answer, client, None)
+}
+
+fn observed(mut response: Response, client: ClientKind, outcome: Option<Outcome>) -> Response {
+    response
+        .extensions_mut()
+        .insert(Observation { client, outcome });
+    response
 }
 
 /// The address a request is about: its LegacyDN when that names someone (the spec says LegacyDN
@@ -159,10 +178,10 @@ fn requested_address(snapshot: &Snapshot, request: &PoxRequest) -> Result<Option
     }
 }
 
-fn error(code: ErrorCode, why: &'static str) -> Response {
+fn error(client: ClientKind, code: ErrorCode, why: &'static str) -> Response {
     let (response, id) = responses::pox_error(code);
     debug!(code = code.number(), id, why, "autodiscover error answer");
-    response
+    observed(response, client, Some(Outcome::ErrorAnswer))
 }
 
 /// Past this, an oversized body is not even read to the end before the 413 is sent.

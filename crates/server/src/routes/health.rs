@@ -24,3 +24,77 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
         ),
     )
 }
+
+/// Prometheus metrics: requests, latency, failed and limited logins, certificate expiry, the
+/// configuration's version and age.
+pub async fn metrics(State(state): State<SharedState>) -> Response {
+    use crate::metrics::label_value;
+    let snapshot = state.snapshot.load();
+    let now = crate::tls::resolver_now();
+    let loaded_at = state
+        .snapshot_loaded_at
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let index = state.certificates.index();
+    let expiry: Vec<(String, f64)> = index
+        .certificates()
+        .iter()
+        .map(|c| {
+            let name = c.info.names.first().map(String::as_str).unwrap_or("");
+            (
+                format!(
+                    "{{name=\"{}\",origin=\"{}\"}}",
+                    label_value(name),
+                    label_value(&c.origin)
+                ),
+                c.info.days_left(now) as f64,
+            )
+        })
+        .collect();
+    let (clients, accounts) = state.limiter.tracked();
+    let plain = |value: f64| vec![(String::new(), value)];
+    let body = state.metrics.render(&[
+        (
+            "signpost_certificate_expiry_days",
+            "Whole days until each served certificate expires.",
+            expiry,
+        ),
+        (
+            "signpost_configuration_version",
+            "The store version answers are computed from.",
+            plain(snapshot.version as f64),
+        ),
+        (
+            "signpost_configuration_age_seconds",
+            "Seconds since the configuration was loaded.",
+            plain((now - loaded_at).max(0) as f64),
+        ),
+        (
+            "signpost_domains",
+            "Hosted domains.",
+            plain(snapshot.domain_count() as f64),
+        ),
+        (
+            "signpost_users",
+            "Users in the store.",
+            plain(snapshot.user_count() as f64),
+        ),
+        (
+            "signpost_password_hashes_total",
+            "Password hashes computed (remembered credentials need none).",
+            plain(state.passwords.computed() as f64),
+        ),
+        (
+            "signpost_login_limiter_entries",
+            "Clients and accounts the failed-login limiter remembers.",
+            vec![
+                ("{side=\"client\"}".to_string(), clients as f64),
+                ("{side=\"account\"}".to_string(), accounts as f64),
+            ],
+        ),
+    ]);
+    responses::with_type(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        body,
+    )
+}

@@ -17,13 +17,19 @@ use tracing::{debug, warn};
 
 use super::{domain_of, query_value, request_host};
 use crate::basic_auth::{self, Presented};
+use crate::client_auth;
 use crate::listener::ClientConnection;
 use crate::responses;
 use crate::state::SharedState;
 
 const ADDRESS_PARAMETERS: &[&str] = &["emailaddress", "email"];
 
-pub async fn profile(State(state): State<SharedState>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn profile(
+    State(state): State<SharedState>,
+    connection: Option<Extension<ClientConnection>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let Some(raw) = query_value(uri.query(), ADDRESS_PARAMETERS) else {
         return page(StatusCode::OK, &form(None, None));
     };
@@ -45,18 +51,19 @@ pub async fn profile(State(state): State<SharedState>, headers: HeaderMap, uri: 
         Presented::Nothing => None,
         Presented::Unreadable => return responses::unauthorized(&state.config.realm),
         Presented::Basic(credentials) => {
-            match state
-                .authenticate(&snapshot, &credentials, Some(&address))
-                .await
+            let client = connection
+                .map(|Extension(c)| c.peer.ip())
+                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+            match client_auth::verify(&state, &snapshot, &credentials, Some(&address), client).await
             {
-                Some(user) if user == address => Some(user),
-                Some(_) => {
+                Ok(user) if user == address => Some(user),
+                Ok(_) => {
                     return responses::text(
                         StatusCode::FORBIDDEN,
                         "These credentials do not own this address\n",
                     );
                 }
-                None => return responses::unauthorized(&state.config.realm),
+                Err(refusal) => return refusal,
             }
         }
     };
