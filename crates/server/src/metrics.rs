@@ -160,7 +160,7 @@ impl Metrics {
     }
 
     /// Counters and histograms in the text format; `extra` holds gauges computed at scrape time.
-    pub fn render(&self, extra: &[(&str, &str, Vec<(String, f64)>)]) -> String {
+    pub fn render(&self, extra: &[Gauge<'_>]) -> String {
         let mut out = String::with_capacity(8192);
         let _ = writeln!(
             out,
@@ -245,6 +245,9 @@ impl Metrics {
         out
     }
 }
+
+/// A gauge computed at scrape time: name, help text, and `({labels}, value)` samples.
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, f64)>);
 
 /// Escapes a label value (quotes, backslashes, newlines).
 pub fn label_value(value: &str) -> String {

@@ -259,15 +259,16 @@ mod tests {
         let state = state_with(vec![user]);
         let snapshot = state.snapshot.load_full();
         let good = credentials("jo@example.com", "pw");
+        let verified = AuthOutcome::Verified("jo@example.com".into());
         assert_eq!(
-            state.authenticate(&snapshot, &good, None).await.as_deref(),
-            Some("jo@example.com")
+            state.authenticate(&snapshot, &good, None, IP).await,
+            verified
         );
         assert_eq!(state.passwords.computed(), 1);
         for _ in 0..5 {
-            assert!(
-                state.authenticate(&snapshot, &good, None, IP).await
-                    == AuthOutcome::Verified("jo@example.com".into())
+            assert_eq!(
+                state.authenticate(&snapshot, &good, None, IP).await,
+                verified
             );
         }
         assert_eq!(
@@ -277,24 +278,16 @@ mod tests {
         );
 
         // Failures are never remembered, and unknown users cost a hash like wrong passwords.
-        assert!(
-            state
-                .authenticate(&snapshot, &credentials("jo@example.com", "bad"), None)
-                .await
-                .is_none()
-        );
-        assert!(
-            state
-                .authenticate(&snapshot, &credentials("jo@example.com", "bad"), None)
-                .await
-                .is_none()
-        );
-        assert!(
-            state
-                .authenticate(&snapshot, &credentials("ghost@example.com", "pw"), None)
-                .await
-                .is_none()
-        );
+        for wrong in [
+            credentials("jo@example.com", "bad"),
+            credentials("jo@example.com", "bad"),
+            credentials("ghost@example.com", "pw"),
+        ] {
+            assert_eq!(
+                state.authenticate(&snapshot, &wrong, None, IP).await,
+                AuthOutcome::Refused
+            );
+        }
         assert_eq!(state.passwords.computed(), 4);
     }
 
@@ -312,12 +305,14 @@ mod tests {
         ));
         let domain = Domain::new("example.com", "mail.example.com").unwrap();
         let after = Snapshot::new(2, vec![domain], vec![changed]);
-        assert!(state.authenticate(&after, &good, None).await.is_none());
-        assert!(
-            state
-                .authenticate(&after, &credentials("jo@example.com", "new"), None)
-                .await
-                .is_some()
+        assert_eq!(
+            state.authenticate(&after, &good, None, IP).await,
+            AuthOutcome::Refused
         );
+        let new = credentials("jo@example.com", "new");
+        assert!(matches!(
+            state.authenticate(&after, &new, None, IP).await,
+            AuthOutcome::Verified(_)
+        ));
     }
 }
