@@ -76,8 +76,29 @@ pub enum Command {
     #[command(subcommand)]
     Cert(CertCommand),
     /// Show the store: where it is, its configuration version, and how much it holds
-    #[command(after_help = "Example:\n  signpost status --format json")]
-    Status,
+    #[command(
+        after_help = "Examples:\n  signpost status --format json\n  signpost status --verify"
+    )]
+    Status {
+        /// Also check the store's integrity (reads all of it)
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Copy the whole store, consistently, while it is in use
+    #[command(after_help = "Example:\n  signpost backup /var/backups/signpost-$(date +%F).db")]
+    Backup {
+        /// The new file (must not exist yet)
+        file: PathBuf,
+    },
+    /// Write the whole configuration as JSON (password hashes and private keys included)
+    #[command(
+        after_help = "Examples:\n  signpost export > signpost.json\n  signpost export --output signpost.json"
+    )]
+    Export {
+        /// Write to FILE (created readable by its owner only) instead of standard output
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print the DNS records a domain needs (zone lines or JSON)
     #[command(
         after_help = "Examples:\n  signpost dns example.com --public-address 192.0.2.10\n  \
@@ -100,9 +121,13 @@ signpost probe john@example.com --client thunderbird --format json")]
 signpost snippet example.com --for iis"
     )]
     Snippet(SnippetArgs),
-    /// Import domains from other tools' files
-    #[command(subcommand)]
-    Import(ImportCommand),
+    /// Import a configuration written by `signpost export`, or ISPDB files (`import ispdb`)
+    #[command(
+        after_help = "Examples:\n  signpost import signpost.json\n  signpost import --replace - < signpost.json\n  \
+signpost import ispdb gmx.net.xml",
+        args_conflicts_with_subcommands = true
+    )]
+    Import(ImportArgs),
     /// Print the answer a client would get (the seed's Generate button)
     #[command(
         after_help = "Examples:\n  signpost generate example.com desktop --email john@example.com\n  \
@@ -606,6 +631,18 @@ pub enum CertCommand {
     /// Order the ACME certificate covering NAME again now
     #[command(after_help = "Example:\n  signpost cert renew autodiscover.example.com")]
     Renew { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub command: Option<ImportCommand>,
+    /// A `signpost export` file, or - for standard input
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Replace everything in the store (otherwise the store must hold no domains)
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Subcommand)]

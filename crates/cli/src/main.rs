@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod output;
 mod settings;
+mod systemd;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use signpost_store::Store;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -130,6 +130,7 @@ pub async fn run(
     for task in background {
         task.abort();
     }
+    // The accept loops have ended, so this is the last handle; connections hold watchers.
     let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
     tokio::select! {
         _ = graceful.shutdown() => info!("all connections closed"),
@@ -201,7 +202,7 @@ async fn accept_loop(
         let state = state.clone();
         let acceptor = acceptor.clone();
         let builder = builder.clone();
-        let graceful = graceful.clone();
+        let graceful = graceful.watcher();
         tokio::spawn(async move {
             let _slot = slot;
             let mut peer = direct_peer;
@@ -223,7 +224,7 @@ async fn accept_loop(
                 secure: acceptor.is_some(),
             };
             match acceptor {
-                None => serve(stream, connection, router, &state, &builder, &graceful).await,
+                None => serve(stream, connection, router, &state, &builder, graceful).await,
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
@@ -242,7 +243,7 @@ async fn accept_loop(
                         // A TLS-ALPN-01 validation: the handshake itself was the answer.
                         return;
                     }
-                    serve(tls_stream, connection, router, &state, &builder, &graceful).await;
+                    serve(tls_stream, connection, router, &state, &builder, graceful).await;
                 }
             }
         });
@@ -255,7 +256,7 @@ async fn serve<S>(
     router: axum::Router,
     state: &SharedState,
     builder: &auto::Builder<TokioExecutor>,
-    graceful: &GracefulShutdown,
+    graceful: Watcher,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

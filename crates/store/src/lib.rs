@@ -34,6 +34,8 @@ pub enum StoreError {
     },
     #[error("unsupported database URL '{0}': use sqlite://PATH (PostgreSQL support is planned)")]
     UnsupportedUrl(String),
+    #[error("{0}")]
+    Import(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -92,6 +94,48 @@ pub trait Store: Send + Sync {
     /// The ACME account credentials (JSON) for a CA directory.
     async fn acme_account(&self, directory_url: &str) -> Result<Option<String>>;
     async fn save_acme_account(&self, directory_url: &str, credentials: &str) -> Result<()>;
+
+    /// Everything, read in one transaction.
+    async fn export(&self) -> Result<Export>;
+    /// Writes everything in `export` in one transaction: all of it or nothing. Into a store that
+    /// already holds domains only with `replace`, which removes what was there first.
+    async fn import(&self, export: &Export, replace: bool) -> Result<()>;
+    /// A consistent copy of the whole store, taken while it is in use, written to `path`.
+    async fn backup(&self, path: &std::path::Path) -> Result<()>;
+    /// Checks the store's own integrity; `Err` names what is wrong.
+    async fn verify(&self) -> Result<()>;
+}
+
+/// The whole configuration, as `signpost export` writes it and `signpost import` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Export {
+    /// `signpost-export`, so another JSON file is not taken for one.
+    pub format: String,
+    pub version: u32,
+    pub domains: Vec<Domain>,
+    /// With their password hashes.
+    pub users: Vec<User>,
+    /// With their private keys.
+    pub certificates: Vec<ExportedCertificate>,
+    pub acme_accounts: Vec<ExportedAcmeAccount>,
+}
+
+pub const EXPORT_FORMAT: &str = "signpost-export";
+pub const EXPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportedCertificate {
+    pub source: CertificateSource,
+    pub chain_pem: String,
+    pub key_pem: String,
+    pub renew_requested: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExportedAcmeAccount {
+    pub directory_url: String,
+    /// instant-acme's credentials JSON.
+    pub credentials: String,
 }
 
 /// Where the store lives: a database URL if given, else `signpost.db` in the data directory.

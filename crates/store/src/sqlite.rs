@@ -21,7 +21,10 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::migrations::{Migration, SQLITE};
-use crate::{Result, Store, StoreError};
+use crate::{
+    EXPORT_FORMAT, EXPORT_VERSION, Export, ExportedAcmeAccount, ExportedCertificate, Result, Store,
+    StoreError,
+};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -99,6 +102,94 @@ impl SqliteStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    async fn insert_domain(tx: &mut Transaction<'static, Sqlite>, domain: &Domain) -> Result<()> {
+        Self::refuse_alias_clash(tx, domain).await?;
+        let query = sqlx::query(
+            "INSERT INTO domains (name, hostname, display_name, short_name, auth_policy,
+                redirect_to, desktop_override_enabled, desktop_override_text,
+                mobile_override_enabled, mobile_override_text, webmail_url, caldav_url,
+                carddav_url, apple_account, oauth2_issuer, oauth2_scope, oauth2_auth_url,
+                oauth2_token_url, acme_enabled, acme_hostname, acme_pacc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18, $19, $20, $21)",
+        );
+        match bind_domain_row(query, domain).execute(&mut **tx).await {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::AlreadyExists {
+                    kind: "domain",
+                    name: domain.name.clone(),
+                });
+            }
+            other => other?,
+        };
+        Self::write_domain_parts(tx, domain).await
+    }
+
+    async fn insert_user(tx: &mut Transaction<'static, Sqlite>, user: &User) -> Result<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO users (address, domain, password_hash, display_name, login_name, legacy_dn,
+                allow_imap, allow_pop, allow_smtp, allow_ews, allow_eas)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&user.address)
+        .bind(user.domain())
+        .bind(&user.password_hash)
+        .bind(&user.display_name)
+        .bind(user.login_name.as_deref())
+        .bind(user.legacy_dn.as_deref())
+        .bind(user.access.imap)
+        .bind(user.access.pop)
+        .bind(user.access.smtp)
+        .bind(user.access.ews)
+        .bind(user.access.eas)
+        .execute(&mut **tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists {
+                kind: "user",
+                name: user.address.clone(),
+            }),
+            Err(e) if is_foreign_key_violation(&e) => {
+                Err(StoreError::not_found("domain", user.domain()))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn insert_certificate(
+        tx: &mut Transaction<'static, Sqlite>,
+        source: CertificateSource,
+        chain_pem: &str,
+        key_pem: &str,
+        info: &CertificateInfo,
+        renew_requested: bool,
+    ) -> Result<i64> {
+        // The same certificate added again replaces the old row (a renewed key, say).
+        sqlx::query("DELETE FROM certificates WHERE issuer = $1 AND serial = $2")
+            .bind(&info.issuer)
+            .bind(&info.serial)
+            .execute(&mut **tx)
+            .await?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO certificates (source, chain_pem, key_pem, names, not_before, not_after,
+                issuer, subject, serial, renew_requested, added_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(source.key())
+        .bind(chain_pem)
+        .bind(key_pem)
+        .bind(info.names.join(","))
+        .bind(info.not_before)
+        .bind(info.not_after)
+        .bind(&info.issuer)
+        .bind(&info.subject)
+        .bind(&info.serial)
+        .bind(renew_requested)
+        .bind(unix_now())
+        .fetch_one(&mut **tx)
+        .await?)
     }
 
     /// Writes everything about a domain except its own row: aliases, protocols, endpoints and
@@ -526,27 +617,7 @@ impl Store for SqliteStore {
 
     async fn create_domain(&self, domain: &Domain) -> Result<()> {
         let mut tx = self.write_transaction().await?;
-        Self::refuse_alias_clash(&mut tx, domain).await?;
-        let query = sqlx::query(
-            "INSERT INTO domains (name, hostname, display_name, short_name, auth_policy,
-                redirect_to, desktop_override_enabled, desktop_override_text,
-                mobile_override_enabled, mobile_override_text, webmail_url, caldav_url,
-                carddav_url, apple_account, oauth2_issuer, oauth2_scope, oauth2_auth_url,
-                oauth2_token_url, acme_enabled, acme_hostname, acme_pacc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18, $19, $20, $21)",
-        );
-        let inserted = bind_domain_row(query, domain).execute(&mut *tx).await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists {
-                    kind: "domain",
-                    name: domain.name.clone(),
-                });
-            }
-            other => other?,
-        };
-        Self::write_domain_parts(&mut tx, domain).await?;
+        Self::insert_domain(&mut tx, domain).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -614,36 +685,7 @@ impl Store for SqliteStore {
 
     async fn create_user(&self, user: &User) -> Result<()> {
         let mut tx = self.write_transaction().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO users (address, domain, password_hash, display_name, login_name, legacy_dn,
-                allow_imap, allow_pop, allow_smtp, allow_ews, allow_eas)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&user.address)
-        .bind(user.domain())
-        .bind(&user.password_hash)
-        .bind(&user.display_name)
-        .bind(user.login_name.as_deref())
-        .bind(user.legacy_dn.as_deref())
-        .bind(user.access.imap)
-        .bind(user.access.pop)
-        .bind(user.access.smtp)
-        .bind(user.access.ews)
-        .bind(user.access.eas)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists {
-                    kind: "user",
-                    name: user.address.clone(),
-                });
-            }
-            Err(e) if is_foreign_key_violation(&e) => {
-                return Err(StoreError::not_found("domain", user.domain()));
-            }
-            other => other?,
-        };
+        Self::insert_user(&mut tx, user).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -705,29 +747,7 @@ impl Store for SqliteStore {
         info: &CertificateInfo,
     ) -> Result<i64> {
         let mut tx = self.write_transaction().await?;
-        // The same certificate added again replaces the old row (a renewed key, say).
-        sqlx::query("DELETE FROM certificates WHERE issuer = $1 AND serial = $2")
-            .bind(&info.issuer)
-            .bind(&info.serial)
-            .execute(&mut *tx)
-            .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO certificates (source, chain_pem, key_pem, names, not_before, not_after,
-                issuer, subject, serial, renew_requested, added_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10) RETURNING id",
-        )
-        .bind(source.key())
-        .bind(chain_pem)
-        .bind(key_pem)
-        .bind(info.names.join(","))
-        .bind(info.not_before)
-        .bind(info.not_after)
-        .bind(&info.issuer)
-        .bind(&info.subject)
-        .bind(&info.serial)
-        .bind(unix_now())
-        .fetch_one(&mut *tx)
-        .await?;
+        let id = Self::insert_certificate(&mut tx, source, chain_pem, key_pem, info, false).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(id)
@@ -782,6 +802,131 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn export(&self) -> Result<Export> {
+        let mut tx = self.pool.begin().await?;
+        let domains = Self::read_domains(&mut tx, None).await?;
+        let users = Self::read_users(&mut tx, None).await?;
+        let certificates = sqlx::query("SELECT * FROM certificates ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| {
+                certificate_from_row(row).map(|c| ExportedCertificate {
+                    source: c.source,
+                    chain_pem: c.chain_pem,
+                    key_pem: c.key_pem,
+                    renew_requested: c.renew_requested,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let acme_accounts: Vec<(String, String)> = sqlx::query_as(
+            "SELECT directory_url, credentials FROM acme_accounts ORDER BY directory_url",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Export {
+            format: EXPORT_FORMAT.to_string(),
+            version: EXPORT_VERSION,
+            domains,
+            users,
+            certificates,
+            acme_accounts: acme_accounts
+                .into_iter()
+                .map(|(directory_url, credentials)| ExportedAcmeAccount {
+                    directory_url,
+                    credentials,
+                })
+                .collect(),
+        })
+    }
+
+    async fn import(&self, export: &Export, replace: bool) -> Result<()> {
+        if export.format != EXPORT_FORMAT || export.version != EXPORT_VERSION {
+            return Err(StoreError::Import(format!(
+                "not a Signpost export of version {EXPORT_VERSION} (format '{}', version {})",
+                export.format, export.version
+            )));
+        }
+        let mut tx = self.write_transaction().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM domains")
+            .fetch_one(&mut *tx)
+            .await?;
+        if existing > 0 && !replace {
+            return Err(StoreError::Import(format!(
+                "the store already holds {existing} domain(s); import into an empty store, or use --replace"
+            )));
+        }
+        for table in [
+            "DELETE FROM domains",
+            "DELETE FROM certificates",
+            "DELETE FROM acme_accounts",
+        ] {
+            sqlx::query(table).execute(&mut *tx).await?;
+        }
+        for domain in &export.domains {
+            Self::insert_domain(&mut tx, domain).await?;
+        }
+        for user in &export.users {
+            Self::insert_user(&mut tx, user).await?;
+        }
+        for certificate in &export.certificates {
+            let chain =
+                signpost_core::certificate::chain_from_pem(certificate.chain_pem.as_bytes())
+                    .map_err(|e| StoreError::Import(format!("certificate: {e}")))?;
+            let info = signpost_core::certificate::inspect(chain[0].as_ref())
+                .map_err(|e| StoreError::Import(format!("certificate: {e}")))?;
+            Self::insert_certificate(
+                &mut tx,
+                certificate.source,
+                &certificate.chain_pem,
+                &certificate.key_pem,
+                &info,
+                certificate.renew_requested,
+            )
+            .await?;
+        }
+        for account in &export.acme_accounts {
+            sqlx::query("INSERT INTO acme_accounts (directory_url, credentials) VALUES ($1, $2)")
+                .bind(&account.directory_url)
+                .bind(&account.credentials)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn backup(&self, path: &std::path::Path) -> Result<()> {
+        if path.exists() {
+            return Err(StoreError::Import(format!(
+                "{} already exists; choose a new file",
+                path.display()
+            )));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Import(format!("{} is not a UTF-8 path", path.display())))?;
+        // VACUUM INTO reads one consistent snapshot while writers go on.
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn verify(&self) -> Result<()> {
+        let findings: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        if findings == ["ok"] {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(findings.join("; ")))
+        }
     }
 }
 
@@ -920,6 +1065,54 @@ mod tests {
             Err(StoreError::NotFound { .. })
         ));
         assert_eq!(store.version().await.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn export_import_round_trips_and_backup_is_consistent() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = SqliteStore::open(&dir.path().join("a.db")).await.unwrap();
+        let mut domain = Domain::new("example.com", "mail.example.com").unwrap();
+        domain.aliases = vec!["example.net".into()];
+        source.create_domain(&domain).await.unwrap();
+        source.create_user(&user("jo@example.com")).await.unwrap();
+        source
+            .save_acme_account("https://acme.test/dir", "{\"id\":\"x\"}")
+            .await
+            .unwrap();
+        let exported = source.export().await.unwrap();
+
+        let target = SqliteStore::open(&dir.path().join("b.db")).await.unwrap();
+        target.import(&exported, false).await.unwrap();
+        assert_eq!(target.export().await.unwrap(), exported);
+        assert!(matches!(
+            target.import(&exported, false).await,
+            Err(StoreError::Import(_))
+        ));
+        target.import(&exported, true).await.unwrap();
+        assert_eq!(
+            target.export().await.unwrap(),
+            exported,
+            "replace gives the same again"
+        );
+
+        let mut broken = exported.clone();
+        broken.users.push(user("jo@nowhere.example"));
+        assert!(target.import(&broken, true).await.is_err());
+        assert_eq!(
+            target.export().await.unwrap(),
+            exported,
+            "a failed import changes nothing"
+        );
+
+        let copy = dir.path().join("backup.db");
+        source.backup(&copy).await.unwrap();
+        assert!(
+            source.backup(&copy).await.is_err(),
+            "an existing file is not overwritten"
+        );
+        let restored = SqliteStore::open(&copy).await.unwrap();
+        restored.verify().await.unwrap();
+        assert_eq!(restored.export().await.unwrap(), exported);
     }
 
     #[tokio::test]

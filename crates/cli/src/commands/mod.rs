@@ -3,6 +3,7 @@
 mod cert;
 mod dns;
 mod domain;
+mod export;
 mod generate;
 mod import;
 mod outside;
@@ -48,17 +49,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user::run(&ctx, command).await,
         Command::Override(command) => override_xml::run(&ctx, command).await,
         Command::Cert(command) => cert::run(&ctx, command, &file).await,
-        Command::Status => status(&ctx, &location).await,
+        Command::Status { verify } => status(&ctx, &location, verify).await,
+        Command::Backup { file } => {
+            ctx.store.backup(&file).await?;
+            println!("backed up {location} to {}", file.display());
+            Ok(())
+        }
+        Command::Export { output } => export::export(&ctx, output.as_deref()).await,
         Command::Dns(args) => dns::run(&ctx, &args, &file).await,
         Command::Check(args) => outside::check(&ctx, &args, &file).await,
         Command::Probe(args) => outside::probe(&ctx, &args).await,
         Command::Snippet(args) => snippet::run(&ctx, &args).await,
-        Command::Import(command) => import::run(&ctx, command).await,
+        Command::Import(args) => match args.command {
+            Some(command) => import::run(&ctx, command).await,
+            None => export::import(&ctx, args.file.as_deref(), args.replace).await,
+        },
         Command::Generate(args) => generate::run(&ctx, &args).await,
     }
 }
 
-async fn status(ctx: &Ctx, location: &Location) -> anyhow::Result<()> {
+async fn status(ctx: &Ctx, location: &Location, verify: bool) -> anyhow::Result<()> {
+    if verify {
+        ctx.store.verify().await?;
+    }
     let version = ctx.store.version().await?;
     let domains = ctx.store.domains().await?.len();
     let users: u64 = ctx.store.user_counts().await?.values().sum();
@@ -70,6 +83,7 @@ async fn status(ctx: &Ctx, location: &Location) -> anyhow::Result<()> {
             "domains": domains,
             "users": users,
             "certificates": certificates,
+            "verified": verify,
         })),
         crate::output::Format::Table => {
             crate::output::print_fields(&[
@@ -78,6 +92,15 @@ async fn status(ctx: &Ctx, location: &Location) -> anyhow::Result<()> {
                 ("Domains", domains.to_string()),
                 ("Users", users.to_string()),
                 ("Certificates", certificates.to_string()),
+                (
+                    "Integrity",
+                    if verify {
+                        "ok"
+                    } else {
+                        "not checked (--verify)"
+                    }
+                    .to_string(),
+                ),
             ]);
             Ok(())
         }

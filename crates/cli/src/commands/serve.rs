@@ -23,8 +23,15 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Resu
             }
             let _ = writeln!(stdout, "signpost: ready");
             let _ = stdout.flush();
+            let listeners = bound.http.len() + bound.https.len();
+            crate::systemd::notify(&format!(
+                "READY=1\nSTATUS=serving on {listeners} listener(s)"
+            ));
         },
-        shutdown_signal(),
+        async {
+            shutdown_signal().await;
+            crate::systemd::notify("STOPPING=1");
+        },
     )
     .await
 }

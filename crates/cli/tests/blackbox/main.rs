@@ -8,6 +8,7 @@ mod autodiscover_xml;
 mod check;
 mod cli;
 mod discovery_client;
+mod durability;
 mod hardening;
 mod harness;
 mod ispdb;

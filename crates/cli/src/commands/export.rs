@@ -1,0 +1,96 @@
+//! `signpost export` and `signpost import FILE`: the whole configuration as JSON.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use signpost_core::validate;
+use signpost_store::Export;
+
+use super::Ctx;
+
+/// An export of a large installation is well under this; more is not an export file.
+const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
+
+pub async fn export(ctx: &Ctx, output: Option<&Path>) -> anyhow::Result<()> {
+    let export = ctx.store.export().await?;
+    let mut json = serde_json::to_string_pretty(&export)?;
+    json.push('\n');
+    match output {
+        None => std::io::stdout().write_all(json.as_bytes())?,
+        Some(path) => {
+            // Password hashes and private keys: readable by the owner only, and never a
+            // half-written file in place of a good one.
+            let partial = path.with_extension("partial");
+            {
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options
+                    .open(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                file.write_all(json.as_bytes())?;
+                file.sync_all()?;
+            }
+            std::fs::rename(&partial, path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "exported {} domains, {} users, {} certificates to {}",
+                export.domains.len(),
+                export.users.len(),
+                export.certificates.len(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn import(ctx: &Ctx, file: Option<&Path>, replace: bool) -> anyhow::Result<()> {
+    let file = file.context("give a `signpost export` file (or - for standard input), or use `signpost import ispdb FILE...`")?;
+    let mut text = String::new();
+    let source = file.display().to_string();
+    if source == "-" {
+        std::io::stdin()
+            .take(MAX_IMPORT_BYTES)
+            .read_to_string(&mut text)?;
+    } else {
+        std::fs::File::open(file)
+            .with_context(|| format!("cannot open {source}"))?
+            .take(MAX_IMPORT_BYTES)
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read {source}"))?;
+    }
+    let export: Export = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{source} is not a Signpost export: {e}"))?;
+    // Names must already be in the form the CLI would have stored them in.
+    let normal =
+        |field: &'static str,
+         value: &str,
+         check: fn(&'static str, &str) -> Result<String, signpost_core::ValidationError>|
+         -> anyhow::Result<()> {
+            let normalised =
+                check(field, value).with_context(|| format!("{source}: {field} '{value}'"))?;
+            anyhow::ensure!(
+                normalised == value,
+                "{source}: {field} '{value}' is not in normal form ('{normalised}')"
+            );
+            Ok(())
+        };
+    for domain in &export.domains {
+        normal("domain", &domain.name, validate::domain_name)?;
+        normal("hostname", &domain.hostname, validate::domain_name)?;
+    }
+    for user in &export.users {
+        normal("address", &user.address, validate::address)?;
+    }
+    ctx.store.import(&export, replace).await?;
+    println!(
+        "imported {} domains, {} users, {} certificates from {source}",
+        export.domains.len(),
+        export.users.len(),
+        export.certificates.len()
+    );
+    Ok(())
+}
