@@ -255,6 +255,9 @@ pub struct ServeArgs {
         requires = "profile_signing_cert"
     )]
     pub profile_signing_key: Option<PathBuf>,
+    /// Check the configuration (file, flags, signing certificates, store) and exit without serving
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 // Parsed once per run; the size of the largest variant does not matter.
@@ -726,9 +729,6 @@ fn parse_on_off(value: &str) -> Result<bool, String> {
 }
 
 fn parse_challenge(value: &str) -> Result<AcmeChallenge, String> {
-    match value.to_ascii_lowercase().as_str() {
-        "http-01" => Ok(AcmeChallenge::Http01),
-        "tls-alpn-01" => Ok(AcmeChallenge::TlsAlpn01),
-        _ => Err(format!("'{value}' is not one of http-01, tls-alpn-01")),
-    }
+    AcmeChallenge::from_name(value)
+        .ok_or_else(|| format!("'{value}' is not one of http-01, tls-alpn-01"))
 }

@@ -259,11 +259,9 @@ fn acme_settings(
     };
     let challenge = match (args.acme_challenge, section.challenge.as_deref()) {
         (Some(challenge), _) => challenge,
-        (None, Some("http-01")) => AcmeChallenge::Http01,
-        (None, Some("tls-alpn-01")) => AcmeChallenge::TlsAlpn01,
-        (None, Some(other)) => {
-            anyhow::bail!("server.acme.challenge '{other}' is not one of http-01, tls-alpn-01")
-        }
+        (None, Some(name)) => AcmeChallenge::from_name(name).ok_or_else(|| {
+            anyhow::anyhow!("server.acme.challenge '{name}' is not one of http-01, tls-alpn-01")
+        })?,
         (None, None) if has_http_listener => AcmeChallenge::Http01,
         (None, None) => AcmeChallenge::TlsAlpn01,
     };

@@ -41,6 +41,22 @@ pub enum AcmeChallenge {
     TlsAlpn01,
 }
 
+impl AcmeChallenge {
+    /// The challenge's name in RFC 8555 and RFC 8737.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Http01 => "http-01",
+            Self::TlsAlpn01 => "tls-alpn-01",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Http01, Self::TlsAlpn01]
+            .into_iter()
+            .find(|challenge| challenge.name().eq_ignore_ascii_case(name))
+    }
+}
+
 pub const LETS_ENCRYPT_DIRECTORY: &str = "https://acme-v02.api.letsencrypt.org/directory";
 
 /// Which certificate signs whose configuration profiles.

@@ -8,6 +8,9 @@ use crate::settings::{self, FileConfig};
 
 pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Result<()> {
     let config = settings::server_config(args, file)?;
+    if args.check_config {
+        return check_config(ctx, &config).await;
+    }
     signpost_server::run(
         ctx.store.clone(),
         config,
@@ -34,6 +37,44 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Resu
         },
     )
     .await
+}
+
+/// `serve --check-config`: what would be served, without binding anything.
+async fn check_config(ctx: &Ctx, config: &signpost_server::ServerConfig) -> anyhow::Result<()> {
+    let version = ctx.store.version().await?;
+    let domains = ctx.store.domains().await?.len();
+    let listeners = |addresses: &[std::net::SocketAddr]| match addresses {
+        [] => "none".to_string(),
+        _ => addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let acme = match &config.acme {
+        Some(acme) => format!("{} ({})", acme.directory_url, acme.challenge.name()),
+        None => "off".to_string(),
+    };
+    let signing = &config.profile_signing;
+    let signing = format!(
+        "{}, {} per-domain",
+        if signing.default.is_some() {
+            "default certificate"
+        } else {
+            "no default"
+        },
+        signing.per_domain.len()
+    );
+    crate::output::print_fields(&[
+        ("Configuration version", version.to_string()),
+        ("Domains", domains.to_string()),
+        ("HTTP", listeners(&config.listen)),
+        ("HTTPS", listeners(&config.listen_tls)),
+        ("ACME", acme),
+        ("Profile signing", signing),
+        ("Result", "configuration OK".to_string()),
+    ]);
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -15,6 +15,7 @@ mod ispdb;
 mod mobileconfig;
 mod overrides;
 mod pacc;
+mod packaging;
 mod pebble;
 mod pki;
 mod probe;
