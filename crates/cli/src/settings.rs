@@ -315,6 +315,18 @@ fn profile_signing(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    /// Serve flags as clap parses them (environment variables included, as in real use).
+    fn serve_args(flags: &[&str]) -> ServeArgs {
+        Serve::parse_from(std::iter::once("serve").chain(flags.iter().copied())).args
+    }
 
     #[test]
     fn unknown_keys_are_named() {
@@ -329,38 +341,7 @@ mod tests {
             "[server]\nlisten = [\"127.0.0.1:9000\"]\nttl_hours = 4\nrealm = \"R\"\n",
         )
         .unwrap();
-        let args = ServeArgs {
-            listen: vec![],
-            ttl_hours: Some(2),
-            culture: None,
-            realm: None,
-            credential_cache_seconds: None,
-            credential_cache_entries: None,
-            concurrent_password_checks: None,
-            reload_interval_ms: None,
-            profile_signing_cert: None,
-            profile_signing_key: None,
-            listen_tls: vec![],
-            cert_dir: None,
-            default_cert_name: None,
-            redirect_http: false,
-            public_https_port: None,
-            trusted_proxy: vec![],
-            proxy_protocol: false,
-            acme_directory: None,
-            acme_ca: None,
-            acme_email: None,
-            acme_challenge: None,
-            acme_check_seconds: None,
-            redirect_only: None,
-            auth_failures_per_client: None,
-            auth_failures_per_account: None,
-            auth_failure_window: None,
-            auth_failure_log: None,
-            header_timeout: None,
-            request_timeout: None,
-            max_connections: None,
-        };
+        let args = serve_args(&["--ttl-hours", "2"]);
         let config = server_config(&args, &file).unwrap();
         assert_eq!(config.listen, vec!["127.0.0.1:9000".parse().unwrap()]);
         assert_eq!(config.answers.ttl_hours, 2);
