@@ -3,7 +3,7 @@
 
 use base64::Engine;
 
-use crate::xml_writer::escape_text;
+use crate::xml_writer::escape_attribute;
 
 /// The values a custom answer may refer to.
 #[derive(Debug, Clone, Copy)]
@@ -14,10 +14,11 @@ pub struct TemplateValues<'a> {
 }
 
 /// Replaces each variable (names matched ignoring ASCII case) with its XML-escaped value, in one
-/// pass (see [`crate::placeholders::replace`]).
+/// pass (see [`crate::placeholders::replace`]). Values are escaped for attributes, quotes
+/// included, since a template may put a variable inside one.
 pub fn substitute(template: &str, values: &TemplateValues<'_>) -> String {
     crate::placeholders::replace(template, |name| {
-        value_of(name, values).map(|value| escape_text(&value))
+        value_of(name, values).map(|value| escape_attribute(&value))
     })
 }
 

@@ -126,10 +126,12 @@ enum Context {
     Attribute,
 }
 
-/// Escapes `value` for use as XML character data.
-pub fn escape_text(value: &str) -> String {
+/// Escapes `value` for a double- or single-quoted attribute value; the result is also correct
+/// character data, for text whose context is not known (a variable in an administrator's
+/// template may sit in either).
+pub fn escape_attribute(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    escape_into(&mut out, value, Context::Text);
+    escape_into(&mut out, value, Context::Attribute);
     out
 }
 
