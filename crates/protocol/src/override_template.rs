@@ -18,8 +18,30 @@ pub struct TemplateValues<'a> {
 /// included, since a template may put a variable inside one.
 pub fn substitute(template: &str, values: &TemplateValues<'_>) -> String {
     crate::placeholders::replace(template, |name| {
-        value_of(name, values).map(|value| escape_attribute(&value))
+        value_of(name, values).map(|value| guard_hyphens(&escape_attribute(&value)))
     })
+}
+
+/// Writes as `&#45;` each hyphen that could make `--` with a neighbour (in the value, or in the
+/// template around it): inside an XML comment that would end the document's well-formedness.
+/// Everywhere else the reference reads as the same hyphen.
+fn guard_hyphens(value: &str) -> String {
+    let characters: Vec<char> = value.chars().collect();
+    let last = characters.len().saturating_sub(1);
+    let mut out = String::with_capacity(value.len());
+    for (i, &c) in characters.iter().enumerate() {
+        let risky = c == '-'
+            && (i == 0
+                || i == last
+                || characters[i - 1] == '-'
+                || characters.get(i + 1) == Some(&'-'));
+        if risky {
+            out.push_str("&#45;");
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn value_of(name: &str, values: &TemplateValues<'_>) -> Option<String> {
@@ -47,6 +69,18 @@ mod tests {
         display_name: "A <&> %EmailAddress%",
         legacy_dn: "/o=x/cn=j",
     };
+
+    #[test]
+    fn values_cannot_end_a_comment_early() {
+        let values = TemplateValues {
+            email_address: "-a--b-c-",
+            ..VALUES
+        };
+        assert_eq!(
+            substitute("<!--%EmailAddress%-->", &values),
+            "<!--&#45;a&#45;&#45;b-c&#45;-->"
+        );
+    }
 
     #[test]
     fn replaces_every_variable_once_and_escapes() {

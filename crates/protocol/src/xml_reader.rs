@@ -5,6 +5,7 @@
 //! them every entity trick), processing instructions, unknown entity references, non-UTF-8
 //! input, and documents deeper, wider or bigger than the limits.
 
+use crate::xml_writer::is_forbidden_in_xml;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
@@ -47,6 +48,8 @@ pub enum XmlError {
     TooManyAttributes(usize),
     #[error("an element's text is longer than {0} bytes")]
     TextTooLong(usize),
+    #[error("the document contains U+{0:04X}, a character XML does not allow")]
+    ForbiddenCharacter(u32),
     #[error("the document has no root element")]
     Empty,
     #[error("the document has content after its root element")]
@@ -100,6 +103,7 @@ impl Element {
 pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let text = std::str::from_utf8(input).map_err(|_| XmlError::NotUtf8)?;
+    refuse_forbidden_characters(text)?;
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.check_end_names = true;
@@ -207,6 +211,8 @@ fn open_element(
         let value = attribute
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| XmlError::Malformed(e.to_string()))?;
+        // Character references may spell what the text itself could not hold.
+        refuse_forbidden_characters(&value)?;
         if value.len() > limits.max_text_bytes {
             return Err(XmlError::TextTooLong(limits.max_text_bytes));
         }
@@ -235,9 +241,17 @@ fn push_text(element: &mut Element, text: &str, limits: &Limits) -> Result<(), X
     Ok(())
 }
 
+fn refuse_forbidden_characters(text: &str) -> Result<(), XmlError> {
+    match text.chars().find(|&c| is_forbidden_in_xml(c)) {
+        Some(c) => Err(XmlError::ForbiddenCharacter(c.into())),
+        None => Ok(()),
+    }
+}
+
 fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<char, XmlError> {
     if reference.is_char_ref() {
         return match reference.resolve_char_ref() {
+            Ok(Some(c)) if is_forbidden_in_xml(c) => Err(XmlError::ForbiddenCharacter(c.into())),
             Ok(Some(c)) => Ok(c),
             _ => Err(XmlError::UnknownEntity(reference.to_string())),
         };
@@ -326,5 +340,25 @@ mod tests {
             Err(XmlError::Malformed(_))
         ));
         assert!(matches!(parse_str("<a>"), Err(XmlError::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_characters_xml_does_not_allow() {
+        for document in [
+            "<a>x\u{0}y</a>",
+            "<a b=\"\u{1}\"/>",
+            "<a b=\"&#x1;\"/>",
+            "<a>\u{FFFE}</a>",
+        ] {
+            assert!(
+                matches!(parse_str(document), Err(XmlError::ForbiddenCharacter(_))),
+                "{document:?}"
+            );
+        }
+        // quick-xml itself refuses a reference to NUL.
+        assert!(parse_str("<a>&#0;</a>").is_err());
+        let allowed = parse_str("<a b=\"&#x9;\">\t&#xD;\u{7f}\u{FFFD}</a>").unwrap();
+        assert_eq!(allowed.attribute("b"), Some("\t"));
+        assert_eq!(allowed.text, "\t\r\u{7f}\u{FFFD}");
     }
 }

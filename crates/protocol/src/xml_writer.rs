@@ -159,7 +159,9 @@ fn escape_into(out: &mut String, value: &str, context: Context) {
     }
 }
 
-fn is_forbidden_in_xml(c: char) -> bool {
+/// Whether XML 1.0's `Char` production leaves `c` out (so no document may contain it, not even
+/// as a character reference).
+pub(crate) fn is_forbidden_in_xml(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }
 

@@ -124,6 +124,8 @@ pub struct Metrics {
     latency: Vec<Histogram>,
     pub auth_failures: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// Logins answered from the credential cache.
+    pub remembered_logins: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -134,6 +136,7 @@ impl Default for Metrics {
             latency: Endpoint::ALL.iter().map(|_| Histogram::new()).collect(),
             auth_failures: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            remembered_logins: AtomicU64::new(0),
         }
     }
 }
@@ -228,6 +231,11 @@ impl Metrics {
                 "signpost_rate_limited_total",
                 "Logins refused for too many recent failures.",
                 &self.rate_limited,
+            ),
+            (
+                "signpost_remembered_logins_total",
+                "Logins answered from remembered credentials, without hashing.",
+                &self.remembered_logins,
             ),
         ] {
             let _ = writeln!(

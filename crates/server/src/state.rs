@@ -100,6 +100,9 @@ impl AppState {
             .key_for(&credentials.login, &credentials.password);
         let current_hash = |address: &str| snapshot.user(address).map(|u| u.password_hash.clone());
         if let Some(address) = self.credentials.lookup(&key, current_hash) {
+            self.metrics
+                .remembered_logins
+                .fetch_add(1, Ordering::Relaxed);
             return AuthOutcome::Verified(address);
         }
         if let Some(wait) = self.limiter.blocked_for(client, &credentials.login) {

@@ -133,7 +133,9 @@ fn metrics_show_requests_latency_certificates_and_configuration() {
         "signpost_request_duration_seconds_count{endpoint=\"autoconfig\"} 2",
         "signpost_domains 1",
         "signpost_users 1",
-        "signpost_password_hashes_total",
+        "signpost_password_hashes_total 1",
+        // The second login with the same password was remembered: no second hash.
+        "signpost_remembered_logins_total 1",
     ] {
         assert!(text.contains(line), "missing `{line}` in\n{text}");
     }
