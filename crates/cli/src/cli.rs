@@ -230,7 +230,7 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request headers [default: 10]
     #[arg(long, env = "SIGNPOST_HEADER_TIMEOUT", value_name = "SECONDS")]
     pub header_timeout: Option<u64>,
-    /// Seconds a whole request may take, body included [default: 30]
+    /// Seconds a client may take to send a request body [default: 30]
     #[arg(long, env = "SIGNPOST_REQUEST_TIMEOUT", value_name = "SECONDS")]
     pub request_timeout: Option<u64>,
     /// Connections served at once [default: 4096]

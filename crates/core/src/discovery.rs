@@ -1,6 +1,8 @@
 //! The decision at the heart of Signpost: given an address and who is asking, what account
 //! settings does this client get?
 
+use std::borrow::Cow;
+
 use crate::model::{Domain, Endpoint, ProtocolKind, ServiceAccess, User, expand_pattern};
 use crate::snapshot::Snapshot;
 
@@ -61,9 +63,9 @@ impl Account<'_> {
     }
 
     /// The login name for `endpoint`: the user's own, else the endpoint's pattern expanded.
-    pub fn login_for(&self, endpoint: &Endpoint) -> Option<String> {
+    pub fn login_for<'a>(&'a self, endpoint: &'a Endpoint) -> Option<Cow<'a, str>> {
         match &self.login_name {
-            Some(login) => Some(login.clone()),
+            Some(login) => Some(Cow::Borrowed(login)),
             None => endpoint
                 .username
                 .as_deref()
@@ -72,7 +74,7 @@ impl Account<'_> {
     }
 
     /// The host of `endpoint` for this address (`%EMAILDOMAIN%` expanded).
-    pub fn host_for(&self, endpoint: &Endpoint) -> String {
+    pub fn host_for<'a>(&'a self, endpoint: &'a Endpoint) -> Cow<'a, str> {
         expand_pattern(self.domain.host_of(endpoint), &self.address)
     }
 }
@@ -116,6 +118,7 @@ pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'_>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::model::{Domain, DomainChange, EndpointChange, ProtocolChange};
 
     fn snapshot() -> Snapshot {

@@ -132,7 +132,14 @@ pub fn address(field: &'static str, value: &str) -> Result<String, ValidationErr
         ));
     }
     let domain = domain_name(field, domain)?;
-    let address = format!("{}@{domain}", local.to_lowercase());
+    let mut address = String::with_capacity(local.len() + 1 + domain.len());
+    if local.is_ascii() {
+        address.extend(local.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        address.push_str(&local.to_lowercase());
+    }
+    address.push('@');
+    address.push_str(&domain);
     if address.len() > MAX_ADDRESS_LEN {
         return Err(ValidationError::new(
             field,

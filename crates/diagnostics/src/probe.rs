@@ -453,11 +453,12 @@ impl<'a> Probe<'a> {
                     let expand = |text: &str| {
                         let (local, domain) = address.rsplit_once('@').unwrap_or((&address, ""));
                         signpost_protocol::placeholders::replace(text, |name| match name {
-                            "EMAILADDRESS" => Some(address.clone()),
-                            "EMAILLOCALPART" => Some(local.to_string()),
-                            "EMAILDOMAIN" => Some(domain.to_string()),
+                            "EMAILADDRESS" => Some(address.as_str().into()),
+                            "EMAILLOCALPART" => Some(local.into()),
+                            "EMAILDOMAIN" => Some(domain.into()),
                             _ => None,
                         })
+                        .into_owned()
                     };
                     let settings = parsed
                         .config

@@ -64,7 +64,7 @@ fn write_server(w: &mut XmlWriter, element: &'static str, server: &Server) {
         w.text("hostname", hostname);
     }
     if let Some(port) = server.port {
-        w.text("port", &port.to_string());
+        w.number("port", i64::from(port));
     }
     if let Some(socket_type) = &server.socket_type {
         w.text("socketType", socket_type);

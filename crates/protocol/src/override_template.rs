@@ -1,6 +1,8 @@
 //! The variables of a domain's custom desktop or mobile XML, as the seed names them:
 //! `%EmailAddress%`, `%Base64EmailAddress%`, `%DisplayName%` and `%LegacyDN%`.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 
 use crate::xml_writer::escape_attribute;
@@ -18,8 +20,9 @@ pub struct TemplateValues<'a> {
 /// included, since a template may put a variable inside one.
 pub fn substitute(template: &str, values: &TemplateValues<'_>) -> String {
     crate::placeholders::replace(template, |name| {
-        value_of(name, values).map(|value| guard_hyphens(&escape_attribute(&value)))
+        value_of(name, values).map(|value| Cow::Owned(guard_hyphens(&escape_attribute(&value))))
     })
+    .into_owned()
 }
 
 /// Writes as `&#45;` each hyphen that could make `--` with a neighbour (in the value, or in the

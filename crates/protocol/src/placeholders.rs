@@ -1,9 +1,19 @@
 //! `%NAME%` placeholders, as autoconfig patterns and custom answers use them.
 
+use std::borrow::Cow;
+
 /// Replaces each `%NAME%` for which `value_of(NAME)` gives a value, in one left-to-right pass:
 /// a value that itself contains a placeholder is not expanded again, and text that merely looks
 /// like one is left alone.
-pub fn replace(text: &str, value_of: impl Fn(&str) -> Option<String>) -> String {
+///
+/// Text without a `%` is returned as it is, without a copy (most host names and patterns).
+pub fn replace<'t, 'v>(
+    text: &'t str,
+    value_of: impl Fn(&str) -> Option<Cow<'v, str>>,
+) -> Cow<'t, str> {
+    if !text.contains('%') {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len() + 32);
     let mut rest = text;
     while let Some(start) = rest.find('%') {
@@ -24,7 +34,7 @@ pub fn replace(text: &str, value_of: impl Fn(&str) -> Option<String>) -> String 
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -33,7 +43,7 @@ mod tests {
 
     #[test]
     fn one_pass_only_known_names() {
-        let value_of = |name: &str| (name == "A").then(|| "%A%!".to_string());
+        let value_of = |name: &str| (name == "A").then_some(Cow::Borrowed("%A%!"));
         assert_eq!(replace("x%A%y%B%z%", value_of), "x%A%!y%B%z%");
         assert_eq!(replace("%%A%", value_of), "%%A%!");
         assert_eq!(replace("", value_of), "");

@@ -52,7 +52,7 @@ fn write_value(w: &mut XmlWriter, value: &Value) {
             w.text("string", s);
         }
         Value::Integer(i) => {
-            w.text("integer", &i.to_string());
+            w.number("integer", *i);
         }
         Value::Bool(true) => {
             w.empty("true", &[]);

@@ -1,6 +1,8 @@
 //! Outlook's POX Autodiscover ([MS-OXDSCLI]) and the ActiveSync mobile answer ([MS-ASCMD]):
 //! the request parser and the writers of every answer shape.
 
+use std::borrow::Cow;
+
 use crate::xml_reader::{self, Limits, XmlError};
 use crate::xml_writer::XmlWriter;
 
@@ -43,10 +45,9 @@ impl PoxRequest {
         let Some(raw) = self.acceptable_response_schema.as_deref() else {
             return Ok(ResponseSchema::Outlook);
         };
-        let normalised = normalise_schema_uri(raw);
-        if normalised == OUTLOOK_RESPONSE_NS {
+        if schema_is(raw, OUTLOOK_RESPONSE_NS) {
             Ok(ResponseSchema::Outlook)
-        } else if normalised == MOBILESYNC_RESPONSE_NS {
+        } else if schema_is(raw, MOBILESYNC_RESPONSE_NS) {
             Ok(ResponseSchema::MobileSync)
         } else {
             Err(raw.to_string())
@@ -54,14 +55,23 @@ impl PoxRequest {
     }
 }
 
-/// Clients spell the schema with https, odd letter case or a trailing slash; the answer always
-/// uses the canonical http form.
-fn normalise_schema_uri(raw: &str) -> String {
-    let lowered = raw.trim().trim_end_matches('/').to_ascii_lowercase();
-    match lowered.strip_prefix("https://") {
-        Some(rest) => format!("http://{rest}"),
-        None => lowered,
+/// Whether `raw` names the schema `canonical` (an `http://` URI). Clients spell it with https,
+/// odd letter case or a trailing slash; the answer always uses the canonical form.
+fn schema_is(raw: &str, canonical: &str) -> bool {
+    let raw = raw.trim().trim_end_matches('/');
+    match (without_scheme(raw), without_scheme(canonical)) {
+        (Some(raw), Some(canonical)) => raw.eq_ignore_ascii_case(canonical),
+        _ => false,
     }
+}
+
+/// `uri` after `http://` or `https://` (any letter case).
+fn without_scheme(uri: &str) -> Option<&str> {
+    ["https://", "http://"].iter().find_map(|scheme| {
+        uri.get(..scheme.len())
+            .filter(|start| start.eq_ignore_ascii_case(scheme))
+            .map(|_| &uri[scheme.len()..])
+    })
 }
 
 /// Why a request body could not be read (error 600).
@@ -124,38 +134,38 @@ impl MailProtocolType {
 
 /// One `<Protocol>` of type IMAP, POP3 or SMTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailProtocol {
+pub struct MailProtocol<'a> {
     pub kind: MailProtocolType,
-    pub server: String,
+    pub server: Cow<'a, str>,
     pub port: u16,
-    pub login_name: String,
+    pub login_name: Cow<'a, str>,
     pub encryption: Encryption,
 }
 
 /// The `EXPR` `<Protocol>` that carries the Exchange Web Services URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExchangeProtocol {
-    pub server: String,
+pub struct ExchangeProtocol<'a> {
+    pub server: Cow<'a, str>,
     /// `https://host/EWS/Exchange.asmx`, given as `EwsUrl`, `ASUrl` and `OOFUrl` because clients
     /// disagree about which one they read.
-    pub ews_url: String,
+    pub ews_url: Cow<'a, str>,
 }
 
 /// The `<User>` block of the desktop answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesktopUser {
-    pub display_name: String,
-    pub legacy_dn: String,
-    pub smtp_address: String,
-    pub deployment_id: String,
+pub struct DesktopUser<'a> {
+    pub display_name: Cow<'a, str>,
+    pub legacy_dn: Cow<'a, str>,
+    pub smtp_address: Cow<'a, str>,
+    pub deployment_id: Cow<'a, str>,
 }
 
 /// Everything the desktop (Outlook) answer says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesktopSettings {
-    pub user: DesktopUser,
-    pub mail: Vec<MailProtocol>,
-    pub exchange: Option<ExchangeProtocol>,
+pub struct DesktopSettings<'a> {
+    pub user: DesktopUser<'a>,
+    pub mail: Vec<MailProtocol<'a>>,
+    pub exchange: Option<ExchangeProtocol<'a>>,
     /// Hours the client may cache the answer.
     pub ttl_hours: u32,
 }
@@ -165,8 +175,8 @@ fn on_off(value: bool) -> &'static str {
 }
 
 /// Writes the desktop answer (`outlook/responseschema/2006a`).
-pub fn write_desktop_settings(settings: &DesktopSettings) -> String {
-    let ttl = settings.ttl_hours.to_string();
+pub fn write_desktop_settings(settings: &DesktopSettings<'_>) -> String {
+    let ttl = i64::from(settings.ttl_hours);
     let mut w = XmlWriter::new();
     w.open_with("Autodiscover", &[("xmlns", RESPONSE_NS)]);
     w.open_with("Response", &[("xmlns", OUTLOOK_RESPONSE_NS)]);
@@ -189,7 +199,7 @@ pub fn write_desktop_settings(settings: &DesktopSettings) -> String {
         w.open("Protocol")
             .text("Type", protocol.kind.type_name())
             .text("Server", &protocol.server)
-            .text("Port", &protocol.port.to_string())
+            .number("Port", i64::from(protocol.port))
             .text("DomainRequired", "off")
             .text("LoginName", &protocol.login_name)
             // Absent SPA means on, which sends Outlook and Thunderbird to NTLM.
@@ -200,7 +210,7 @@ pub fn write_desktop_settings(settings: &DesktopSettings) -> String {
         if protocol.kind == MailProtocolType::Smtp {
             w.text("UsePOPAuth", "on").text("SMTPLast", "off");
         }
-        w.text("TTL", &ttl).close();
+        w.number("TTL", ttl).close();
     }
     if let Some(exchange) = &settings.exchange {
         w.open("Protocol")
@@ -210,7 +220,7 @@ pub fn write_desktop_settings(settings: &DesktopSettings) -> String {
             .text("EwsUrl", &exchange.ews_url)
             .text("OOFUrl", &exchange.ews_url)
             .text("SSL", "on")
-            .text("TTL", &ttl)
+            .number("TTL", ttl)
             .close();
     }
     w.finish()

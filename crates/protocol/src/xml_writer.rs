@@ -19,7 +19,8 @@ impl Default for XmlWriter {
 impl XmlWriter {
     /// Starts a document with the XML declaration.
     pub fn new() -> Self {
-        let mut out = String::with_capacity(1024);
+        // Most answers fit; growing the buffer would copy it.
+        let mut out = String::with_capacity(4096);
         out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
         Self {
             out,
@@ -104,6 +105,15 @@ impl XmlWriter {
         self
     }
 
+    /// Writes `<name>number</name>`.
+    pub fn number(&mut self, name: &'static str, value: i64) -> &mut Self {
+        use std::fmt::Write;
+        self.write_tag_start(name, &[]);
+        // Writing into a String cannot fail.
+        let _ = writeln!(self.out, ">{value}</{name}>");
+        self
+    }
+
     /// Writes `<name attr="..." />`.
     pub fn empty(&mut self, name: &'static str, attributes: &[(&'static str, &str)]) -> &mut Self {
         self.write_tag_start(name, attributes);
@@ -138,25 +148,45 @@ pub fn escape_attribute(value: &str) -> String {
 /// Appends `value` escaped for `context`.
 ///
 /// Characters XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) become U+FFFD, so a
-/// hostile record can never make the document ill-formed.
+/// hostile record can never make the document ill-formed. Runs of ordinary characters are copied
+/// whole: this is on every answer's path.
 fn escape_into(out: &mut String, value: &str, context: Context) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if context == Context::Attribute => out.push_str("&quot;"),
-            '\'' if context == Context::Attribute => out.push_str("&apos;"),
+    let bytes = value.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let replacement: Option<&str> = match byte {
+            b'&' => Some("&amp;"),
+            b'<' => Some("&lt;"),
+            b'>' => Some("&gt;"),
+            b'"' if context == Context::Attribute => Some("&quot;"),
+            b'\'' if context == Context::Attribute => Some("&apos;"),
             // Attribute values would have these normalised to spaces; keep them as written.
-            '\t' if context == Context::Attribute => out.push_str("&#9;"),
-            '\n' if context == Context::Attribute => out.push_str("&#10;"),
+            b'\t' if context == Context::Attribute => Some("&#9;"),
+            b'\n' if context == Context::Attribute => Some("&#10;"),
             // A bare CR is folded into LF by every parser; a reference keeps it.
-            '\r' => out.push_str("&#13;"),
-            '\t' | '\n' => out.push(c),
-            c if is_forbidden_in_xml(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
+            b'\r' => Some("&#13;"),
+            b'\t' | b'\n' => None,
+            0..=0x1F => Some("\u{FFFD}"),
+            // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+            0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                out.push_str(&value[copied..i]);
+                out.push('\u{FFFD}');
+                i += 3;
+                copied = i;
+                continue;
+            }
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            out.push_str(&value[copied..i]);
+            out.push_str(replacement);
+            copied = i + 1;
         }
+        i += 1;
     }
+    out.push_str(&value[copied..]);
 }
 
 /// Whether XML 1.0's `Char` production leaves `c` out (so no document may contain it, not even

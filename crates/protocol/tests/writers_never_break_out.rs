@@ -253,24 +253,24 @@ fn profile(v: &str) -> Profile {
     }
 }
 
-fn desktop(v: &str) -> DesktopSettings {
+fn desktop(v: &str) -> DesktopSettings<'_> {
     DesktopSettings {
         user: DesktopUser {
-            display_name: v.to_string(),
-            legacy_dn: v.to_string(),
-            smtp_address: v.to_string(),
-            deployment_id: v.to_string(),
+            display_name: v.into(),
+            legacy_dn: v.into(),
+            smtp_address: v.into(),
+            deployment_id: v.into(),
         },
         mail: vec![MailProtocol {
             kind: MailProtocolType::Imap,
-            server: v.to_string(),
+            server: v.into(),
             port: 993,
-            login_name: v.to_string(),
+            login_name: v.into(),
             encryption: Encryption::Ssl,
         }],
         exchange: Some(ExchangeProtocol {
-            server: v.to_string(),
-            ews_url: v.to_string(),
+            server: v.into(),
+            ews_url: v.into(),
         }),
         ttl_hours: 1,
     }

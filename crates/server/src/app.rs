@@ -6,15 +6,20 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 
+use crate::edge::{Edge, EdgeLayer};
 use crate::responses;
 use crate::routes::{autoconfig, autodiscover_json, autodiscover_xml, health, mobileconfig, pacc};
 use crate::state::SharedState;
+use tower::Layer;
 
-pub fn router(state: SharedState) -> Router {
+/// The whole application: every route behind the [`Edge`].
+pub type App = Edge<Router>;
+
+pub fn router(state: SharedState) -> App {
     if let Some(target) = state.config.redirect_only.clone() {
         return redirect_only_router(state, target);
     }
-    Router::new()
+    let routes = Router::new()
         .route(
             "/autodiscover/autodiscover.xml",
             get(autodiscover_xml::handle).post(autodiscover_xml::handle),
@@ -44,21 +49,14 @@ pub fn router(state: SharedState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::front::front_door,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::observe::observe,
-        ))
-        .with_state(state)
+        .with_state(state.clone());
+    EdgeLayer::new(state).layer(routes)
 }
 
 /// The redirector a company website's host can run instead of a rewrite rule: autodiscover, in
 /// any letter case, goes to the mail host (302 for GET, as Outlook expects from its http step;
 /// 307 for POST, which keeps the body); nothing else is answered.
-fn redirect_only_router(state: SharedState, target: String) -> Router {
+fn redirect_only_router(state: SharedState, target: String) -> App {
     let base = target.trim_end_matches('/').to_string();
     let redirect = move |method: axum::http::Method| {
         let location = format!("{base}/autodiscover/autodiscover.xml");
@@ -78,18 +76,15 @@ fn redirect_only_router(state: SharedState, target: String) -> Router {
             response
         }
     };
-    Router::new()
+    let routes = Router::new()
         .route(
             "/autodiscover/autodiscover.xml",
             axum::routing::any(redirect),
         )
         .route("/healthz", get(health::healthz))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::observe::observe,
-        ))
-        .with_state(state)
+        .with_state(state.clone());
+    EdgeLayer::observe_only(state).layer(routes)
 }
 
 async fn not_found() -> Response {

@@ -117,7 +117,7 @@ pub struct ServerConfig {
     pub auth_limits: LimiterSettings,
     /// A file that gets one line per failed login, for fail2ban.
     pub auth_failure_log: Option<std::path::PathBuf>,
-    /// The longest a request may take, body included (slow clients get 408).
+    /// The longest a client may take to send a request body (slow clients get 408).
     pub request_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,

@@ -3,9 +3,8 @@
 //! what must stay on http: ACME HTTP-01 challenges, autoconfig (Thunderbird falls back to http),
 //! and Outlook's redirect step on `autodiscover.<domain>`, which gets its 302.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::listener::ClientConnection;
@@ -23,18 +22,8 @@ const AUTOCONFIG_PATHS: [&str; 3] = [
     "/v1.1/mail/config-v1.1.xml",
 ];
 
-pub async fn front_door(
-    State(state): State<SharedState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match decide(&state, &request) {
-        Some(response) => response,
-        None => next.run(request).await,
-    }
-}
-
-fn decide(state: &SharedState, request: &Request) -> Option<Response> {
+/// The answer given before routing, if any.
+pub fn decide(state: &SharedState, request: &Request) -> Option<Response> {
     let secure = request
         .extensions()
         .get::<ClientConnection>()
@@ -45,6 +34,10 @@ fn decide(state: &SharedState, request: &Request) -> Option<Response> {
     }
     if let Some(token) = path.strip_prefix(ACME_CHALLENGE_PREFIX) {
         return Some(acme_challenge(state, token));
+    }
+    let redirects = state.config.http_redirects_to_https() && !AUTOCONFIG_PATHS.contains(&path);
+    if !secure && !redirects {
+        return None;
     }
     // Requests by IP address (or without Host) are answered as they are: loopback tests,
     // load-balancer checks.
@@ -57,9 +50,6 @@ fn decide(state: &SharedState, request: &Request) -> Option<Response> {
                 "This server has no configuration for that host name\n",
             )
         });
-    }
-    if !state.config.http_redirects_to_https() || AUTOCONFIG_PATHS.contains(&path) {
-        return None;
     }
     let port = state.config.https_port_suffix();
     if path == "/autodiscover/autodiscover.xml"

@@ -9,7 +9,10 @@ mod certificates;
 mod client_auth;
 pub mod config;
 mod credential_cache;
+mod deadline;
+mod edge;
 mod front;
+mod in_process;
 mod listener;
 mod metrics;
 mod observe;
@@ -23,4 +26,5 @@ mod state;
 pub mod tls;
 
 pub use config::ServerConfig;
+pub use in_process::InProcess;
 pub use listener::{BoundAddresses, run};

@@ -20,6 +20,7 @@ use tower::ServiceExt;
 use tracing::{debug, info, warn};
 
 use crate::config::ServerConfig;
+use crate::deadline::{CoarseClock, ConnectionDeadline};
 use crate::state::{AppState, SharedState};
 use crate::{acme, app, certificates, proxy, snapshot_reload, tls};
 
@@ -109,6 +110,7 @@ pub async fn run(
     let router = app::router(state.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
+    let clock = CoarseClock::start();
     let mut accept_tasks = Vec::new();
     for (listener, acceptor) in listeners {
         accept_tasks.push(tokio::spawn(accept_loop(
@@ -117,6 +119,7 @@ pub async fn run(
             router.clone(),
             state.clone(),
             graceful.clone(),
+            clock.clone(),
             stop_rx.clone(),
         )));
     }
@@ -154,16 +157,16 @@ async fn bind(address: &SocketAddr) -> anyhow::Result<TcpListener> {
 async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
-    router: axum::Router,
+    router: crate::app::App,
     state: SharedState,
     graceful: Arc<GracefulShutdown>,
+    clock: Arc<CoarseClock>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // The header timeout is enforced by `deadline`, not by hyper (see there).
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(state.config.header_read_timeout)
         .max_headers(64)
         // Request line and headers beyond 16 KiB are refused (431).
         .max_buf_size(16 * 1024);
@@ -203,6 +206,7 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         let builder = builder.clone();
         let graceful = graceful.watcher();
+        let deadline = ConnectionDeadline::new(clock.clone());
         tokio::spawn(async move {
             let _slot = slot;
             let mut peer = direct_peer;
@@ -224,7 +228,12 @@ async fn accept_loop(
                 secure: acceptor.is_some(),
             };
             match acceptor {
-                None => serve(stream, connection, router, &state, &builder, graceful).await,
+                None => {
+                    serve(
+                        stream, connection, router, &state, &builder, graceful, deadline,
+                    )
+                    .await
+                }
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
@@ -243,7 +252,10 @@ async fn accept_loop(
                         // A TLS-ALPN-01 validation: the handshake itself was the answer.
                         return;
                     }
-                    serve(tls_stream, connection, router, &state, &builder, graceful).await;
+                    serve(
+                        tls_stream, connection, router, &state, &builder, graceful, deadline,
+                    )
+                    .await;
                 }
             }
         });
@@ -253,24 +265,37 @@ async fn accept_loop(
 async fn serve<S>(
     stream: S,
     connection: ClientConnection,
-    router: axum::Router,
+    router: crate::app::App,
     state: &SharedState,
     builder: &auto::Builder<TokioExecutor>,
     graceful: Watcher,
+    deadline: Arc<ConnectionDeadline>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let proxies = state.config.trusted_proxies.clone();
-    let service = router.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
-        let mut request = request.map(axum::body::Body::new);
-        request.extensions_mut().insert(connection);
-        proxy::apply_forwarded_headers(&mut request, &proxies);
-        app::normalise_path(request)
+    let request_state = state.clone();
+    let request_deadline = deadline.clone();
+    let service = tower::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let busy = request_deadline.request_started();
+        let request = crate::in_process::prepare(request, connection, &request_state);
+        let answering = router.clone().oneshot(request);
+        async move {
+            let answer = answering.await;
+            drop(busy);
+            answer
+        }
     });
     let served = builder
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
         .into_owned();
-    if let Err(e) = graceful.watch(served).await {
-        debug!(peer = %connection.peer, error = %e, "connection ended with an error");
+    tokio::select! {
+        ended = graceful.watch(served) => {
+            if let Err(e) = ended {
+                debug!(peer = %connection.peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = deadline.expired(state.config.header_read_timeout) => {
+            debug!(peer = %connection.peer, "closing a connection that sent no request in time");
+        }
     }
 }

@@ -64,8 +64,8 @@ labelled!(
     }
 );
 
-/// What a handler knows about its request that the status code does not say; put in the
-/// response's extensions.
+/// What a handler knows about its request that the status code does not say (see
+/// [`crate::observe::note`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Observation {
     pub client: ClientKind,

@@ -5,8 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use signpost_protocol::proxy_protocol::{self, V1_MAX_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -87,13 +86,14 @@ pub fn is_trusted(proxies: &[IpNetwork], ip: IpAddr) -> bool {
 
 const FORWARDED_HEADERS: [&str; 3] = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"];
 
-/// Applies `X-Forwarded-*` when the direct peer is a trusted proxy, and removes them otherwise,
-/// so nothing later can be fooled by a client that sends its own.
-pub fn apply_forwarded_headers(request: &mut Request, proxies: &[IpNetwork]) {
-    let Some(mut connection) = request.extensions().get::<ClientConnection>().copied() else {
-        return;
-    };
-    let headers = request.headers_mut();
+/// Applies `X-Forwarded-*` when the direct peer is a trusted proxy (to `connection` and the Host
+/// header), and removes them in any case, so nothing later can be fooled by a client that sends
+/// its own.
+pub fn apply_forwarded_headers(
+    headers: &mut HeaderMap,
+    mut connection: ClientConnection,
+    proxies: &[IpNetwork],
+) -> ClientConnection {
     if is_trusted(proxies, connection.direct_peer.ip()) {
         if let Some(client) = headers
             .get("x-forwarded-for")
@@ -105,11 +105,10 @@ pub fn apply_forwarded_headers(request: &mut Request, proxies: &[IpNetwork]) {
         match headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref()
+            .map(str::trim)
         {
-            Some("https") => connection.secure = true,
-            Some("http") => connection.secure = false,
+            Some(proto) if proto.eq_ignore_ascii_case("https") => connection.secure = true,
+            Some(proto) if proto.eq_ignore_ascii_case("http") => connection.secure = false,
             _ => {}
         }
         if let Some(host) = headers
@@ -124,7 +123,7 @@ pub fn apply_forwarded_headers(request: &mut Request, proxies: &[IpNetwork]) {
     for name in FORWARDED_HEADERS {
         headers.remove(name);
     }
-    request.extensions_mut().insert(connection);
+    connection
 }
 
 /// The client: the right-most address that is not itself a trusted proxy.

@@ -15,6 +15,7 @@ use crate::basic_auth::BasicCredentials;
 use crate::config::ServerConfig;
 use crate::credential_cache::CredentialCache;
 use crate::metrics::Metrics;
+use crate::observe::CurrentRequest;
 use crate::password_check::PasswordChecker;
 use crate::tls::SniResolver;
 
@@ -131,7 +132,7 @@ impl AppState {
     fn record_failure(&self, login: &str, client: IpAddr) {
         self.limiter.record_failure(client, login);
         self.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        info!(login = %printable_login(login), %client, "autodiscover login failed");
+        info!(id = %CurrentRequest, login = %printable_login(login), %client, "autodiscover login failed");
         if let Some(log) = &self.auth_failure_log {
             let line = format!(
                 "{} signpost: authentication failure for \"{}\" from {client}\n",

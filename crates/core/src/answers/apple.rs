@@ -2,6 +2,8 @@
 //! with SMTP), or an ActiveSync account when the domain prefers it for Apple devices, plus
 //! CalDAV and CardDAV accounts when the domain has them.
 
+use std::borrow::Cow;
+
 use signpost_protocol::mobileconfig::{
     ActiveSyncAccount, DavAccount, MailAccount, MailAccountType, MailServer, Payload, PayloadIds,
     Profile,
@@ -39,10 +41,10 @@ fn ids(account: &Account<'_>, part: &str) -> PayloadIds {
 
 fn mail_server(account: &Account<'_>, endpoint: &Endpoint) -> MailServer {
     MailServer {
-        host: account.host_for(endpoint),
+        host: account.host_for(endpoint).into_owned(),
         port: endpoint.port,
         use_ssl: endpoint.encryption != Encryption::None,
-        username: account.login_for(endpoint),
+        username: account.login_for(endpoint).map(Cow::into_owned),
     }
 }
 
@@ -76,7 +78,7 @@ fn activesync_payload(account: &Account<'_>, description: &str) -> Option<Payloa
             Payload::ActiveSync(ActiveSyncAccount {
                 ids: ids(account, "eas"),
                 description: description.to_string(),
-                host: account.host_for(endpoint),
+                host: account.host_for(endpoint).into_owned(),
                 username: Some(
                     account
                         .login_name

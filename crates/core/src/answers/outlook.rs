@@ -1,5 +1,7 @@
 //! Outlook's desktop answer, the ActiveSync answer and Autodiscover v2 URLs.
 
+use std::borrow::Cow;
+
 use signpost_protocol::autodiscover_v2::V2Protocol;
 use signpost_protocol::override_template::{self, TemplateValues};
 use signpost_protocol::pox::{
@@ -38,7 +40,10 @@ fn wire_encryption(encryption: Encryption) -> pox::Encryption {
 }
 
 /// The generated desktop settings, before any override: each protocol's primary endpoint.
-pub fn desktop_settings(account: &Account<'_>, options: &AnswerOptions) -> DesktopSettings {
+pub fn desktop_settings<'a>(
+    account: &'a Account<'_>,
+    options: &AnswerOptions,
+) -> DesktopSettings<'a> {
     let domain = account.domain;
     let mail = [
         (ProtocolKind::Imap, MailProtocolType::Imap),
@@ -56,21 +61,21 @@ pub fn desktop_settings(account: &Account<'_>, options: &AnswerOptions) -> Deskt
             // Outlook needs a login name; without a pattern the address is the usual one.
             login_name: account
                 .login_for(endpoint)
-                .unwrap_or_else(|| account.address.clone()),
+                .unwrap_or(Cow::Borrowed(&account.address)),
             encryption: wire_encryption(endpoint.encryption),
         }
     })
     .collect();
     let exchange = account.offers(ProtocolKind::Ews).then(|| ExchangeProtocol {
         server: account.host_for(&domain.protocols.ews.primary),
-        ews_url: ews_url(account),
+        ews_url: Cow::Owned(ews_url(account)),
     });
     DesktopSettings {
         user: DesktopUser {
-            display_name: account.shown_name().to_string(),
-            legacy_dn: account.legacy_dn.clone(),
-            smtp_address: account.address.clone(),
-            deployment_id: deployment_id(domain),
+            display_name: Cow::Borrowed(account.shown_name()),
+            legacy_dn: Cow::Borrowed(&account.legacy_dn),
+            smtp_address: Cow::Borrowed(&account.address),
+            deployment_id: Cow::Owned(deployment_id(domain)),
         },
         mail,
         exchange,

@@ -1,6 +1,8 @@
 //! Protocols a domain offers and how clients reach each: the seed's Autodiscover card, with room
 //! for more than one way to reach a protocol (SMTP on 465 and 587, say).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::validate::{self, ValidationError};
@@ -400,12 +402,12 @@ impl EndpointChange {
 }
 
 /// Replaces the autoconfig placeholders of a user name or host pattern for one address.
-pub fn expand_pattern(pattern: &str, address: &str) -> String {
+pub fn expand_pattern<'p>(pattern: &'p str, address: &str) -> Cow<'p, str> {
     let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
     signpost_protocol::placeholders::replace(pattern, |name| match name {
-        "EMAILADDRESS" => Some(address.to_string()),
-        "EMAILLOCALPART" => Some(local.to_string()),
-        "EMAILDOMAIN" => Some(domain.to_string()),
+        "EMAILADDRESS" => Some(Cow::Borrowed(address)),
+        "EMAILLOCALPART" => Some(Cow::Borrowed(local)),
+        "EMAILDOMAIN" => Some(Cow::Borrowed(domain)),
         _ => None,
     })
 }
@@ -413,6 +415,7 @@ pub fn expand_pattern(pattern: &str, address: &str) -> String {
 /// Replaces `%EMAILDOMAIN%` in a host pattern, for answers about a whole domain.
 pub fn expand_host_for_domain(pattern: &str, domain: &str) -> String {
     signpost_protocol::placeholders::replace(pattern, |name| {
-        (name == "EMAILDOMAIN").then(|| domain.to_string())
+        (name == "EMAILDOMAIN").then_some(Cow::Borrowed(domain))
     })
+    .into_owned()
 }

@@ -10,6 +10,7 @@ use signpost_core::{Domain, Snapshot, validate};
 use tracing::{debug, warn};
 
 use super::{domain_for_host, domain_of, query_value, request_host};
+use crate::observe::CurrentRequest;
 use crate::responses;
 use crate::state::SharedState;
 
@@ -21,7 +22,7 @@ pub async fn handle(State(state): State<SharedState>, headers: HeaderMap, uri: U
     match autoconfig::autoconfig_answer(domain) {
         Ok(body) => responses::xml(body),
         Err(why) => {
-            warn!(domain = %domain.name, %why, "no autoconfig answer for this domain");
+            warn!(id = %CurrentRequest, domain = %domain.name, %why, "no autoconfig answer for this domain");
             not_found()
         }
     }

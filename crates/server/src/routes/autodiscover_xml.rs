@@ -1,12 +1,13 @@
 //! `POST|GET /autodiscover/autodiscover.xml`: Outlook's desktop answer and the ActiveSync
 //! (mobilesync) answer, with Outlook's 401 -> Basic flow.
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::task::Poll;
 
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
 use signpost_core::answers;
@@ -18,21 +19,20 @@ use tracing::debug;
 use crate::basic_auth::{self, Presented};
 use crate::client_auth;
 use crate::listener::ClientConnection;
-use crate::metrics::{ClientKind, Observation, Outcome};
+use crate::metrics::{ClientKind, Outcome};
 use crate::responses;
 use crate::state::SharedState;
 
-pub async fn handle(
-    State(state): State<SharedState>,
-    connection: Option<Extension<ClientConnection>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let client_ip = connection
-        .map(|Extension(c)| c.peer.ip())
+pub async fn handle(State(state): State<SharedState>, request: Request) -> Response {
+    // Taken apart rather than through extractors, which would copy the headers.
+    let (parts, body) = request.into_parts();
+    let (uri, headers) = (&parts.uri, &parts.headers);
+    let client_ip = parts
+        .extensions
+        .get::<ClientConnection>()
+        .map(|c| c.peer.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let body = match read_limited(body, &headers).await {
+    let body = match read_in_time(body, headers, state.config.request_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -78,7 +78,7 @@ pub async fn handle(
             return error(client, ErrorCode::InvalidRequest, "invalid address");
         }
     };
-    let presented = basic_auth::from_headers(&headers);
+    let presented = basic_auth::from_headers(headers);
 
     // Without an address only the authenticated user can be answered for.
     let (address, mut verified) = match (requested, &presented) {
@@ -152,10 +152,8 @@ pub async fn handle(
     observed(answer, client, None)
 }
 
-fn observed(mut response: Response, client: ClientKind, outcome: Option<Outcome>) -> Response {
-    response
-        .extensions_mut()
-        .insert(Observation { client, outcome });
+fn observed(response: Response, client: ClientKind, outcome: Option<Outcome>) -> Response {
+    crate::observe::note(client, outcome);
     response
 }
 
@@ -184,6 +182,27 @@ fn error(client: ClientKind, code: ErrorCode, why: &'static str) -> Response {
     observed(response, client, Some(Outcome::ErrorAnswer))
 }
 
+/// Reads the body, giving a client that sends it slowly `limit` in all (then 408). A body that
+/// came with the headers, as nearly all do, is read without arming a timer.
+async fn read_in_time(
+    body: Body,
+    headers: &HeaderMap,
+    limit: std::time::Duration,
+) -> Result<axum::body::Bytes, Response> {
+    let mut reading = std::pin::pin!(read_limited(body, headers));
+    let first = std::future::poll_fn(|cx| Poll::Ready(reading.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(read) => read,
+        Poll::Pending => match tokio::time::timeout(limit, reading).await {
+            Ok(read) => read,
+            Err(_) => Err(responses::text(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request took too long\n",
+            )),
+        },
+    }
+}
+
 /// Past this, an oversized body is not even read to the end before the 413 is sent.
 const MAX_DISCARDED_BYTES: usize = 1024 * 1024;
 
@@ -209,6 +228,8 @@ async fn read_limited(body: Body, headers: &HeaderMap) -> Result<axum::body::Byt
         return Err(too_large());
     }
     let mut body = body;
+    // A body in one piece (the usual case) is kept as it came; more pieces are joined.
+    let mut first: Option<axum::body::Bytes> = None;
     let mut kept = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
@@ -223,7 +244,15 @@ async fn read_limited(body: Body, headers: &HeaderMap) -> Result<axum::body::Byt
         };
         total += data.len();
         if total <= MAX_REQUEST_BYTES {
-            kept.extend_from_slice(&data);
+            match first.take() {
+                None if kept.is_empty() => first = Some(data),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        kept.extend_from_slice(&earlier);
+                    }
+                    kept.extend_from_slice(&data);
+                }
+            }
         } else if total > MAX_DISCARDED_BYTES {
             return Err(too_large());
         }
@@ -231,5 +260,5 @@ async fn read_limited(body: Body, headers: &HeaderMap) -> Result<axum::body::Byt
     if total > MAX_REQUEST_BYTES {
         return Err(too_large());
     }
-    Ok(kept.into())
+    Ok(first.unwrap_or_else(|| kept.into()))
 }

@@ -19,6 +19,7 @@ use super::{domain_of, query_value, request_host};
 use crate::basic_auth::{self, Presented};
 use crate::client_auth;
 use crate::listener::ClientConnection;
+use crate::observe::CurrentRequest;
 use crate::responses;
 use crate::state::SharedState;
 
@@ -85,7 +86,7 @@ pub async fn profile(
         Some(signer) => match signer.sign(plist.as_bytes()) {
             Ok(signed) => signed,
             Err(e) => {
-                warn!(domain = %domain_name, error = %e, "profile signing failed; sending it unsigned");
+                warn!(id = %CurrentRequest, domain = %domain_name, error = %e, "profile signing failed; sending it unsigned");
                 plist.into_bytes()
             }
         },
