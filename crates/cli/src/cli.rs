@@ -236,6 +236,10 @@ pub struct ServeArgs {
     /// Connections served at once [default: 4096]
     #[arg(long, env = "SIGNPOST_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Outlook answers remembered for the next identical question, per configuration version
+    /// (about 3 KiB each; 0 turns this off) [default: 4096]
+    #[arg(long, env = "SIGNPOST_ANSWER_CACHE_ENTRIES", value_name = "N")]
+    pub answer_cache_entries: Option<usize>,
     /// Only redirect autodiscover to this https URL (run on a company website's host)
     #[arg(long, value_name = "URL")]
     pub redirect_only: Option<String>,

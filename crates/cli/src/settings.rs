@@ -64,6 +64,7 @@ pub struct ServerSection {
     pub header_timeout: Option<u64>,
     pub request_timeout: Option<u64>,
     pub max_connections: Option<usize>,
+    pub answer_cache_entries: Option<usize>,
     #[serde(default)]
     pub profile_signing: ProfileSigningSection,
 }
@@ -201,6 +202,9 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
     }
     if let Some(seconds) = args.request_timeout.or(section.request_timeout) {
         config.request_timeout = Duration::from_secs(seconds.max(1));
+    }
+    if let Some(n) = args.answer_cache_entries.or(section.answer_cache_entries) {
+        config.answer_memo_entries = n;
     }
     if let Some(n) = args.max_connections.or(section.max_connections) {
         config.max_connections = n.max(1);

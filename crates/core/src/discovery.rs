@@ -36,14 +36,23 @@ pub struct Account<'s> {
     pub domain: &'s Domain,
     pub address: String,
     /// The user's name, only for the user themself.
-    pub display_name: Option<String>,
+    pub display_name: Option<&'s str>,
     /// The user's own login name, overriding the domain's user name patterns.
-    pub login_name: Option<String>,
-    pub legacy_dn: String,
+    pub login_name: Option<&'s str>,
+    /// The user's record, when it may shape the answer.
+    known: Option<&'s User>,
     pub access: ServiceAccess,
 }
 
-impl Account<'_> {
+impl<'s> Account<'s> {
+    /// The LegacyDN: the user's own, else derived from the address.
+    pub fn legacy_dn(&self) -> Cow<'s, str> {
+        match self.known.and_then(|user| user.legacy_dn.as_deref()) {
+            Some(explicit) => Cow::Borrowed(explicit),
+            None => Cow::Owned(crate::model::derived_legacy_dn(&self.address)),
+        }
+    }
+
     /// Whether the domain has `kind` on and the user may use it.
     pub fn offers(&self, kind: ProtocolKind) -> bool {
         self.domain.protocols.get(kind).enabled && self.access.allows(kind)
@@ -59,13 +68,13 @@ impl Account<'_> {
 
     /// The name shown as the account's owner: the user's name, else the address.
     pub fn shown_name(&self) -> &str {
-        self.display_name.as_deref().unwrap_or(&self.address)
+        self.display_name.unwrap_or(&self.address)
     }
 
     /// The login name for `endpoint`: the user's own, else the endpoint's pattern expanded.
     pub fn login_for<'a>(&'a self, endpoint: &'a Endpoint) -> Option<Cow<'a, str>> {
         match &self.login_name {
-            Some(login) => Some(Cow::Borrowed(login)),
+            Some(login) => Some(Cow::Borrowed(*login)),
             None => endpoint
                 .username
                 .as_deref()
@@ -84,7 +93,7 @@ impl Account<'_> {
 /// Personal data (the display name) is given only to the authenticated user. What is needed to
 /// connect (login name, service access) follows the user's record for an `Anonymous` asker too:
 /// a user with POP denied never gets POP. A `Public` asker gets the domain's settings only.
-pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'_>) -> Discovery<'s> {
+pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'s>) -> Discovery<'s> {
     let Some((local, domain_name)) = address.rsplit_once('@') else {
         return Discovery::NotHosted;
     };
@@ -100,17 +109,15 @@ pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'_>) -> 
         Asker::Public => None,
     };
     let display_name = match asker {
-        Asker::Authenticated(user) => Some(user.shown_name().to_string()),
+        Asker::Authenticated(user) => Some(user.shown_name()),
         Asker::Anonymous | Asker::Public => None,
     };
     Discovery::Account(Account {
         domain,
         address: address.to_string(),
         display_name,
-        login_name: known.and_then(|u| u.login_name.clone()),
-        legacy_dn: known
-            .map(User::legacy_dn)
-            .unwrap_or_else(|| crate::model::derived_legacy_dn(address)),
+        login_name: known.and_then(|u| u.login_name.as_deref()),
+        known,
         access: known.map(|u| u.access).unwrap_or(ServiceAccess::ALL),
     })
 }
@@ -158,7 +165,7 @@ mod tests {
         Snapshot::new(1, vec![example, redirected], vec![user])
     }
 
-    fn account<'s>(s: &'s Snapshot, address: &str, asker: Asker<'_>) -> Account<'s> {
+    fn account<'s>(s: &'s Snapshot, address: &str, asker: Asker<'s>) -> Account<'s> {
         match discover(s, address, asker) {
             Discovery::Account(account) => account,
             other => panic!("expected an account, got {other:?}"),

@@ -28,7 +28,7 @@ pub struct PoxRequest {
 }
 
 /// The answer family a request asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResponseSchema {
     /// Outlook and other desktop clients: IMAP, POP3, SMTP, EWS.
     Outlook,

@@ -2,55 +2,106 @@
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::edge::{Edge, EdgeLayer};
+use crate::edge::Edge;
 use crate::responses;
 use crate::routes::{autoconfig, autodiscover_json, autodiscover_xml, health, mobileconfig, pacc};
 use crate::state::SharedState;
-use tower::Layer;
 
-/// The whole application: every route behind the [`Edge`].
-pub type App = Edge<Router>;
+/// The whole application: every request goes through the [`Edge`].
+pub type App = Edge;
 
 pub fn router(state: SharedState) -> App {
     if let Some(target) = state.config.redirect_only.clone() {
         return redirect_only_router(state, target);
     }
-    let routes = Router::new()
-        .route(
-            "/autodiscover/autodiscover.xml",
-            get(autodiscover_xml::handle).post(autodiscover_xml::handle),
-        )
-        .route(
-            "/autodiscover/autodiscover.json",
-            get(autodiscover_json::by_query),
-        )
-        .route(
-            "/autodiscover/autodiscover.json/{*rest}",
-            get(autodiscover_json::by_path),
-        )
-        .route("/mail/config-v1.1.xml", get(autoconfig::handle))
-        .route(
-            "/.well-known/autoconfig/mail/config-v1.1.xml",
-            get(autoconfig::handle),
-        )
-        .route("/v1.1/mail/config-v1.1.xml", get(autoconfig::handle))
-        .route(
-            "/.well-known/user-agent-configuration.json",
-            get(pacc::handle),
-        )
-        .route("/mobileconfig", get(mobileconfig::profile))
-        .route("/apple", get(mobileconfig::profile))
+    // The discovery endpoints are [`DiscoveryRoute`]s; the router serves the rest.
+    let others = Router::new()
         .route("/mobileconfig/link", get(mobileconfig::link))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .fallback(not_found)
         .with_state(state.clone());
-    EdgeLayer::new(state).layer(routes)
+    Edge::new(state, others)
+}
+
+/// The endpoints clients discover their settings at: nearly all the traffic, so they are matched
+/// by hand rather than by the general router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryRoute {
+    AutodiscoverXml,
+    AutodiscoverJson,
+    /// `/autodiscover/autodiscover.json/...`
+    AutodiscoverJsonPath,
+    Autoconfig,
+    Pacc,
+    Profile,
+}
+
+const AUTODISCOVER_JSON: &str = "/autodiscover/autodiscover.json";
+
+impl DiscoveryRoute {
+    /// The route for a path (already lowercased where clients disagree on case).
+    pub fn for_path(path: &str) -> Option<Self> {
+        Some(match path {
+            "/autodiscover/autodiscover.xml" => Self::AutodiscoverXml,
+            AUTODISCOVER_JSON => Self::AutodiscoverJson,
+            "/mail/config-v1.1.xml"
+            | "/.well-known/autoconfig/mail/config-v1.1.xml"
+            | "/v1.1/mail/config-v1.1.xml" => Self::Autoconfig,
+            "/.well-known/user-agent-configuration.json" => Self::Pacc,
+            "/mobileconfig" | "/apple" => Self::Profile,
+            p if p
+                .strip_prefix(AUTODISCOVER_JSON)
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/')) =>
+            {
+                Self::AutodiscoverJsonPath
+            }
+            _ => return None,
+        })
+    }
+
+    /// The methods the route answers (GET also answers HEAD).
+    fn allowed(self) -> &'static str {
+        match self {
+            Self::AutodiscoverXml => "GET,HEAD,POST",
+            _ => "GET,HEAD",
+        }
+    }
+
+    pub async fn answer(self, state: SharedState, request: Request) -> Response {
+        let method = request.method();
+        let allowed = *method == Method::GET
+            || *method == Method::HEAD
+            || (*method == Method::POST && self == Self::AutodiscoverXml);
+        if !allowed {
+            let mut response = responses::text(StatusCode::METHOD_NOT_ALLOWED, "");
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(self.allowed()));
+            return response;
+        }
+        match self {
+            Self::AutodiscoverXml => autodiscover_xml::handle(state, request).await,
+            Self::AutodiscoverJson => autodiscover_json::by_query(&state, request.uri()),
+            Self::AutodiscoverJsonPath => {
+                let uri = request.uri();
+                let rest = uri
+                    .path()
+                    .strip_prefix(AUTODISCOVER_JSON)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .unwrap_or_default();
+                autodiscover_json::by_path(&state, rest, uri)
+            }
+            Self::Autoconfig => autoconfig::handle(&state, &request),
+            Self::Pacc => pacc::handle(&state, &request),
+            Self::Profile => mobileconfig::profile(state, request).await,
+        }
+    }
 }
 
 /// The redirector a company website's host can run instead of a rewrite rule: autodiscover, in
@@ -84,7 +135,7 @@ fn redirect_only_router(state: SharedState, target: String) -> App {
         .route("/healthz", get(health::healthz))
         .fallback(not_found)
         .with_state(state.clone());
-    EdgeLayer::observe_only(state).layer(routes)
+    Edge::router_only(state, routes)
 }
 
 async fn not_found() -> Response {

@@ -121,6 +121,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// Answers (and parsed requests) remembered for the next identical question; 0 turns the
+    /// memo off.
+    pub answer_memo_entries: usize,
 }
 
 impl ServerConfig {
@@ -168,6 +171,7 @@ impl Default for ServerConfig {
             auth_failure_log: None,
             request_timeout: Duration::from_secs(30),
             max_connections: 4096,
+            answer_memo_entries: 4096,
         }
     }
 }

@@ -42,23 +42,27 @@ impl CredentialCache {
         let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(&self.key) else {
             return [0; 32];
         };
-        mac.update(login.to_lowercase().as_bytes());
+        // Login names match ignoring case; lowercase them into the MAC a piece at a time.
+        let mut buffer = [0u8; 4];
+        for c in login.chars().flat_map(char::to_lowercase) {
+            mac.update(c.encode_utf8(&mut buffer).as_bytes());
+        }
         mac.update(&[0]);
         mac.update(password.as_bytes());
         mac.finalize().into_bytes().into()
     }
 
-    /// The address remembered for `key`, if it was verified against `current_hash` of that
-    /// address (the caller passes a lookup of the current hash) and has not expired.
+    /// The address remembered for `key`, if it has not expired and `still_current(address,
+    /// hash)` says the password hash it was verified against is still that address's.
     pub fn lookup(
         &self,
         key: &CacheKey,
-        current_hash: impl FnOnce(&str) -> Option<String>,
+        still_current: impl FnOnce(&str, &str) -> bool,
     ) -> Option<String> {
         let mut entries = self.entries.lock().ok()?;
         let entry = entries.get(key)?;
-        let valid = entry.expires > Instant::now()
-            && current_hash(&entry.address).as_deref() == Some(entry.password_hash.as_str());
+        let valid =
+            entry.expires > Instant::now() && still_current(&entry.address, &entry.password_hash);
         if valid {
             Some(entry.address.clone())
         } else {
@@ -108,16 +112,16 @@ mod tests {
         assert_ne!(key, cache.key_for("jo@x.y", "other"));
         cache.remember(key, "jo@x.y", "h1");
         assert_eq!(
-            cache.lookup(&key, |_| Some("h1".into())).as_deref(),
+            cache.lookup(&key, |_, hash| hash == "h1").as_deref(),
             Some("jo@x.y")
         );
-        assert_eq!(cache.lookup(&key, |_| Some("h2".into())), None);
-        assert_eq!(cache.lookup(&key, |_| Some("h1".into())), None, "evicted");
+        assert_eq!(cache.lookup(&key, |_, hash| hash == "h2"), None);
+        assert_eq!(cache.lookup(&key, |_, hash| hash == "h1"), None, "evicted");
 
         let short = CredentialCache::new(Duration::from_millis(0), 10);
         let key = short.key_for("a", "b");
         short.remember(key, "a@x.y", "h");
-        assert_eq!(short.lookup(&key, |_| Some("h".into())), None);
+        assert_eq!(short.lookup(&key, |_, hash| hash == "h"), None);
     }
 
     #[test]

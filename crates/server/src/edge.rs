@@ -1,95 +1,89 @@
 //! The service every request meets first: observed (id, metrics, log line) and, on the main
-//! router, through the front door ([`crate::front`]) before routing. Written by hand rather than
-//! as two `from_fn` middlewares, which box and clone more: it is on every request's path.
+//! application, through the front door ([`crate::front`]); then the discovery endpoints are
+//! answered directly ([`crate::app::DiscoveryRoute`]) and everything else goes to the router.
+//! Written by hand: it is on every request's path, and middleware and general routing cost more
+//! than many answers do.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
-use tower::{Layer, Service};
+use tower::{Service, ServiceExt};
 
+use crate::app::DiscoveryRoute;
 use crate::front;
 use crate::observe::Observing;
 use crate::state::SharedState;
 
 #[derive(Clone)]
-pub struct EdgeLayer {
+pub struct Edge {
     state: SharedState,
-    front_door: bool,
+    /// Everything that is not a discovery endpoint.
+    router: Router,
+    /// Whether the front door and the discovery endpoints apply (not on a redirect-only host).
+    discovery: bool,
 }
 
-impl EdgeLayer {
-    /// Observation and the front door (the main router).
-    pub fn new(state: SharedState) -> Self {
+impl Edge {
+    /// The main application: front door, discovery endpoints, then `router`.
+    pub fn new(state: SharedState, router: Router) -> Self {
         Self {
             state,
-            front_door: true,
+            router,
+            discovery: true,
         }
     }
 
-    /// Observation only (the redirect-only router answers every host alike).
-    pub fn observe_only(state: SharedState) -> Self {
+    /// Observation around `router` alone (the redirect-only host answers every name alike).
+    pub fn router_only(state: SharedState, router: Router) -> Self {
         Self {
             state,
-            front_door: false,
+            router,
+            discovery: false,
         }
     }
 }
 
-impl<S> Layer<S> for EdgeLayer {
-    type Service = Edge<S>;
-
-    fn layer(&self, inner: S) -> Edge<S> {
-        Edge {
-            inner,
-            state: self.state.clone(),
-            front_door: self.front_door,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Edge<S> {
-    inner: S,
-    state: SharedState,
-    front_door: bool,
-}
-
-impl<S> Service<Request> for Edge<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+impl Service<Request> for Edge {
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The router is always ready; it is driven with `oneshot` below.
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
         let observing = Observing::start(&request);
         let state = self.state.clone();
-        if self.front_door
+        if self.discovery
             && let Some(response) = front::decide(&state, &request)
         {
             return Box::pin(std::future::ready(Ok(
                 observing.finish(&state, response, None)
             )));
         }
-        // The service polled ready is the one to call; a fresh clone stays for the next request.
-        let fresh = self.inner.clone();
-        let mut ready = std::mem::replace(&mut self.inner, fresh);
+        let route = self
+            .discovery
+            .then(|| DiscoveryRoute::for_path(request.uri().path()))
+            .flatten();
+        let router = self.router.clone();
         Box::pin(async move {
-            let (answered, noted) = observing.scope(ready.call(request)).await;
-            let response = match answered {
-                Ok(response) => response,
-                Err(never) => match never {},
+            let answering = async {
+                match route {
+                    Some(route) => route.answer(state.clone(), request).await,
+                    None => match router.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    },
+                }
             };
+            let (response, noted) = observing.scope(answering).await;
             Ok(observing.finish(&state, response, noted))
         })
     }

@@ -14,6 +14,7 @@ mod edge;
 mod front;
 mod in_process;
 mod listener;
+mod memo;
 mod metrics;
 mod observe;
 mod password_check;

@@ -25,7 +25,7 @@ pub fn with_type(
     response
 }
 
-pub fn xml(body: String) -> Response {
+pub fn xml(body: impl Into<Body>) -> Response {
     with_type(StatusCode::OK, XML, body)
 }
 

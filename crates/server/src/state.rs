@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+use axum::body::Bytes;
 use signpost_core::Snapshot;
+use signpost_protocol::pox::{PoxRequest, ResponseSchema};
 
 use tracing::info;
 
@@ -14,6 +16,7 @@ use crate::auth_limiter::FailureLimiter;
 use crate::basic_auth::BasicCredentials;
 use crate::config::ServerConfig;
 use crate::credential_cache::CredentialCache;
+use crate::memo::Memo;
 use crate::metrics::Metrics;
 use crate::observe::CurrentRequest;
 use crate::password_check::PasswordChecker;
@@ -30,6 +33,10 @@ pub struct AppState {
     pub passwords: PasswordChecker,
     pub limiter: FailureLimiter,
     pub metrics: Metrics,
+    /// POX request bodies already parsed, by their bytes.
+    pub pox_requests: Memo<Bytes, Result<Arc<PoxRequest>, Arc<str>>>,
+    /// POX answers already written, by what decides them (see [`PoxAnswerKey`]).
+    pub pox_answers: Memo<PoxAnswerKey, Bytes>,
     auth_failure_log: Option<Mutex<std::fs::File>>,
     /// When the snapshot was last replaced (Unix seconds), for `/metrics`.
     pub snapshot_loaded_at: AtomicI64,
@@ -48,6 +55,35 @@ pub enum AuthOutcome {
 
 pub type SharedState = Arc<AppState>;
 
+/// Everything a POX answer depends on: the configuration version, the answer family, the address
+/// asked about and who asked (the verified user, if any).
+#[derive(Debug, PartialEq, Eq)]
+pub struct PoxAnswerKey {
+    pub version: i64,
+    pub schema: ResponseSchema,
+    pub address: String,
+    pub asker: Option<String>,
+}
+
+impl PoxAnswerKey {
+    /// The fields in the order [`Memo::hash_of`] sees them, borrowed, for lookups.
+    pub fn parts<'a>(
+        version: i64,
+        schema: ResponseSchema,
+        address: &'a str,
+        asker: Option<&'a str>,
+    ) -> (i64, ResponseSchema, &'a str, Option<&'a str>) {
+        (version, schema, address, asker)
+    }
+
+    pub fn matches(&self, parts: &(i64, ResponseSchema, &str, Option<&str>)) -> bool {
+        self.version == parts.0
+            && self.schema == parts.1
+            && self.address == parts.2
+            && self.asker.as_deref() == parts.3
+    }
+}
+
 impl AppState {
     pub fn new(config: ServerConfig, snapshot: Snapshot) -> anyhow::Result<Self> {
         let auth_failure_log = match &config.auth_failure_log {
@@ -62,6 +98,16 @@ impl AppState {
         };
         Ok(Self {
             limiter: FailureLimiter::new(config.auth_limits),
+            // Real requests are a few hundred bytes and answers a few KiB; the budgets bound
+            // what strangers can make the memos hold.
+            pox_requests: Memo::new(
+                config.answer_memo_entries,
+                config.answer_memo_entries.saturating_mul(1024),
+            ),
+            pox_answers: Memo::new(
+                config.answer_memo_entries,
+                config.answer_memo_entries.saturating_mul(4 * 1024),
+            ),
             metrics: Metrics::default(),
             auth_failure_log,
             snapshot_loaded_at: AtomicI64::new(crate::tls::resolver_now()),
@@ -99,8 +145,12 @@ impl AppState {
         let key = self
             .credentials
             .key_for(&credentials.login, &credentials.password);
-        let current_hash = |address: &str| snapshot.user(address).map(|u| u.password_hash.clone());
-        if let Some(address) = self.credentials.lookup(&key, current_hash) {
+        let still_current = |address: &str, hash: &str| {
+            snapshot
+                .user(address)
+                .is_some_and(|u| u.password_hash == hash)
+        };
+        if let Some(address) = self.credentials.lookup(&key, still_current) {
             self.metrics
                 .remembered_logins
                 .fetch_add(1, Ordering::Relaxed);

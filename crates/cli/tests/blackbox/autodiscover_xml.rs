@@ -589,3 +589,62 @@ fn cli_changes_reach_a_running_server() {
         creds
     )) == "500"));
 }
+
+#[test]
+fn remembered_answers_follow_the_asker_and_the_configuration() {
+    let sp = john();
+    sp.ok(&["domain", "set", "example.com", "--auth", "optional"]);
+    let server = sp.serve();
+    let creds = Some(("john@example.com", "secret"));
+    let shown = |s: &Server, creds| {
+        element_text(
+            &s.autodiscover("john@example.com", OUTLOOK_SCHEMA, creds)
+                .body,
+            "DisplayName",
+        )
+    };
+    // Alternating askers: each gets its own answer, however often the same bytes arrive.
+    for _ in 0..3 {
+        assert_eq!(shown(&server, None), "john@example.com");
+        assert_eq!(shown(&server, creds), "John Doe");
+    }
+    let metrics = server.get("/metrics", None).body;
+    let hits = |memo: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "signpost_memo_lookups_total{{memo=\"{memo}\",result=\"hit\"}} "
+                ))
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {memo} hits in\n{metrics}"))
+    };
+    assert_eq!(
+        hits("pox_answers"),
+        4.0,
+        "two answers written, four remembered"
+    );
+    assert_eq!(
+        hits("pox_requests"),
+        5.0,
+        "one body parsed, five remembered"
+    );
+
+    // A change of configuration is a new version: nothing remembered from before applies.
+    server.after_change(|| {
+        sp.ok(&[
+            "user",
+            "set",
+            "john@example.com",
+            "--display-name",
+            "John Q. Doe",
+        ]);
+    });
+    assert_eq!(shown(&server, creds), "John Q. Doe");
+
+    // Without the memo, the same answers.
+    let plain = sp.serve_with(&["--answer-cache-entries", "0"]);
+    assert_eq!(shown(&plain, None), "john@example.com");
+    assert_eq!(shown(&plain, creds), "John Q. Doe");
+}

@@ -64,7 +64,7 @@ fn mail_payload(account: &Account<'_>, description: &str) -> Option<Payload> {
         ids: ids(account, "mail"),
         account_type,
         description: description.to_string(),
-        account_name: account.display_name.clone(),
+        account_name: account.display_name.map(str::to_string),
         address: account.address.clone(),
         incoming: mail_server(account, incoming),
         outgoing: mail_server(account, &protocols.smtp.primary),
@@ -82,8 +82,7 @@ fn activesync_payload(account: &Account<'_>, description: &str) -> Option<Payloa
                 username: Some(
                     account
                         .login_name
-                        .clone()
-                        .unwrap_or_else(|| account.address.clone()),
+                        .map_or_else(|| account.address.clone(), str::to_string),
                 ),
                 address: account.address.clone(),
             })
@@ -107,8 +106,7 @@ fn dav_account(
         username: Some(
             account
                 .login_name
-                .clone()
-                .unwrap_or_else(|| account.address.clone()),
+                .map_or_else(|| account.address.clone(), str::to_string),
         ),
         principal_url: Some(url.to_string()),
     })

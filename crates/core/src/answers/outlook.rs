@@ -73,7 +73,7 @@ pub fn desktop_settings<'a>(
     DesktopSettings {
         user: DesktopUser {
             display_name: Cow::Borrowed(account.shown_name()),
-            legacy_dn: Cow::Borrowed(&account.legacy_dn),
+            legacy_dn: account.legacy_dn(),
             smtp_address: Cow::Borrowed(&account.address),
             deployment_id: Cow::Owned(deployment_id(domain)),
         },
@@ -83,12 +83,15 @@ pub fn desktop_settings<'a>(
     }
 }
 
-fn template_values<'a>(account: &'a Account<'_>) -> TemplateValues<'a> {
-    TemplateValues {
+/// Substitutes the account's values into an administrator's custom answer.
+fn substitute(template: &str, account: &Account<'_>) -> String {
+    let legacy_dn = account.legacy_dn();
+    let values = TemplateValues {
         email_address: &account.address,
         display_name: account.shown_name(),
-        legacy_dn: &account.legacy_dn,
-    }
+        legacy_dn: &legacy_dn,
+    };
+    override_template::substitute(template, &values)
 }
 
 /// The generated desktop answer, ignoring any override (what the seed's Generate button shows).
@@ -99,7 +102,7 @@ pub fn generated_desktop_answer(account: &Account<'_>, options: &AnswerOptions) 
 /// The desktop answer as sent: the domain's override when it counts, else the generated one.
 pub fn desktop_answer(account: &Account<'_>, options: &AnswerOptions) -> String {
     match account.domain.desktop_override.active_text() {
-        Some(text) => override_template::substitute(text, &template_values(account)),
+        Some(text) => substitute(text, account),
         None => generated_desktop_answer(account, options),
     }
 }
@@ -123,10 +126,7 @@ pub fn mobile_answer(account: &Account<'_>, options: &AnswerOptions) -> Option<S
         return None;
     }
     match account.domain.mobile_override.active_text() {
-        Some(text) => Some(override_template::substitute(
-            text,
-            &template_values(account),
-        )),
+        Some(text) => Some(substitute(text, account)),
         None => generated_mobile_answer(account, options),
     }
 }

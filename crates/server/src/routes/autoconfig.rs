@@ -2,7 +2,7 @@
 //! `/.well-known/autoconfig/mail/config-v1.1.xml` and `/v1.1/mail/config-v1.1.xml`, on any host,
 //! never authenticated, and the same answer whether or not the address exists.
 
-use axum::extract::State;
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use signpost_core::answers::autoconfig;
@@ -12,11 +12,11 @@ use tracing::{debug, warn};
 use super::{domain_for_host, domain_of, query_value, request_host};
 use crate::observe::CurrentRequest;
 use crate::responses;
-use crate::state::SharedState;
+use crate::state::AppState;
 
-pub async fn handle(State(state): State<SharedState>, headers: HeaderMap, uri: Uri) -> Response {
+pub fn handle(state: &AppState, request: &Request) -> Response {
     let snapshot = state.snapshot.load();
-    let Some(domain) = find_domain(&snapshot, &headers, &uri) else {
+    let Some(domain) = find_domain(&snapshot, request.headers(), request.uri()) else {
         return not_found();
     };
     match autoconfig::autoconfig_answer(domain) {

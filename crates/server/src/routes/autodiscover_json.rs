@@ -2,7 +2,6 @@
 //! `GET /autodiscover/autodiscover.json/v1.0/A?Protocol=P`. Outlook mobile asks from Microsoft's
 //! cloud without credentials, so this never asks for any.
 
-use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use signpost_core::answers;
@@ -11,21 +10,21 @@ use signpost_core::validate;
 use signpost_protocol::autodiscover_v2::{self, V2Protocol};
 
 use crate::responses;
-use crate::state::SharedState;
+use crate::state::AppState;
 
 /// How many domain-level redirects are followed inside this server before giving up.
 const MAX_LOCAL_REDIRECTS: usize = 5;
 
-pub async fn by_query(State(state): State<SharedState>, uri: Uri) -> Response {
+/// `GET /autodiscover/autodiscover.json?Email=A&Protocol=P`
+pub fn by_query(state: &AppState, uri: &Uri) -> Response {
     let email = super::query_value(uri.query(), &["Email"]);
-    answer(&state, email.as_deref(), uri.query())
+    answer(state, email.as_deref(), uri.query())
 }
 
-pub async fn by_path(
-    State(state): State<SharedState>,
-    Path(rest): Path<String>,
-    uri: Uri,
-) -> Response {
+/// `GET /autodiscover/autodiscover.json/v1.0/A?Protocol=P`; `rest` is the path after
+/// `autodiscover.json/`, still percent-encoded.
+pub fn by_path(state: &AppState, rest: &str, uri: &Uri) -> Response {
+    let rest = super::percent_decode(rest).unwrap_or_default();
     let Some(email) = rest
         .split_once('/')
         .filter(|(version, _)| version.eq_ignore_ascii_case("v1.0"))
@@ -39,10 +38,10 @@ pub async fn by_path(
             ),
         );
     };
-    answer(&state, Some(email), uri.query())
+    answer(state, Some(email), uri.query())
 }
 
-fn answer(state: &SharedState, email: Option<&str>, query: Option<&str>) -> Response {
+fn answer(state: &AppState, email: Option<&str>, query: Option<&str>) -> Response {
     let given = super::query_value(query, &["Protocol"]).unwrap_or_default();
     let Some(protocol) = V2Protocol::parse(&given) else {
         return responses::json(

@@ -5,8 +5,10 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::task::Poll;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
@@ -21,9 +23,9 @@ use crate::client_auth;
 use crate::listener::ClientConnection;
 use crate::metrics::{ClientKind, Outcome};
 use crate::responses;
-use crate::state::SharedState;
+use crate::state::{AppState, PoxAnswerKey, SharedState};
 
-pub async fn handle(State(state): State<SharedState>, request: Request) -> Response {
+pub async fn handle(state: SharedState, request: Request) -> Response {
     // Taken apart rather than through extractors, which would copy the headers.
     let (parts, body) = request.into_parts();
     let (uri, headers) = (&parts.uri, &parts.headers);
@@ -38,12 +40,12 @@ pub async fn handle(State(state): State<SharedState>, request: Request) -> Respo
     };
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         // Delta Chat, MyMail and Spike send a GET without a body.
-        PoxRequest {
+        Arc::new(PoxRequest {
             email_address: super::query_value(uri.query(), &["Email", "EmailAddress"]),
             ..PoxRequest::default()
-        }
+        })
     } else {
-        match pox::parse_request(&body) {
+        match parse_remembered(&state, &body) {
             Ok(request) => request,
             Err(reason) => {
                 debug!(%reason, "autodiscover request refused");
@@ -128,28 +130,70 @@ pub async fn handle(State(state): State<SharedState>, request: Request) -> Respo
         None => Asker::Anonymous,
     };
 
+    // The same question with the same configuration gets the same answer: Outlook asks again
+    // at every start and every hour.
+    let asker_address = match asker {
+        Asker::Authenticated(user) => Some(user.address.as_str()),
+        Asker::Anonymous | Asker::Public => None,
+    };
+    let key = PoxAnswerKey::parts(snapshot.version, schema, &address, asker_address);
+    let hash = state.pox_answers.hash_of(&key);
+    if let Some(body) = state.pox_answers.get(hash, |stored| stored.matches(&key)) {
+        return observed(responses::xml(body), client, None);
+    }
     let options = &state.config.answers;
-    let answer = match (discovery::discover(&snapshot, &address, asker), schema) {
+    let body = match (discovery::discover(&snapshot, &address, asker), schema) {
         (Discovery::NotHosted, _) => {
             return error(client, ErrorCode::AddressNotFound, "domain not hosted");
         }
         (Discovery::RedirectAddress(to), ResponseSchema::Outlook) => {
-            responses::xml(pox::write_desktop_redirect_address(&to))
+            pox::write_desktop_redirect_address(&to)
         }
         (Discovery::RedirectAddress(to), ResponseSchema::MobileSync) => {
-            responses::xml(pox::write_mobilesync_redirect(&to))
+            pox::write_mobilesync_redirect(&to)
         }
         (Discovery::Account(account), ResponseSchema::Outlook) => {
-            responses::xml(answers::desktop_answer(&account, options))
+            answers::desktop_answer(&account, options)
         }
         (Discovery::Account(account), ResponseSchema::MobileSync) => {
             match answers::mobile_answer(&account, options) {
-                Some(body) => responses::xml(body),
+                Some(body) => body,
                 None => return error(client, ErrorCode::ProviderUnavailable, "ActiveSync is off"),
             }
         }
     };
-    observed(answer, client, None)
+    let body = Bytes::from(body);
+    let stored = PoxAnswerKey {
+        version: snapshot.version,
+        schema,
+        address: address.clone(),
+        asker: asker_address.map(str::to_string),
+    };
+    let weight = body.len() + address.len() + 64;
+    state.pox_answers.insert(hash, stored, body.clone(), weight);
+    observed(responses::xml(body), client, None)
+}
+
+/// The request in `body`, parsed once for all the times the same bytes arrive.
+fn parse_remembered(state: &AppState, body: &Bytes) -> Result<Arc<PoxRequest>, Arc<str>> {
+    let hash = state.pox_requests.hash_of(&body[..]);
+    if let Some(parsed) = state
+        .pox_requests
+        .get(hash, |stored| stored[..] == body[..])
+    {
+        return parsed;
+    }
+    let parsed = pox::parse_request(body)
+        .map(Arc::new)
+        .map_err(|reason| Arc::from(reason.to_string()));
+    // A copy: the body may be a slice of a much larger connection buffer.
+    state.pox_requests.insert(
+        hash,
+        Bytes::copy_from_slice(body),
+        parsed.clone(),
+        body.len() * 2 + 64,
+    );
+    parsed
 }
 
 fn observed(response: Response, client: ClientKind, outcome: Option<Outcome>) -> Response {

@@ -84,6 +84,25 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
             plain(state.passwords.computed() as f64),
         ),
         (
+            "signpost_memo_lookups_total",
+            "Lookups of remembered parsed requests and answers, by memo and result.",
+            [
+                ("pox_requests", state.pox_requests.hits_and_misses()),
+                ("pox_answers", state.pox_answers.hits_and_misses()),
+            ]
+            .into_iter()
+            .flat_map(|(memo, (hits, misses))| {
+                [
+                    (format!("{{memo=\"{memo}\",result=\"hit\"}}"), hits as f64),
+                    (
+                        format!("{{memo=\"{memo}\",result=\"miss\"}}"),
+                        misses as f64,
+                    ),
+                ]
+            })
+            .collect(),
+        ),
+        (
             "signpost_login_limiter_entries",
             "Clients and accounts the failed-login limiter remembers.",
             vec![

@@ -6,7 +6,7 @@
 //! name, login name and service access); without, it carries the domain's settings.
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use signpost_core::answers::apple;
@@ -25,12 +25,8 @@ use crate::state::SharedState;
 
 const ADDRESS_PARAMETERS: &[&str] = &["emailaddress", "email"];
 
-pub async fn profile(
-    State(state): State<SharedState>,
-    connection: Option<Extension<ClientConnection>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+pub async fn profile(state: SharedState, request: Request) -> Response {
+    let (uri, headers) = (request.uri(), request.headers());
     let Some(raw) = query_value(uri.query(), ADDRESS_PARAMETERS) else {
         return page(StatusCode::OK, &form(None, None));
     };
@@ -48,12 +44,14 @@ pub async fn profile(
             ),
         );
     }
-    let verified = match basic_auth::from_headers(&headers) {
+    let verified = match basic_auth::from_headers(headers) {
         Presented::Nothing => None,
         Presented::Unreadable => return responses::unauthorized(&state.config.realm),
         Presented::Basic(credentials) => {
-            let client = connection
-                .map(|Extension(c)| c.peer.ip())
+            let client = request
+                .extensions()
+                .get::<ClientConnection>()
+                .map(|c| c.peer.ip())
                 .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
             match client_auth::verify(&state, &snapshot, &credentials, Some(&address), client).await
             {

@@ -30,7 +30,7 @@ pub fn query_value(query: Option<&str>, names: &[&str]) -> Option<String> {
 }
 
 /// `%XX` decoding into UTF-8; `None` for malformed escapes or bytes that are not UTF-8.
-fn percent_decode(value: &str) -> Option<String> {
+pub(crate) fn percent_decode(value: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

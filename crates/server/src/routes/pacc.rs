@@ -2,18 +2,18 @@
 //! (`ua-auto-config.<domain>`, where clients look, or the domain itself). The body's SHA-256 is
 //! what the domain's `_ua-auto-config` TXT record must carry.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::response::Response;
 use signpost_core::answers::pacc;
 
 use super::{domain_for_host, request_host};
 use crate::responses;
-use crate::state::SharedState;
+use crate::state::AppState;
 
-pub async fn handle(State(state): State<SharedState>, headers: HeaderMap, uri: Uri) -> Response {
+pub fn handle(state: &AppState, request: &Request) -> Response {
     let snapshot = state.snapshot.load();
-    let found = request_host(&headers, &uri)
+    let found = request_host(request.headers(), request.uri())
         .and_then(|host| domain_for_host(&snapshot, &host, "ua-auto-config"));
     match found {
         Some((domain, asked)) if domain.redirect_to.is_none() => {
