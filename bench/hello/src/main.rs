@@ -1,29 +1,45 @@
-//! `bench-hello ADDR:PORT [BYTES]`: answers every request with a short text (or BYTES bytes),
-//! nothing else. The benchmark runs
-//! it beside Signpost on the same machine as the ceiling a Rust HTTP server reaches here.
+//! `bench-hello ADDR:PORT [--bytes N] [--work-ns N]`: answers every request with a short text,
+//! nothing else. The benchmark runs it beside Signpost as the ceiling a Rust HTTP server reaches
+//! on this machine. `--bytes` makes the answer that long (the size of a real answer); `--work-ns`
+//! spends that much CPU per request first, to show what each microsecond of work costs here.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+fn usage() -> ! {
+    eprintln!("usage: bench-hello ADDR:PORT [--bytes N] [--work-ns N]  (e.g. 127.0.0.1:18080)");
+    std::process::exit(2);
+}
 
 #[tokio::main]
 async fn main() {
-    let address: SocketAddr = match std::env::args().nth(1).map(|a| a.parse()) {
+    let mut args = std::env::args().skip(1);
+    let address: SocketAddr = match args.next().map(|a| a.parse()) {
         Some(Ok(address)) => address,
-        _ => {
-            eprintln!("usage: bench-hello ADDR:PORT [BYTES] (for example 127.0.0.1:18080 2300)");
-            std::process::exit(2);
-        }
+        _ => usage(),
     };
-    // With a second argument N, the answer is N bytes instead (the size of a real answer).
-    let size: usize = std::env::args()
-        .nth(2)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let body: &'static str = if size == 0 {
+    let (mut bytes, mut work_ns) = (0usize, 0u64);
+    while let Some(flag) = args.next() {
+        let value = args.next().and_then(|v| v.parse::<u64>().ok());
+        match (flag.as_str(), value) {
+            ("--bytes", Some(n)) => bytes = usize::try_from(n).unwrap_or_else(|_| usage()),
+            ("--work-ns", Some(n)) => work_ns = n,
+            _ => usage(),
+        }
+    }
+    let body: &'static str = if bytes == 0 {
         "hello\n"
     } else {
-        Box::leak("x".repeat(size).into_boxed_str())
+        Box::leak("x".repeat(bytes).into_boxed_str())
     };
-    let app = axum::Router::new().fallback(move || async move { body });
+    let work = Duration::from_nanos(work_ns);
+    let app = axum::Router::new().fallback(move || async move {
+        let started = Instant::now();
+        while started.elapsed() < work {
+            std::hint::spin_loop();
+        }
+        body
+    });
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -119,9 +119,36 @@ impl Histogram {
     }
 }
 
-pub struct Metrics {
+/// One thread's share of the request counters and latency histograms. Threads count into their
+/// own share, so no two cores fight over a cache line on every request; `/metrics` adds them up.
+struct Share {
     requests: Vec<AtomicU64>,
     latency: Vec<Histogram>,
+}
+
+impl Share {
+    fn new() -> Self {
+        let cells = Endpoint::ALL.len() * ClientKind::ALL.len() * Outcome::ALL.len();
+        Self {
+            requests: (0..cells).map(|_| AtomicU64::new(0)).collect(),
+            latency: Endpoint::ALL.iter().map(|_| Histogram::new()).collect(),
+        }
+    }
+}
+
+const SHARES: usize = 8;
+
+/// The share the current thread counts into.
+fn share_index() -> usize {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static SHARE: usize = (NEXT.fetch_add(1, Ordering::Relaxed) % SHARES as u64) as usize;
+    }
+    SHARE.with(|share| *share)
+}
+
+pub struct Metrics {
+    shares: Vec<Share>,
     pub auth_failures: AtomicU64,
     pub rate_limited: AtomicU64,
     /// Logins answered from the credential cache.
@@ -130,10 +157,8 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let cells = Endpoint::ALL.len() * ClientKind::ALL.len() * Outcome::ALL.len();
         Self {
-            requests: (0..cells).map(|_| AtomicU64::new(0)).collect(),
-            latency: Endpoint::ALL.iter().map(|_| Histogram::new()).collect(),
+            shares: (0..SHARES).map(|_| Share::new()).collect(),
             auth_failures: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             remembered_logins: AtomicU64::new(0),
@@ -154,12 +179,23 @@ impl Metrics {
         outcome: Outcome,
         elapsed: Duration,
     ) {
-        if let Some(counter) = self.requests.get(cell(endpoint, client, outcome)) {
+        let Some(share) = self.shares.get(share_index()) else {
+            return;
+        };
+        if let Some(counter) = share.requests.get(cell(endpoint, client, outcome)) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(histogram) = self.latency.get(endpoint.index()) {
+        if let Some(histogram) = share.latency.get(endpoint.index()) {
             histogram.observe(elapsed);
         }
+    }
+
+    /// A counter summed over the threads' shares.
+    fn total(&self, read: impl Fn(&Share) -> &AtomicU64) -> u64 {
+        self.shares
+            .iter()
+            .map(|share| read(share).load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Counters and histograms in the text format; `extra` holds gauges computed at scrape time.
@@ -173,8 +209,8 @@ impl Metrics {
         for endpoint in Endpoint::ALL {
             for client in ClientKind::ALL {
                 for outcome in Outcome::ALL {
-                    let value =
-                        self.requests[cell(*endpoint, *client, *outcome)].load(Ordering::Relaxed);
+                    let at = cell(*endpoint, *client, *outcome);
+                    let value = self.total(|share| &share.requests[at]);
                     if value > 0 {
                         let _ = writeln!(
                             out,
@@ -193,15 +229,15 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE signpost_request_duration_seconds histogram");
         for endpoint in Endpoint::ALL {
-            let histogram = &self.latency[endpoint.index()];
-            let count = histogram.count.load(Ordering::Relaxed);
+            let at = endpoint.index();
+            let count = self.total(|share| &share.latency[at].count);
             if count == 0 {
                 continue;
             }
             let label = endpoint.label();
             let mut cumulative = 0;
-            for (bound, bucket) in BUCKETS.iter().zip(&histogram.buckets) {
-                cumulative += bucket.load(Ordering::Relaxed);
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                cumulative += self.total(|share| &share.latency[at].buckets[i]);
                 let _ = writeln!(
                     out,
                     "signpost_request_duration_seconds_bucket{{endpoint=\"{label}\",le=\"{bound}\"}} {cumulative}"
@@ -211,7 +247,7 @@ impl Metrics {
                 out,
                 "signpost_request_duration_seconds_bucket{{endpoint=\"{label}\",le=\"+Inf\"}} {count}"
             );
-            let sum = histogram.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            let sum = self.total(|share| &share.latency[at].sum_micros) as f64 / 1e6;
             let _ = writeln!(
                 out,
                 "signpost_request_duration_seconds_sum{{endpoint=\"{label}\"}} {sum}"

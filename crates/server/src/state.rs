@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use signpost_core::Snapshot;
-use signpost_protocol::pox::{PoxRequest, ResponseSchema};
 
 use tracing::info;
 
@@ -20,6 +19,7 @@ use crate::memo::Memo;
 use crate::metrics::Metrics;
 use crate::observe::CurrentRequest;
 use crate::password_check::PasswordChecker;
+use crate::routes::autodiscover_xml::ParsedPox;
 use crate::tls::SniResolver;
 
 pub struct AppState {
@@ -34,9 +34,9 @@ pub struct AppState {
     pub limiter: FailureLimiter,
     pub metrics: Metrics,
     /// POX request bodies already parsed, by their bytes.
-    pub pox_requests: Memo<Bytes, Result<Arc<PoxRequest>, Arc<str>>>,
-    /// POX answers already written, by what decides them (see [`PoxAnswerKey`]).
-    pub pox_answers: Memo<PoxAnswerKey, Bytes>,
+    pub pox_requests: Memo<Bytes, Result<Arc<ParsedPox>, Arc<str>>>,
+    /// Answers already written, by what decides them (see [`AnswerKey`]).
+    pub answers: Memo<AnswerKey, Bytes>,
     auth_failure_log: Option<Mutex<std::fs::File>>,
     /// When the snapshot was last replaced (Unix seconds), for `/metrics`.
     pub snapshot_loaded_at: AtomicI64,
@@ -55,33 +55,23 @@ pub enum AuthOutcome {
 
 pub type SharedState = Arc<AppState>;
 
-/// Everything a POX answer depends on: the configuration version, the answer family, the address
-/// asked about and who asked (the verified user, if any).
-#[derive(Debug, PartialEq, Eq)]
-pub struct PoxAnswerKey {
-    pub version: i64,
-    pub schema: ResponseSchema,
-    pub address: String,
-    pub asker: Option<String>,
+/// Which answer a remembered body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnswerKind {
+    Desktop,
+    MobileSync,
+    Autoconfig,
+    Profile,
 }
 
-impl PoxAnswerKey {
-    /// The fields in the order [`Memo::hash_of`] sees them, borrowed, for lookups.
-    pub fn parts<'a>(
-        version: i64,
-        schema: ResponseSchema,
-        address: &'a str,
-        asker: Option<&'a str>,
-    ) -> (i64, ResponseSchema, &'a str, Option<&'a str>) {
-        (version, schema, address, asker)
-    }
-
-    pub fn matches(&self, parts: &(i64, ResponseSchema, &str, Option<&str>)) -> bool {
-        self.version == parts.0
-            && self.schema == parts.1
-            && self.address == parts.2
-            && self.asker.as_deref() == parts.3
-    }
+/// Everything a remembered answer depends on: the configuration version, which answer, what it
+/// is about (an address, or a domain) and who asked (the verified user, if any).
+#[derive(Debug, PartialEq, Eq)]
+pub struct AnswerKey {
+    version: i64,
+    kind: AnswerKind,
+    subject: String,
+    asker: Option<String>,
 }
 
 impl AppState {
@@ -104,7 +94,7 @@ impl AppState {
                 config.answer_memo_entries,
                 config.answer_memo_entries.saturating_mul(1024),
             ),
-            pox_answers: Memo::new(
+            answers: Memo::new(
                 config.answer_memo_entries,
                 config.answer_memo_entries.saturating_mul(4 * 1024),
             ),
@@ -121,6 +111,38 @@ impl AppState {
             passwords: PasswordChecker::new(config.concurrent_password_checks)?,
             config,
         })
+    }
+
+    /// The answer `compute` gives, remembered: the same question about the same configuration
+    /// is answered from memory next time. Errors are not remembered.
+    pub fn answer_once<E>(
+        &self,
+        version: i64,
+        kind: AnswerKind,
+        subject: &str,
+        asker: Option<&str>,
+        compute: impl FnOnce() -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        let hash = self.answers.hash_of(&(version, kind, subject, asker));
+        let matches = |key: &AnswerKey| {
+            key.version == version
+                && key.kind == kind
+                && key.subject == subject
+                && key.asker.as_deref() == asker
+        };
+        if let Some(body) = self.answers.get(hash, matches) {
+            return Ok(body);
+        }
+        let body = compute()?;
+        let key = AnswerKey {
+            version,
+            kind,
+            subject: subject.to_string(),
+            asker: asker.map(str::to_string),
+        };
+        let weight = body.len() + subject.len() + 64;
+        self.answers.insert(hash, key, body.clone(), weight);
+        Ok(body)
     }
 
     /// Replaces the snapshot answers are computed from.

@@ -620,11 +620,7 @@ fn remembered_answers_follow_the_asker_and_the_configuration() {
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no {memo} hits in\n{metrics}"))
     };
-    assert_eq!(
-        hits("pox_answers"),
-        4.0,
-        "two answers written, four remembered"
-    );
+    assert_eq!(hits("answers"), 4.0, "two answers written, four remembered");
     assert_eq!(
         hits("pox_requests"),
         5.0,

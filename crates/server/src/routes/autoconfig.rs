@@ -2,6 +2,7 @@
 //! `/.well-known/autoconfig/mail/config-v1.1.xml` and `/v1.1/mail/config-v1.1.xml`, on any host,
 //! never authenticated, and the same answer whether or not the address exists.
 
+use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -12,14 +13,21 @@ use tracing::{debug, warn};
 use super::{domain_for_host, domain_of, query_value, request_host};
 use crate::observe::CurrentRequest;
 use crate::responses;
-use crate::state::AppState;
+use crate::state::{AnswerKind, AppState};
 
 pub fn handle(state: &AppState, request: &Request) -> Response {
     let snapshot = state.snapshot.load();
     let Some(domain) = find_domain(&snapshot, request.headers(), request.uri()) else {
         return not_found();
     };
-    match autoconfig::autoconfig_answer(domain) {
+    let answered = state.answer_once(
+        snapshot.version,
+        AnswerKind::Autoconfig,
+        &domain.name,
+        None,
+        || autoconfig::autoconfig_answer(domain).map(Bytes::from),
+    );
+    match answered {
         Ok(body) => responses::xml(body),
         Err(why) => {
             warn!(id = %CurrentRequest, domain = %domain.name, %why, "no autoconfig answer for this domain");

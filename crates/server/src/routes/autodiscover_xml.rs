@@ -23,7 +23,7 @@ use crate::client_auth;
 use crate::listener::ClientConnection;
 use crate::metrics::{ClientKind, Outcome};
 use crate::responses;
-use crate::state::{AppState, PoxAnswerKey, SharedState};
+use crate::state::{AnswerKind, AppState, SharedState};
 
 pub async fn handle(state: SharedState, request: Request) -> Response {
     // Taken apart rather than through extractors, which would copy the headers.
@@ -40,10 +40,10 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
     };
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         // Delta Chat, MyMail and Spike send a GET without a body.
-        Arc::new(PoxRequest {
+        Arc::new(ParsedPox::new(PoxRequest {
             email_address: super::query_value(uri.query(), &["Email", "EmailAddress"]),
             ..PoxRequest::default()
-        })
+        }))
     } else {
         match parse_remembered(&state, &body) {
             Ok(request) => request,
@@ -57,7 +57,7 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
             }
         }
     };
-    let schema = match request.response_schema() {
+    let schema = match request.request.response_schema() {
         Ok(schema) => schema,
         Err(unsupported) => {
             debug!(schema = %unsupported.chars().take(120).collect::<String>(), "unsupported response schema");
@@ -72,7 +72,7 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
         ResponseSchema::Outlook => ClientKind::Outlook,
         ResponseSchema::MobileSync => ClientKind::ActiveSync,
     };
-    let snapshot = state.snapshot.load_full();
+    let snapshot = state.snapshot.load();
     let requested = match requested_address(&snapshot, &request) {
         Ok(address) => address,
         Err(reason) => {
@@ -136,46 +136,40 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
         Asker::Authenticated(user) => Some(user.address.as_str()),
         Asker::Anonymous | Asker::Public => None,
     };
-    let key = PoxAnswerKey::parts(snapshot.version, schema, &address, asker_address);
-    let hash = state.pox_answers.hash_of(&key);
-    if let Some(body) = state.pox_answers.get(hash, |stored| stored.matches(&key)) {
-        return observed(responses::xml(body), client, None);
-    }
+    let kind = match schema {
+        ResponseSchema::Outlook => AnswerKind::Desktop,
+        ResponseSchema::MobileSync => AnswerKind::MobileSync,
+    };
     let options = &state.config.answers;
-    let body = match (discovery::discover(&snapshot, &address, asker), schema) {
-        (Discovery::NotHosted, _) => {
-            return error(client, ErrorCode::AddressNotFound, "domain not hosted");
-        }
-        (Discovery::RedirectAddress(to), ResponseSchema::Outlook) => {
-            pox::write_desktop_redirect_address(&to)
-        }
-        (Discovery::RedirectAddress(to), ResponseSchema::MobileSync) => {
-            pox::write_mobilesync_redirect(&to)
-        }
-        (Discovery::Account(account), ResponseSchema::Outlook) => {
-            answers::desktop_answer(&account, options)
-        }
-        (Discovery::Account(account), ResponseSchema::MobileSync) => {
-            match answers::mobile_answer(&account, options) {
-                Some(body) => body,
-                None => return error(client, ErrorCode::ProviderUnavailable, "ActiveSync is off"),
+    let answered = state.answer_once(snapshot.version, kind, &address, asker_address, || {
+        let body = match (discovery::discover(&snapshot, &address, asker), schema) {
+            (Discovery::NotHosted, _) => {
+                return Err((ErrorCode::AddressNotFound, "domain not hosted"));
             }
-        }
-    };
-    let body = Bytes::from(body);
-    let stored = PoxAnswerKey {
-        version: snapshot.version,
-        schema,
-        address: address.clone(),
-        asker: asker_address.map(str::to_string),
-    };
-    let weight = body.len() + address.len() + 64;
-    state.pox_answers.insert(hash, stored, body.clone(), weight);
-    observed(responses::xml(body), client, None)
+            (Discovery::RedirectAddress(to), ResponseSchema::Outlook) => {
+                pox::write_desktop_redirect_address(&to)
+            }
+            (Discovery::RedirectAddress(to), ResponseSchema::MobileSync) => {
+                pox::write_mobilesync_redirect(&to)
+            }
+            (Discovery::Account(account), ResponseSchema::Outlook) => {
+                answers::desktop_answer(&account, options)
+            }
+            (Discovery::Account(account), ResponseSchema::MobileSync) => {
+                answers::mobile_answer(&account, options)
+                    .ok_or((ErrorCode::ProviderUnavailable, "ActiveSync is off"))?
+            }
+        };
+        Ok(Bytes::from(body))
+    });
+    match answered {
+        Ok(body) => observed(responses::xml(body), client, None),
+        Err((code, why)) => error(client, code, why),
+    }
 }
 
 /// The request in `body`, parsed once for all the times the same bytes arrive.
-fn parse_remembered(state: &AppState, body: &Bytes) -> Result<Arc<PoxRequest>, Arc<str>> {
+fn parse_remembered(state: &AppState, body: &Bytes) -> Result<Arc<ParsedPox>, Arc<str>> {
     let hash = state.pox_requests.hash_of(&body[..]);
     if let Some(parsed) = state
         .pox_requests
@@ -184,7 +178,7 @@ fn parse_remembered(state: &AppState, body: &Bytes) -> Result<Arc<PoxRequest>, A
         return parsed;
     }
     let parsed = pox::parse_request(body)
-        .map(Arc::new)
+        .map(|request| Arc::new(ParsedPox::new(request)))
         .map_err(|reason| Arc::from(reason.to_string()));
     // A copy: the body may be a slice of a much larger connection buffer.
     state.pox_requests.insert(
@@ -203,7 +197,8 @@ fn observed(response: Response, client: ClientKind, outcome: Option<Outcome>) ->
 
 /// The address a request is about: its LegacyDN when that names someone (the spec says LegacyDN
 /// wins), else its EMailAddress. `Ok(None)` when it names nobody at all.
-fn requested_address(snapshot: &Snapshot, request: &PoxRequest) -> Result<Option<String>, String> {
+fn requested_address(snapshot: &Snapshot, parsed: &ParsedPox) -> Result<Option<String>, String> {
+    let request = &parsed.request;
     if let Some(address) = request
         .legacy_dn
         .as_deref()
@@ -211,12 +206,28 @@ fn requested_address(snapshot: &Snapshot, request: &PoxRequest) -> Result<Option
     {
         return Ok(Some(address));
     }
-    match request.email_address.as_deref() {
-        Some(raw) => validate::address("EMailAddress", raw)
-            .map(Some)
-            .map_err(|e| e.to_string()),
+    match &parsed.email {
+        Some(normalised) => normalised.clone().map(Some),
         None if request.legacy_dn.is_some() => Err("unknown LegacyDN".into()),
         None => Ok(None),
+    }
+}
+
+/// A POX request as read, with its EMailAddress already normalised (which depends on nothing
+/// but the request, so it is remembered with it).
+pub struct ParsedPox {
+    pub request: PoxRequest,
+    /// The normalised address, or why it is not one.
+    pub email: Option<Result<String, String>>,
+}
+
+impl ParsedPox {
+    pub fn new(request: PoxRequest) -> Self {
+        let email = request
+            .email_address
+            .as_deref()
+            .map(|raw| validate::address("EMailAddress", raw).map_err(|e| e.to_string()));
+        Self { request, email }
     }
 }
 

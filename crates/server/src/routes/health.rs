@@ -88,7 +88,7 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
             "Lookups of remembered parsed requests and answers, by memo and result.",
             [
                 ("pox_requests", state.pox_requests.hits_and_misses()),
-                ("pox_answers", state.pox_answers.hits_and_misses()),
+                ("answers", state.answers.hits_and_misses()),
             ]
             .into_iter()
             .flat_map(|(memo, (hits, misses))| {

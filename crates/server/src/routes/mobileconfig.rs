@@ -6,6 +6,7 @@
 //! name, login name and service access); without, it carries the domain's settings.
 
 use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
@@ -21,7 +22,7 @@ use crate::client_auth;
 use crate::listener::ClientConnection;
 use crate::observe::CurrentRequest;
 use crate::responses;
-use crate::state::SharedState;
+use crate::state::{AnswerKind, SharedState};
 
 const ADDRESS_PARAMETERS: &[&str] = &["emailaddress", "email"];
 
@@ -34,7 +35,7 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
         Ok(address) => address,
         Err(e) => return page(StatusCode::BAD_REQUEST, &form(Some(&raw), Some(&e.message))),
     };
-    let snapshot = state.snapshot.load_full();
+    let snapshot = state.snapshot.load();
     if snapshot.domain(domain_of(&address)).is_none() {
         return page(
             StatusCode::NOT_FOUND,
@@ -66,11 +67,37 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
             }
         }
     };
-    let asker = match verified.as_deref().and_then(|a| snapshot.user(a)) {
+    let user = verified.as_deref().and_then(|a| snapshot.user(a));
+    let asker = match user {
         Some(user) => Asker::Authenticated(user),
         None => Asker::Public,
     };
-    let Some((plist, domain_name)) = build(&snapshot, &address, asker) else {
+    // Signing costs about a millisecond: the same profile is signed once per configuration.
+    let answered = state.answer_once(
+        snapshot.version,
+        AnswerKind::Profile,
+        &address,
+        user.map(|u| u.address.as_str()),
+        || {
+            let Some((plist, domain_name)) = build(&snapshot, &address, asker) else {
+                return Err(NothingToSetUp);
+            };
+            let signer = state.config.profile_signing.for_domain(&domain_name);
+            let body = match signer {
+                Some(signer) => match signer.sign(plist.as_bytes()) {
+                    Ok(signed) => signed,
+                    Err(e) => {
+                        warn!(id = %CurrentRequest, domain = %domain_name, error = %e, "profile signing failed; sending it unsigned");
+                        plist.into_bytes()
+                    }
+                },
+                None => plist.into_bytes(),
+            };
+            debug!(%address, signed = signer.is_some(), "configuration profile");
+            Ok(Bytes::from(body))
+        },
+    );
+    let Ok(body) = answered else {
         return page(
             StatusCode::NOT_FOUND,
             &form(
@@ -79,21 +106,13 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
             ),
         );
     };
-    let signer = state.config.profile_signing.for_domain(&domain_name);
-    let body = match signer {
-        Some(signer) => match signer.sign(plist.as_bytes()) {
-            Ok(signed) => signed,
-            Err(e) => {
-                warn!(id = %CurrentRequest, domain = %domain_name, error = %e, "profile signing failed; sending it unsigned");
-                plist.into_bytes()
-            }
-        },
-        None => plist.into_bytes(),
-    };
-    debug!(%address, signed = signer.is_some(), "configuration profile");
     let mut response =
         responses::with_type(StatusCode::OK, "application/x-apple-aspen-config", body);
-    let disposition = format!("attachment; filename=\"{domain_name}.mobileconfig\"");
+    // Named after the address's own domain (what the person asked about).
+    let disposition = format!(
+        "attachment; filename=\"{}.mobileconfig\"",
+        domain_of(&address)
+    );
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response
             .headers_mut()
@@ -101,6 +120,9 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
     }
     response
 }
+
+/// No profile can be made for the address (every service it could carry is off).
+struct NothingToSetUp;
 
 /// The profile's property list and the domain it belongs to, following a domain redirect to a
 /// domain hosted here.
