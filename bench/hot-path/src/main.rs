@@ -88,6 +88,8 @@ struct Case {
     body: String,
     basic: bool,
     expect: &'static str,
+    /// Whether the server may answer from remembered answers.
+    memo: bool,
 }
 
 fn request(case: &Case) -> hyper::Request<Body> {
@@ -147,7 +149,14 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::sink)
         .init();
-    let server = InProcess::new(ServerConfig::default(), snapshot()?)?;
+    let remembering = InProcess::new(ServerConfig::default(), snapshot()?)?;
+    let computing = InProcess::new(
+        ServerConfig {
+            answer_memo_entries: 0,
+            ..ServerConfig::default()
+        },
+        snapshot()?,
+    )?;
     let peer: SocketAddr = "127.0.0.1:40000".parse()?;
     let cases = [
         Case {
@@ -157,6 +166,16 @@ async fn main() -> anyhow::Result<()> {
             body: pox("outlook"),
             basic: false,
             expect: "<Server>mail.example.com</Server>",
+            memo: true,
+        },
+        Case {
+            name: "POX desktop, no auth, no memo",
+            method: "POST",
+            uri: "/autodiscover/autodiscover.xml".into(),
+            body: pox("outlook"),
+            basic: false,
+            expect: "<Server>mail.example.com</Server>",
+            memo: false,
         },
         Case {
             name: "POX desktop, Basic (remembered)",
@@ -165,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
             body: pox("outlook"),
             basic: true,
             expect: "<DisplayName>John Doe</DisplayName>",
+            memo: true,
         },
         Case {
             name: "POX mobilesync",
@@ -173,6 +193,7 @@ async fn main() -> anyhow::Result<()> {
             body: pox("mobilesync"),
             basic: false,
             expect: "Microsoft-Server-ActiveSync",
+            memo: true,
         },
         Case {
             name: "Autodiscover v2 JSON",
@@ -181,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
             body: String::new(),
             basic: false,
             expect: "\"Protocol\":\"ActiveSync\"",
+            memo: true,
         },
         Case {
             name: "autoconfig",
@@ -189,6 +211,7 @@ async fn main() -> anyhow::Result<()> {
             body: String::new(),
             basic: false,
             expect: "<incomingServer type=\"imap\">",
+            memo: true,
         },
         Case {
             name: "mobileconfig (unsigned)",
@@ -197,10 +220,12 @@ async fn main() -> anyhow::Result<()> {
             body: String::new(),
             basic: false,
             expect: "com.apple.mail.managed",
+            memo: true,
         },
     ];
     println!("{:<34} {:>10} {:>14}", "Case", "ns/answer", "allocations");
     for case in cases.iter().filter(|case| case.name.contains(&only)) {
+        let server = if case.memo { &remembering } else { &computing };
         // The first answer checks the content (and makes the Basic credential remembered).
         let response = server.handle(request(case), peer).await;
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;

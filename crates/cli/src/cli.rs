@@ -230,6 +230,9 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request headers [default: 10]
     #[arg(long, env = "SIGNPOST_HEADER_TIMEOUT", value_name = "SECONDS")]
     pub header_timeout: Option<u64>,
+    /// Seconds requests in flight may take to finish when stopping (SIGTERM) [default: 10]
+    #[arg(long, env = "SIGNPOST_SHUTDOWN_GRACE", value_name = "SECONDS")]
+    pub shutdown_grace: Option<u64>,
     /// Seconds a client may take to send a request body [default: 30]
     #[arg(long, env = "SIGNPOST_REQUEST_TIMEOUT", value_name = "SECONDS")]
     pub request_timeout: Option<u64>,

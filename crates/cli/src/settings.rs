@@ -62,6 +62,7 @@ pub struct ServerSection {
     pub auth_failure_window: Option<u64>,
     pub auth_failure_log: Option<PathBuf>,
     pub header_timeout: Option<u64>,
+    pub shutdown_grace: Option<u64>,
     pub request_timeout: Option<u64>,
     pub max_connections: Option<usize>,
     pub answer_cache_entries: Option<usize>,
@@ -197,6 +198,9 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
         .auth_failure_log
         .clone()
         .or_else(|| section.auth_failure_log.clone());
+    if let Some(seconds) = args.shutdown_grace.or(section.shutdown_grace) {
+        config.shutdown_grace = Duration::from_secs(seconds);
+    }
     if let Some(seconds) = args.header_timeout.or(section.header_timeout) {
         config.header_read_timeout = Duration::from_secs(seconds.max(1));
     }

@@ -242,10 +242,23 @@ fn push_text(element: &mut Element, text: &str, limits: &Limits) -> Result<(), X
 }
 
 fn refuse_forbidden_characters(text: &str) -> Result<(), XmlError> {
-    match text.chars().find(|&c| is_forbidden_in_xml(c)) {
-        Some(c) => Err(XmlError::ForbiddenCharacter(c.into())),
-        None => Ok(()),
+    // Byte by byte: the forbidden characters are C0 controls (one byte) and U+FFFE/U+FFFF
+    // (EF BF BE/BF), so there is no need to decode.
+    let bytes = text.as_bytes();
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'\t' | b'\n' | b'\r' => {}
+            0..=0x1F => return Err(XmlError::ForbiddenCharacter(u32::from(byte))),
+            0xEF => {
+                if let Some([0xBF, last @ (0xBE | 0xBF)]) = bytes.get(i + 1..i + 3) {
+                    let character = if *last == 0xBE { 0xFFFE } else { 0xFFFF };
+                    return Err(XmlError::ForbiddenCharacter(character));
+                }
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<char, XmlError> {
@@ -344,6 +357,10 @@ mod tests {
 
     #[test]
     fn refuses_characters_xml_does_not_allow() {
+        assert_eq!(
+            parse_str("<a>\u{FFFF}</a>"),
+            Err(XmlError::ForbiddenCharacter(0xFFFF))
+        );
         for document in [
             "<a>x\u{0}y</a>",
             "<a b=\"\u{1}\"/>",

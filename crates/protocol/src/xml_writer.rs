@@ -155,8 +155,12 @@ fn escape_into(out: &mut String, value: &str, context: Context) {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let byte = bytes[i];
-        let replacement: Option<&str> = match byte {
+        // Skip ahead over bytes that never need attention (nearly all of them).
+        if !NEEDS_LOOK[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
+        let replacement: Option<&str> = match bytes[i] {
             b'&' => Some("&amp;"),
             b'<' => Some("&lt;"),
             b'>' => Some("&gt;"),
@@ -167,7 +171,7 @@ fn escape_into(out: &mut String, value: &str, context: Context) {
             b'\n' if context == Context::Attribute => Some("&#10;"),
             // A bare CR is folded into LF by every parser; a reference keeps it.
             b'\r' => Some("&#13;"),
-            b'\t' | b'\n' => None,
+            b'\t' | b'\n' | b'"' | b'\'' => None,
             0..=0x1F => Some("\u{FFFD}"),
             // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
             0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => {
@@ -188,6 +192,24 @@ fn escape_into(out: &mut String, value: &str, context: Context) {
     }
     out.push_str(&value[copied..]);
 }
+
+/// Bytes [`escape_into`] must look at: markup, quotes, controls, and the first byte of U+FFFE and
+/// U+FFFF.
+const NEEDS_LOOK: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\'' as usize] = true;
+    table[0xEF] = true;
+    table
+};
 
 /// Whether XML 1.0's `Char` production leaves `c` out (so no document may contain it, not even
 /// as a character reference).
