@@ -42,14 +42,7 @@ impl Deployment {
             -1,
             90,
         );
-        sp.ok(&[
-            "cert",
-            "add",
-            "--cert",
-            good.0.to_str().unwrap(),
-            "--key",
-            good.1.to_str().unwrap(),
-        ]);
+        sp.add_cert(&good);
         let website_cert = ca.issue(&dir, "website", &["example.com", "www.example.com"], -1, 90);
         let (https, http) = (servers::free_port_pair(), servers::free_port_pair());
         std::fs::create_dir_all(dir.join("certs")).unwrap();
@@ -255,14 +248,7 @@ fn check_passes_on_a_correct_setup_and_names_each_broken_item() {
             -1,
             90,
         );
-        d.sp.ok(&[
-            "cert",
-            "add",
-            "--cert",
-            wrong.0.to_str().unwrap(),
-            "--key",
-            wrong.1.to_str().unwrap(),
-        ]);
+        d.sp.add_cert(&wrong);
     });
     let (results, ok) = d.check();
     assert!(!ok);
@@ -285,14 +271,7 @@ fn check_passes_on_a_correct_setup_and_names_each_broken_item() {
             -1,
             90,
         );
-        d.sp.ok(&[
-            "cert",
-            "add",
-            "--cert",
-            mail.0.to_str().unwrap(),
-            "--key",
-            mail.1.to_str().unwrap(),
-        ]);
+        d.sp.add_cert(&mail);
         let expired =
             d.ca.issue(&dir, "expired", &["autodiscover.example.com"], -60, -1);
         // `cert add` refuses an expired certificate; the directory route serves it anyway.

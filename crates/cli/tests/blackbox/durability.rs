@@ -99,15 +99,7 @@ fn backups_are_consistent_and_exports_round_trip_exactly() {
         &["--display-name", "John <Doe>", "--deny", "pop"],
     );
     let ca = TestCa::new(sp.dir.path(), "Export CA");
-    let (cert, key) = ca.issue(sp.dir.path(), "mail", &["imap.gmx.net"], -1, 30);
-    sp.ok(&[
-        "cert",
-        "add",
-        "--cert",
-        cert.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-    ]);
+    sp.add_cert(&ca.issue(sp.dir.path(), "mail", &["imap.gmx.net"], -1, 30));
     let _server = sp.serve();
 
     let exported = sp.ok(&["export"]);

@@ -95,6 +95,19 @@ impl Signpost {
     }
 
     /// The domain most tests use: example.com served by mail.example.com.
+    /// `signpost cert add` of a chain and key (as [`crate::pki::TestCa::issue`] returns them);
+    /// returns what it printed.
+    pub fn add_cert(&self, (cert, key): &(PathBuf, PathBuf)) -> String {
+        self.ok(&[
+            "cert",
+            "add",
+            "--cert",
+            cert.to_str().expect("UTF-8 path"),
+            "--key",
+            key.to_str().expect("UTF-8 path"),
+        ])
+    }
+
     pub fn with_example_domain(self) -> Self {
         self.ok(&[
             "domain",

@@ -189,15 +189,7 @@ fn probe_stops_after_ten_redirects() {
     // The website sends autodiscover to itself: a loop.
     d.website = None;
     let website = Signpost::new();
-    let (cert, key) = &d.website_cert;
-    website.ok(&[
-        "cert",
-        "add",
-        "--cert",
-        cert.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-    ]);
+    website.add_cert(&d.website_cert);
     let _loop = website.serve_with(&[
         "--listen",
         &format!("127.0.0.2:{}", d.http),

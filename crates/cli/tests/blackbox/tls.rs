@@ -22,46 +22,29 @@ fn two_domains() -> Signpost {
     sp
 }
 
-fn add_cert(sp: &Signpost, (cert, key): &(std::path::PathBuf, std::path::PathBuf)) -> String {
-    sp.ok(&[
-        "cert",
-        "add",
-        "--cert",
-        cert.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-    ])
-}
-
 #[test]
 fn sni_picks_each_names_certificate() {
     let sp = two_domains();
     let dir = sp.dir.path();
     let ca = TestCa::new(dir, "Signpost Test CA");
-    let out = add_cert(
-        &sp,
-        &ca.issue(
-            dir,
-            "example-com",
-            &["autodiscover.example.com", "mail.example.com"],
-            -1,
-            90,
-        ),
-    );
+    let out = sp.add_cert(&ca.issue(
+        dir,
+        "example-com",
+        &["autodiscover.example.com", "mail.example.com"],
+        -1,
+        90,
+    ));
     assert!(
         out.contains("autodiscover.example.com, mail.example.com"),
         "{out}"
     );
-    add_cert(
-        &sp,
-        &ca.issue(
-            dir,
-            "example-org",
-            &["*.example.org", "example.org"],
-            -1,
-            60,
-        ),
-    );
+    sp.add_cert(&ca.issue(
+        dir,
+        "example-org",
+        &["*.example.org", "example.org"],
+        -1,
+        60,
+    ));
     let server = sp.serve_with(&[
         "--listen",
         "127.0.0.1:0",
@@ -198,10 +181,7 @@ fn replaced_certificates_are_served_without_restart() {
     // `cert add` reaches the running server too.
     let before = tls_client::connect(trusted.clone(), https, Some("autodiscover.example.org"));
     assert!(before.is_err(), "no certificate for it yet");
-    add_cert(
-        &sp,
-        &ca.issue(dir, "org", &["autodiscover.example.org"], -1, 30),
-    );
+    sp.add_cert(&ca.issue(dir, "org", &["autodiscover.example.org"], -1, 30));
     assert!(server.eventually(5, |_| {
         tls_client::connect(trusted.clone(), https, Some("autodiscover.example.org")).is_ok()
     }));
@@ -387,7 +367,7 @@ fn listens_on_ipv6_too() {
     let sp = two_domains();
     let dir = sp.dir.path();
     let ca = TestCa::new(dir, "IPv6 CA");
-    add_cert(&sp, &ca.issue(dir, "v6", &["mail.example.com"], -1, 30));
+    sp.add_cert(&ca.issue(dir, "v6", &["mail.example.com"], -1, 30));
     let server = sp.serve_with(&["--listen", "[::1]:0", "--listen-tls", "[::1]:0"]);
     assert!(server.addr.is_ipv6());
     assert_eq!(server.get("/healthz", None).status, 200);
