@@ -128,6 +128,9 @@ signpost import ispdb gmx.net.xml",
         args_conflicts_with_subcommands = true
     )]
     Import(ImportArgs),
+    /// Add, list and remove administrators of the web interface and API, and their API tokens
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Print the answer a client would get (the seed's Generate button)
     #[command(
         after_help = "Examples:\n  signpost generate example.com desktop --email john@example.com\n  \
@@ -262,6 +265,41 @@ pub struct ServeArgs {
         requires = "profile_signing_cert"
     )]
     pub profile_signing_key: Option<PathBuf>,
+    /// Serve the administration surface (/admin and /api) only on this address (repeatable),
+    /// e.g. 127.0.0.1:8081; without it, every listener serves it [config: admin.listen]
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        env = "SIGNPOST_ADMIN_LISTEN",
+        value_delimiter = ','
+    )]
+    pub admin_listen: Vec<SocketAddr>,
+    /// Serve no administration surface at all (the CLI still works) [config: admin.enabled]
+    #[arg(long, env = "SIGNPOST_NO_ADMIN")]
+    pub no_admin: bool,
+    /// Seconds an administrator's browser session lasts [default: 28800]
+    #[arg(long, env = "SIGNPOST_ADMIN_SESSION_SECONDS", value_name = "SECONDS")]
+    pub admin_session_seconds: Option<u64>,
+    /// Discovery requests kept for the recent-requests page [default: 1000]
+    #[arg(long, env = "SIGNPOST_RECENT_REQUESTS", value_name = "N")]
+    pub recent_requests: Option<usize>,
+    /// DNS server the web interface's checks and probes ask instead of the system's
+    /// [config: diagnostics.resolver]
+    #[arg(long, env = "SIGNPOST_CHECK_RESOLVER", value_name = "IP:PORT")]
+    pub check_resolver: Option<SocketAddr>,
+    /// Extra CA certificate (PEM) the web interface's checks trust (repeatable)
+    #[arg(long, env = "SIGNPOST_CHECK_CA", value_name = "FILE")]
+    pub check_ca: Vec<PathBuf>,
+    /// Port the checks use where clients use 443 [default: 443]
+    #[arg(long, env = "SIGNPOST_CHECK_HTTPS_PORT", value_name = "PORT")]
+    pub check_https_port: Option<u16>,
+    /// Port the checks use where clients use 80 [default: 80]
+    #[arg(long, env = "SIGNPOST_CHECK_HTTP_PORT", value_name = "PORT")]
+    pub check_http_port: Option<u16>,
+    /// This server's public address, for the DNS page's A/AAAA records (repeatable)
+    /// [config: dns.public_addresses]
+    #[arg(long = "public-address", value_name = "IP")]
+    pub public_addresses: Vec<std::net::IpAddr>,
     /// Check the configuration (file, flags, signing certificates, store) and exit without serving
     #[arg(long)]
     pub check_config: bool,
@@ -738,4 +776,67 @@ fn parse_on_off(value: &str) -> Result<bool, String> {
 fn parse_challenge(value: &str) -> Result<AcmeChallenge, String> {
     AcmeChallenge::from_name(value)
         .ok_or_else(|| format!("'{value}' is not one of http-01, tls-alpn-01"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add an administrator (the password is read from standard input)
+    #[command(
+        after_help = "Examples:\n  printf '%s\\n' \"$PASSWORD\" | signpost admin add alice --password-stdin\n  \
+printf '%s\\n' \"$PASSWORD\" | signpost admin add bob --password-stdin --domain example.com"
+    )]
+    Add {
+        name: String,
+        /// Read the password from the first line of standard input
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Make a domain administrator of these domains only (repeatable); without it, a system
+        /// administrator who manages everything
+        #[arg(long = "domain", value_name = "DOMAIN")]
+        domains: Vec<String>,
+    },
+    /// List administrators
+    #[command(after_help = "Example:\n  signpost admin list --format json")]
+    List,
+    /// Set an administrator's password (read from standard input)
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | signpost admin passwd alice --password-stdin"
+    )]
+    Passwd {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Remove an administrator with their tokens and sessions
+    #[command(after_help = "Example:\n  signpost admin remove bob")]
+    Remove { name: String },
+    /// Issue, list and revoke API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for scripts; it is printed alone on standard output, once
+    #[command(
+        after_help = "Example:\n  TOKEN=$(signpost admin token create deploy --admin alice)\n  \
+curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/api/v1/domains"
+    )]
+    Create {
+        /// A name to tell the token apart (e.g. the script that uses it)
+        name: String,
+        /// Whose token it is (their role applies) [default: the only administrator]
+        #[arg(long = "admin", value_name = "NAME")]
+        administrator: Option<String>,
+    },
+    /// List tokens (never the tokens themselves)
+    #[command(after_help = "Example:\n  signpost admin token list")]
+    List,
+    /// Revoke a token
+    #[command(after_help = "Example:\n  signpost admin token revoke deploy --admin alice")]
+    Revoke {
+        name: String,
+        #[arg(long = "admin", value_name = "NAME")]
+        administrator: Option<String>,
+    },
 }

@@ -25,6 +25,31 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub dns: DnsSection,
+    #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
+    pub diagnostics: DiagnosticsSection,
+}
+
+/// `[admin]`: the web interface and API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    pub enabled: Option<bool>,
+    pub listen: Option<Vec<SocketAddr>>,
+    pub session_seconds: Option<u64>,
+    pub recent_requests: Option<usize>,
+}
+
+/// `[diagnostics]`: how the web interface's checks look at the deployment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosticsSection {
+    pub resolver: Option<SocketAddr>,
+    #[serde(default)]
+    pub ca: Vec<PathBuf>,
+    pub http_port: Option<u16>,
+    pub https_port: Option<u16>,
 }
 
 /// `[dns]`: where the service names point, for `signpost dns` and `signpost check`.
@@ -250,7 +275,57 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
         config.reload_interval = Duration::from_millis(ms.max(10));
     }
     config.profile_signing = profile_signing(args, &section.profile_signing)?;
+    admin_settings(args, file, &mut config)?;
     Ok(config)
+}
+
+fn admin_settings(
+    args: &ServeArgs,
+    file: &FileConfig,
+    config: &mut ServerConfig,
+) -> anyhow::Result<()> {
+    let admin = &mut config.admin;
+    let section = &file.admin;
+    admin.enabled = !args.no_admin && section.enabled.unwrap_or(true);
+    admin.listen = if !args.admin_listen.is_empty() {
+        args.admin_listen.clone()
+    } else {
+        section.listen.clone().unwrap_or_default()
+    };
+    if let Some(seconds) = args.admin_session_seconds.or(section.session_seconds) {
+        admin.session_lifetime = Duration::from_secs(seconds.max(1));
+    }
+    if let Some(n) = args.recent_requests.or(section.recent_requests) {
+        config.recent_requests = n;
+    }
+    let diagnostics = &file.diagnostics;
+    admin.diagnostics.resolver = args.check_resolver.or(diagnostics.resolver);
+    admin.diagnostics.ca = if args.check_ca.is_empty() {
+        diagnostics.ca.clone()
+    } else {
+        args.check_ca.clone()
+    };
+    if let Some(port) = args.check_https_port.or(diagnostics.https_port) {
+        admin.diagnostics.ports.https = port;
+    }
+    if let Some(port) = args.check_http_port.or(diagnostics.http_port) {
+        admin.diagnostics.ports.http = port;
+    }
+    admin.dns.addresses = if args.public_addresses.is_empty() {
+        file.dns.public_addresses.clone()
+    } else {
+        args.public_addresses.clone()
+    };
+    admin.dns.cname = file
+        .dns
+        .cname
+        .as_deref()
+        .map(|c| signpost_core::validate::domain_name("dns.cname", c))
+        .transpose()?;
+    if let Some(ttl) = file.dns.ttl {
+        admin.dns.ttl = ttl;
+    }
+    Ok(())
 }
 
 fn acme_settings(

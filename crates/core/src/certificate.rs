@@ -148,7 +148,9 @@ mod tests {
 }
 
 /// Where a stored certificate came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CertificateSource {
     /// Added by an administrator (`signpost cert add`).

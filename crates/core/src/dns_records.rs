@@ -21,7 +21,7 @@ pub struct DnsTarget {
 }
 
 /// One resource record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DnsRecord {
     /// Fully qualified, with the trailing dot.
     pub name: String,

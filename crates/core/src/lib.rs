@@ -2,12 +2,14 @@
 //!
 //! Everything here is pure: no I/O, no clock, no randomness except password salts.
 
+pub mod admin;
 pub mod answers;
 pub mod certificate;
 pub mod discovery;
 pub mod dns_records;
 pub mod ispdb;
 pub mod model;
+pub mod overrides;
 pub mod password;
 pub mod snapshot;
 pub mod snippets;

@@ -16,7 +16,7 @@ use crate::http::{FetchError, Fetcher};
 use crate::tls;
 
 /// One line of the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CheckResult {
     pub check: String,
     pub status: Status,

@@ -13,7 +13,7 @@ use crate::Status;
 use crate::dns::Dns;
 use crate::tls::{self, Roots};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum MailProtocol {
     #[serde(rename = "IMAP")]
     Imap,
@@ -23,7 +23,7 @@ pub enum MailProtocol {
     Smtp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
     /// Implicit TLS.
@@ -33,7 +33,7 @@ pub enum Security {
 }
 
 /// What happened when connecting to one endpoint.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Connection {
     pub protocol: MailProtocol,
     pub host: String,

@@ -16,7 +16,9 @@ use crate::mail::{self, MailProtocol, Security};
 /// Clients stop after this many redirects, HTTP and autodiscover ones together.
 pub const MAX_REDIRECTS: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Client {
     Outlook,
@@ -52,7 +54,7 @@ impl Client {
 }
 
 /// One URL tried.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Attempt {
     pub client: Client,
     pub request: String,
@@ -61,7 +63,7 @@ pub struct Attempt {
 }
 
 /// A server setting found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Setting {
     pub protocol: String,
     pub host: String,
@@ -70,7 +72,7 @@ pub struct Setting {
     pub login: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Found {
     pub client: Client,
     pub source: String,
@@ -79,7 +81,7 @@ pub struct Found {
     pub urls: Vec<String>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub attempts: Vec<Attempt>,
     pub found: Vec<Found>,

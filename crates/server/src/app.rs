@@ -14,7 +14,9 @@ use crate::state::SharedState;
 /// The whole application: every request goes through the [`Edge`].
 pub type App = Edge;
 
-pub fn router(state: SharedState) -> App {
+/// The public application; `admin` (the administration surface) is served beside the discovery
+/// endpoints when given.
+pub fn router(state: SharedState, admin: Option<Router>) -> App {
     if let Some(target) = state.config.redirect_only.clone() {
         return redirect_only_router(state, target);
     }
@@ -26,7 +28,21 @@ pub fn router(state: SharedState) -> App {
         .route("/metrics", get(health::metrics))
         .fallback(not_found)
         .with_state(state.clone());
+    let others = match admin {
+        Some(admin) => others.merge(admin),
+        None => others,
+    };
     Edge::new(state, others)
+}
+
+/// A listener that serves only the administration surface (and health checks).
+pub fn admin_only_router(state: SharedState, admin: Router) -> App {
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .fallback(not_found)
+        .with_state(state.clone())
+        .merge(admin);
+    Edge::router_only(state, routes)
 }
 
 /// The endpoints clients discover their settings at: nearly all the traffic, so they are matched

@@ -124,6 +124,9 @@ pub struct ServerConfig {
     /// Answers (and parsed requests) remembered for the next identical question; 0 turns the
     /// memo off.
     pub answer_memo_entries: usize,
+    /// How many discovery requests the recent-requests log keeps.
+    pub recent_requests: usize,
+    pub admin: crate::admin::AdminSettings,
 }
 
 impl ServerConfig {
@@ -172,6 +175,8 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             max_connections: 4096,
             answer_memo_entries: 4096,
+            recent_requests: 1000,
+            admin: crate::admin::AdminSettings::default(),
         }
     }
 }

@@ -65,7 +65,7 @@ impl Service<Request> for Edge {
             && let Some(response) = front::decide(&state, &request)
         {
             return Box::pin(std::future::ready(Ok(
-                observing.finish(&state, response, None)
+                observing.finish(&state, response, None, None)
             )));
         }
         let route = self
@@ -83,8 +83,8 @@ impl Service<Request> for Edge {
                     },
                 }
             };
-            let (response, noted) = observing.scope(answering).await;
-            Ok(observing.finish(&state, response, noted))
+            let (response, noted, address) = observing.scope(answering).await;
+            Ok(observing.finish(&state, response, noted, address))
         })
     }
 }

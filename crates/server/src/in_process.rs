@@ -47,7 +47,7 @@ impl InProcess {
     /// A server for `snapshot` with `config`; nothing is bound and no background task runs.
     pub fn new(config: ServerConfig, snapshot: Snapshot) -> anyhow::Result<Self> {
         let state: SharedState = Arc::new(AppState::new(config, snapshot)?);
-        let router = app::router(state.clone());
+        let router = app::router(state.clone(), None);
         Ok(Self { state, router })
     }
 

@@ -2,6 +2,7 @@
 //! the configuration that every answer is computed from.
 
 mod acme;
+pub mod admin;
 mod app;
 mod auth_limiter;
 mod basic_auth;
@@ -20,6 +21,7 @@ mod observe;
 mod password_check;
 pub mod profile_signing;
 pub mod proxy;
+mod recent;
 mod responses;
 mod routes;
 mod snapshot_reload;

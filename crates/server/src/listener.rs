@@ -40,6 +40,8 @@ pub struct ClientConnection {
 pub struct BoundAddresses {
     pub http: Vec<SocketAddr>,
     pub https: Vec<SocketAddr>,
+    /// Listeners for the administration surface alone.
+    pub admin: Vec<SocketAddr>,
 }
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,19 +69,30 @@ pub async fn run(
     let state: SharedState = Arc::new(AppState::new(config.clone(), snapshot)?);
     certificates::reload(&state, store.as_ref()).await?;
 
+    let admin = crate::admin::AdminState::new(state.clone(), store.clone()).await?;
+    let admin_routes = crate::admin::router(admin.clone());
+    let separate_admin = !config.admin.listen.is_empty();
+
     let mut bound = BoundAddresses::default();
     let mut listeners = Vec::new();
     for address in &config.listen {
         let listener = bind(address).await?;
         bound.http.push(listener.local_addr()?);
-        listeners.push((listener, None));
+        listeners.push((listener, None, false));
+    }
+    if config.admin.enabled {
+        for address in &config.admin.listen {
+            let listener = bind(address).await?;
+            bound.admin.push(listener.local_addr()?);
+            listeners.push((listener, None, true));
+        }
     }
     if !config.listen_tls.is_empty() {
         let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(state.certificates.clone())?));
         for address in &config.listen_tls {
             let listener = bind(address).await?;
             bound.https.push(listener.local_addr()?);
-            listeners.push((listener, Some(acceptor.clone())));
+            listeners.push((listener, Some(acceptor.clone()), false));
         }
     }
     for address in &bound.http {
@@ -87,6 +100,9 @@ pub async fn run(
     }
     for address in &bound.https {
         info!(%address, "listening for HTTPS");
+    }
+    for address in &bound.admin {
+        info!(%address, "listening for administration (HTTP)");
     }
     if !bound.https.is_empty() && state.certificates.index().is_empty() {
         warn!(
@@ -105,18 +121,40 @@ pub async fn run(
             settings,
         )));
     }
+    let admin_bases: Vec<String> = if separate_admin {
+        bound.admin.iter().map(|a| format!("http://{a}")).collect()
+    } else {
+        bound
+            .https
+            .iter()
+            .map(|a| format!("https://{a}"))
+            .chain(bound.http.iter().map(|a| format!("http://{a}")))
+            .take(1)
+            .collect()
+    };
+    if config.admin.enabled {
+        admin.announce_setup(&admin_bases);
+    }
     on_ready(&bound);
 
-    let router = app::router(state.clone());
+    let router = app::router(
+        state.clone(),
+        (!separate_admin).then(|| admin_routes.clone()),
+    );
+    let admin_router = app::admin_only_router(state.clone(), admin_routes);
     let (stop_tx, stop_rx) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
     let clock = CoarseClock::start();
     let mut accept_tasks = Vec::new();
-    for (listener, acceptor) in listeners {
+    for (listener, acceptor, admin_only) in listeners {
         accept_tasks.push(tokio::spawn(accept_loop(
             listener,
             acceptor,
-            router.clone(),
+            if admin_only {
+                admin_router.clone()
+            } else {
+                router.clone()
+            },
             state.clone(),
             graceful.clone(),
             clock.clone(),

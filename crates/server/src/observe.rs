@@ -58,6 +58,8 @@ impl std::fmt::Display for RequestId {
 struct RequestScope {
     id: RequestId,
     observation: Cell<Option<Observation>>,
+    /// The address the request asked about, for the recent-requests log.
+    address: Cell<Option<String>>,
 }
 
 tokio::task_local! {
@@ -68,6 +70,12 @@ tokio::task_local! {
 /// Outside a request (a test calling a handler directly) it does nothing.
 pub fn note(client: ClientKind, outcome: Option<Outcome>) {
     let _ = CURRENT.try_with(|scope| scope.observation.set(Some(Observation { client, outcome })));
+}
+
+/// Records the address a discovery request asked about (already validated), for the
+/// recent-requests log.
+pub fn note_address(address: &str) {
+    let _ = CURRENT.try_with(|scope| scope.address.set(Some(address.to_string())));
 }
 
 /// The id of the request being answered, for log lines: `info!(id = %CurrentRequest, ...)`.
@@ -90,15 +98,36 @@ pub struct Observing {
     endpoint: Endpoint,
     method: Method,
     id: RequestId,
+    client_address: Option<std::net::IpAddr>,
+    user_agent: Option<HeaderValue>,
 }
 
 impl Observing {
     pub fn start(request: &Request) -> Self {
+        let endpoint = endpoint_of(request.uri().path());
+        // Only discovery requests go to the recent-requests log.
+        let logged = is_discovery(endpoint);
         Self {
             started: Instant::now(),
-            endpoint: endpoint_of(request.uri().path()),
+            endpoint,
             method: request.method().clone(),
             id: RequestId::next(),
+            client_address: logged
+                .then(|| {
+                    request
+                        .extensions()
+                        .get::<crate::listener::ClientConnection>()
+                        .map(|c| c.peer.ip())
+                })
+                .flatten(),
+            user_agent: logged
+                .then(|| {
+                    request
+                        .headers()
+                        .get(axum::http::header::USER_AGENT)
+                        .cloned()
+                })
+                .flatten(),
         }
     }
 
@@ -108,16 +137,18 @@ impl Observing {
     pub fn scope<F: Future>(
         &self,
         answering: F,
-    ) -> impl Future<Output = (F::Output, Option<Observation>)> {
+    ) -> impl Future<Output = (F::Output, Option<Observation>, Option<String>)> {
         let scope = RequestScope {
             id: self.id,
             observation: Cell::new(None),
+            address: Cell::new(None),
         };
         let span = tracing::debug_span!("request", id = %self.id);
         CURRENT.scope(scope, async move {
             let answer = answering.instrument(span).await;
-            let noted = CURRENT.with(|scope| scope.observation.get());
-            (answer, noted)
+            let (noted, address) =
+                CURRENT.with(|scope| (scope.observation.get(), scope.address.take()));
+            (answer, noted, address)
         })
     }
 
@@ -127,6 +158,7 @@ impl Observing {
         state: &AppState,
         mut response: Response,
         observation: Option<Observation>,
+        address: Option<String>,
     ) -> Response {
         let status = response.status().as_u16();
         let client = observation
@@ -139,6 +171,18 @@ impl Observing {
         state
             .metrics
             .observe(self.endpoint, client, outcome, elapsed);
+        if is_discovery(self.endpoint) {
+            state.recent.push(crate::recent::Noted {
+                time: crate::tls::resolver_now(),
+                client_address: self.client_address,
+                user_agent: self.user_agent,
+                endpoint: self.endpoint.label(),
+                address,
+                client: client.label(),
+                outcome: outcome.label(),
+                status,
+            });
+        }
         if let Ok(value) = HeaderValue::from_bytes(&self.id.hex()) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
@@ -169,6 +213,17 @@ fn endpoint_of(path: &str) -> Endpoint {
         "/metrics" => Endpoint::Metrics,
         _ => Endpoint::Other,
     }
+}
+
+fn is_discovery(endpoint: Endpoint) -> bool {
+    matches!(
+        endpoint,
+        Endpoint::AutodiscoverXml
+            | Endpoint::AutodiscoverJson
+            | Endpoint::Autoconfig
+            | Endpoint::Mobileconfig
+            | Endpoint::Pacc
+    )
 }
 
 fn default_client(endpoint: Endpoint) -> ClientKind {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub pox_requests: Memo<Bytes, Result<Arc<ParsedPox>, Arc<str>>>,
     /// Answers already written, by what decides them (see [`AnswerKey`]).
     pub answers: Memo<AnswerKey, Bytes>,
+    /// The last discovery requests, for administrators.
+    pub recent: crate::recent::RecentRequests,
     auth_failure_log: Option<Mutex<std::fs::File>>,
     /// When the snapshot was last replaced (Unix seconds), for `/metrics`.
     pub snapshot_loaded_at: AtomicI64,
@@ -99,6 +101,7 @@ impl AppState {
                 config.answer_memo_entries.saturating_mul(4 * 1024),
             ),
             metrics: Metrics::default(),
+            recent: crate::recent::RecentRequests::new(config.recent_requests),
             auth_failure_log,
             snapshot_loaded_at: AtomicI64::new(crate::tls::resolver_now()),
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -239,7 +242,7 @@ fn rfc3339_now() -> String {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (civil-from-days, no calendar crate needed).
-fn time_format(unix: i64) -> String {
+pub fn time_format(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
     let seconds = unix.rem_euclid(86_400);
     let z = days + 719_468;

@@ -3,15 +3,19 @@
 //! Callers use the [`Store`] trait; [`open`] picks the backend from a location. The request path
 //! never reads the store directly: it reads a [`signpost_core::Snapshot`] loaded from it.
 
+mod admins;
+mod ispdb_import;
 mod migrations;
 mod sqlite;
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use signpost_core::admin::Administrator;
 use signpost_core::certificate::{CertificateInfo, CertificateSource, StoredCertificate};
 use signpost_core::{Domain, Snapshot, User};
 
+pub use ispdb_import::{IspdbImport, MAX_ISPDB_BYTES, import_ispdb};
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed.
@@ -104,10 +108,57 @@ pub trait Store: Send + Sync {
     async fn backup(&self, path: &std::path::Path) -> Result<()>;
     /// Checks the store's own integrity; `Err` names what is wrong.
     async fn verify(&self) -> Result<()>;
+
+    /// Administrators, by name. Administrator writes do not change [`Store::version`].
+    async fn administrators(&self) -> Result<Vec<Administrator>>;
+    async fn administrator(&self, name: &str) -> Result<Option<Administrator>>;
+    /// Fails with [`StoreError::AlreadyExists`] if the name is taken.
+    async fn create_administrator(&self, administrator: &Administrator) -> Result<()>;
+    async fn save_administrator(&self, administrator: &Administrator) -> Result<()>;
+    /// Removes an administrator with their tokens and sessions.
+    async fn delete_administrator(&self, name: &str) -> Result<()>;
+
+    /// Stores a new token (by its hash); fails if the administrator already has one so named.
+    async fn create_api_token(&self, token: &ApiToken) -> Result<()>;
+    /// Tokens of one administrator, or of all, without their hashes' meaning.
+    async fn api_tokens(&self, administrator: Option<&str>) -> Result<Vec<ApiToken>>;
+    async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+    async fn delete_api_token(&self, administrator: &str, name: &str) -> Result<()>;
+
+    /// Stores a session and forgets every one expired by `now` (Unix seconds).
+    async fn create_session(&self, session: &AdminSession, now: i64) -> Result<()>;
+    /// The session with this id hash, if it has not expired by `now` (Unix seconds).
+    async fn session_by_hash(&self, id_hash: &str, now: i64) -> Result<Option<AdminSession>>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+}
+
+/// An API token as stored: its SHA-256 hash, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct ApiToken {
+    pub administrator: String,
+    pub name: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A browser session of an administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSession {
+    /// SHA-256 of the session id in the cookie.
+    pub id_hash: String,
+    pub administrator: String,
+    /// The token every form and unsafe request of this session must carry.
+    pub csrf_token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// The whole configuration, as `signpost export` writes it and `signpost import` reads it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Export {
     /// `signpost-export`, so another JSON file is not taken for one.
     pub format: String,
@@ -123,7 +174,9 @@ pub struct Export {
 pub const EXPORT_FORMAT: &str = "signpost-export";
 pub const EXPORT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct ExportedCertificate {
     pub source: CertificateSource,
     pub chain_pem: String,
@@ -131,7 +184,9 @@ pub struct ExportedCertificate {
     pub renew_requested: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct ExportedAcmeAccount {
     pub directory_url: String,
     /// instant-acme's credentials JSON.

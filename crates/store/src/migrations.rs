@@ -8,8 +8,15 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    description: "domains and users",
-    sql: include_str!("../migrations/sqlite/0001_domains_and_users.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "domains and users",
+        sql: include_str!("../migrations/sqlite/0001_domains_and_users.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "administrators, API tokens and sessions",
+        sql: include_str!("../migrations/sqlite/0002_administrators.sql"),
+    },
+];

@@ -21,10 +21,12 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::migrations::{Migration, SQLITE};
+use crate::{AdminSession, ApiToken, admins};
 use crate::{
     EXPORT_FORMAT, EXPORT_VERSION, Export, ExportedAcmeAccount, ExportedCertificate, Result, Store,
     StoreError,
 };
+use signpost_core::admin::Administrator;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -927,6 +929,54 @@ impl Store for SqliteStore {
         } else {
             Err(StoreError::Corrupt(findings.join("; ")))
         }
+    }
+
+    async fn administrators(&self) -> Result<Vec<Administrator>> {
+        admins::administrators(&self.pool).await
+    }
+
+    async fn administrator(&self, name: &str) -> Result<Option<Administrator>> {
+        admins::administrator(&self.pool, name).await
+    }
+
+    async fn create_administrator(&self, administrator: &Administrator) -> Result<()> {
+        admins::create_administrator(&self.pool, administrator).await
+    }
+
+    async fn save_administrator(&self, administrator: &Administrator) -> Result<()> {
+        admins::save_administrator(&self.pool, administrator).await
+    }
+
+    async fn delete_administrator(&self, name: &str) -> Result<()> {
+        admins::delete_administrator(&self.pool, name).await
+    }
+
+    async fn create_api_token(&self, token: &ApiToken) -> Result<()> {
+        admins::create_api_token(&self.pool, token).await
+    }
+
+    async fn api_tokens(&self, administrator: Option<&str>) -> Result<Vec<ApiToken>> {
+        admins::api_tokens(&self.pool, administrator).await
+    }
+
+    async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        admins::api_token_by_hash(&self.pool, token_hash).await
+    }
+
+    async fn delete_api_token(&self, administrator: &str, name: &str) -> Result<()> {
+        admins::delete_api_token(&self.pool, administrator, name).await
+    }
+
+    async fn create_session(&self, session: &AdminSession, now: i64) -> Result<()> {
+        admins::create_session(&self.pool, session, now).await
+    }
+
+    async fn session_by_hash(&self, id_hash: &str, now: i64) -> Result<Option<AdminSession>> {
+        admins::session_by_hash(&self.pool, id_hash, now).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        admins::delete_session(&self.pool, id_hash).await
     }
 }
 

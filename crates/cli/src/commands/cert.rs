@@ -199,7 +199,5 @@ fn now() -> i64 {
 }
 
 fn date(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| t.date().to_string())
-        .unwrap_or_else(|_| unix.to_string())
+    output::unix_date(unix)
 }

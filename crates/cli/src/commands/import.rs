@@ -4,16 +4,13 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
-use signpost_core::ispdb;
-use signpost_store::StoreError;
+use signpost_store::{MAX_ISPDB_BYTES, import_ispdb};
 
 use super::Ctx;
 use crate::cli::ImportCommand;
 use crate::output::{self, Format};
 
 /// Larger files are not autoconfig files.
-const MAX_FILE_BYTES: u64 = 1024 * 1024;
-
 #[derive(Serialize)]
 struct Outcome {
     file: String,
@@ -90,33 +87,19 @@ async fn try_import(
 ) -> anyhow::Result<&'static str> {
     let metadata =
         std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
-    if metadata.len() > MAX_FILE_BYTES {
+    if metadata.len() > MAX_ISPDB_BYTES as u64 {
         anyhow::bail!("larger than 1 MiB; not an autoconfig file");
     }
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let parsed = signpost_protocol::autoconfig::parse(&bytes)?;
-    let imported = ispdb::domain_from_config(&parsed)?;
-    outcome.domain = Some(imported.domain.name.clone());
+    let imported = import_ispdb(ctx.store.as_ref(), &bytes, replace).await?;
+    outcome.domain = Some(imported.domain);
     outcome.warnings = imported.warnings;
-    match ctx.store.create_domain(&imported.domain).await {
-        Ok(()) => Ok("imported"),
-        Err(StoreError::AlreadyExists { kind: "domain", .. })
-            if replace && ctx.store.domain(&imported.domain.name).await?.is_some() =>
-        {
-            ctx.store.save_domain(&imported.domain).await?;
-            Ok("replaced")
+    outcome.error = imported.reason.map(|reason| {
+        if replace {
+            reason
+        } else {
+            reason.replace("replace it to overwrite", "use --replace to overwrite")
         }
-        Err(StoreError::AlreadyExists { kind, name }) => {
-            outcome.error = Some(format!(
-                "{kind} '{name}' already exists{}",
-                if replace {
-                    ""
-                } else {
-                    "; use --replace to overwrite"
-                }
-            ));
-            Ok("skipped")
-        }
-        Err(e) => Err(e.into()),
-    }
+    });
+    Ok(imported.status)
 }

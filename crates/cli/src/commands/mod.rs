@@ -1,5 +1,6 @@
 //! One module per subcommand family.
 
+mod admin;
 mod cert;
 mod dns;
 mod domain;
@@ -65,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             None => export::import(&ctx, args.file.as_deref(), args.replace).await,
         },
         Command::Generate(args) => generate::run(&ctx, &args).await,
+        Command::Admin(command) => admin::run(&ctx, command).await,
     }
 }
 

@@ -4,15 +4,12 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
+use signpost_core::overrides::{self, MAX_OVERRIDE_BYTES};
 use signpost_core::{Domain, OverrideKind};
-use signpost_protocol::xml_reader::{self, Limits};
 
 use super::Ctx;
 use crate::cli::OverrideCommand;
 use crate::output::{self, Format};
-
-/// Custom answers are documents a person writes; a megabyte is far beyond any real one.
-const MAX_OVERRIDE_BYTES: u64 = 1024 * 1024;
 
 pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
     let (domain_name, kind) = match &command {
@@ -30,7 +27,7 @@ pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
     match command {
         OverrideCommand::Set { file, .. } => {
             let text = read_text(&file)?;
-            if let Some(problem) = xml_problem(&text) {
+            if let Some(problem) = overrides::xml_problem(&text) {
                 eprintln!(
                     "warning: the text is not well-formed XML ({problem}); it is saved as given, but clients may not read it"
                 );
@@ -107,40 +104,21 @@ fn read_text(file: &Path) -> anyhow::Result<String> {
     let source = file.display().to_string();
     if source == "-" {
         std::io::stdin()
-            .take(MAX_OVERRIDE_BYTES + 1)
+            .take(MAX_OVERRIDE_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
     } else {
         std::fs::File::open(file)
             .with_context(|| format!("cannot open {source}"))?
-            .take(MAX_OVERRIDE_BYTES + 1)
+            .take(MAX_OVERRIDE_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read {source}"))?;
     }
-    if bytes.len() as u64 > MAX_OVERRIDE_BYTES {
-        anyhow::bail!("{source} is larger than 1 MiB; a custom answer should be a few KiB");
-    }
+    overrides::check_size(bytes.len()).with_context(|| format!("{source} cannot be saved"))?;
     String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{source} is not UTF-8 (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         )
     })
-}
-
-/// Why the text would not parse as XML, if it would not. Empty text is a deliberate choice.
-fn xml_problem(text: &str) -> Option<String> {
-    if text.trim().is_empty() {
-        return None;
-    }
-    let limits = Limits {
-        max_depth: 64,
-        max_elements: 100_000,
-        max_attributes: 64,
-        max_text_bytes: 1024 * 1024,
-    };
-    // Variables are replaced by escaped text, so they never change well-formedness.
-    xml_reader::parse(text.as_bytes(), limits)
-        .err()
-        .map(|e| e.to_string())
 }

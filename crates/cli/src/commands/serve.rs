@@ -24,6 +24,9 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Resu
             for address in &bound.https {
                 let _ = writeln!(stdout, "signpost: listening on https://{address}");
             }
+            for address in &bound.admin {
+                let _ = writeln!(stdout, "signpost: administration on http://{address}/admin");
+            }
             let _ = writeln!(stdout, "signpost: ready");
             let _ = stdout.flush();
             let listeners = bound.http.len() + bound.https.len();

@@ -5,6 +5,7 @@ pub mod apple;
 pub mod autoconfig;
 pub mod outlook;
 pub mod pacc;
+pub mod preview;
 
 pub use outlook::*;
 

@@ -9,7 +9,9 @@ use super::protocol::{
 use crate::validate::{self, ValidationError};
 
 /// Whether autodiscover asks for the user's password before answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthPolicy {
     /// Every answer needs a valid address and password (the seed's product behaves so).
@@ -45,7 +47,7 @@ impl AuthPolicy {
 
 /// A custom answer that replaces the generated one, with the seed's semantics: it counts only when
 /// enabled *and* some text was saved; saved empty text gives an empty answer.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct XmlOverride {
     pub enabled: bool,
     /// `None` until text is first saved.
@@ -64,7 +66,7 @@ impl XmlOverride {
 }
 
 /// Which of the two custom answers of a domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OverrideKind {
     /// Outlook and every non-ActiveSync client.
@@ -87,7 +89,9 @@ impl OverrideKind {
 }
 
 /// Which account an Apple configuration profile sets up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AppleAccount {
     /// An IMAP (or POP) mail account with SMTP.
@@ -118,14 +122,14 @@ impl AppleAccount {
 }
 
 /// A help page for setting up mail, with descriptions in several languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DocumentationLink {
     pub url: String,
     #[serde(default)]
     pub descriptions: Vec<Description>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Description {
     /// Two-letter language code; `None` for the default text.
     pub lang: Option<String>,
@@ -133,7 +137,7 @@ pub struct Description {
 }
 
 /// The OAuth2 issuer clients use for this domain's servers (autoconfig `<oAuth2>`, PACC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OAuth2Settings {
     pub issuer: String,
     pub scope: String,
@@ -142,7 +146,9 @@ pub struct OAuth2Settings {
 }
 
 /// Which certificates Signpost obtains for a domain from the ACME CA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct AcmeSettings {
     /// Obtain and renew a certificate for `autodiscover.` and `autoconfig.` the domain and its
     /// aliases.
@@ -156,7 +162,7 @@ pub struct AcmeSettings {
 }
 
 /// A hosted mail domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Domain {
     /// The address domain, lowercase ASCII (IDNs in punycode).
     pub name: String,
@@ -194,7 +200,7 @@ pub struct Domain {
 
 /// A change to a domain's own settings; `None` leaves a field as it is, and an empty string
 /// clears an optional one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DomainChange {
     pub hostname: Option<String>,
     pub display_name: Option<String>,

@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use crate::validate::{self, ValidationError};
 
 /// A protocol a domain can offer and a user can be allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ProtocolKind {
     Imap,
@@ -92,7 +104,7 @@ impl std::fmt::Display for ProtocolKind {
 }
 
 /// How a protocol is protected on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Encryption {
     /// Implicit TLS from the first byte (IMAPS 993, POP3S 995, SMTPS 465, HTTPS).
@@ -141,7 +153,7 @@ impl std::fmt::Display for Encryption {
 }
 
 /// How a client proves who it is to a mail server (the autoconfig `<authentication>` values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum AuthMethod {
     /// SASL PLAIN/LOGIN or the protocol's own login, protected by TLS.
     #[serde(rename = "password-cleartext")]
@@ -214,7 +226,7 @@ impl AuthMethod {
 pub const DEFAULT_USERNAME: &str = "%EMAILADDRESS%";
 
 /// One way to reach a protocol's server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Endpoint {
     /// The server; `None` means the domain's hostname. May contain `%EMAILDOMAIN%`.
     pub host: Option<String>,
@@ -250,7 +262,7 @@ impl Endpoint {
 }
 
 /// One protocol's row on the seed's Autodiscover card, plus any further endpoints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProtocolSetting {
     pub enabled: bool,
     /// The endpoint Outlook, Apple devices and PACC clients are given.
@@ -269,7 +281,7 @@ impl ProtocolSetting {
 }
 
 /// The five protocol settings of a domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProtocolSettings {
     pub imap: ProtocolSetting,
     pub pop: ProtocolSetting,
@@ -313,7 +325,7 @@ impl ProtocolSettings {
 }
 
 /// A change to one endpoint; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndpointChange {
     /// `Some("")` resets the host to the domain's hostname.
     pub host: Option<String>,
@@ -327,7 +339,7 @@ pub struct EndpointChange {
 }
 
 /// A change to a protocol: on/off and its primary endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProtocolChange {
     pub enabled: Option<bool>,
     #[serde(flatten)]

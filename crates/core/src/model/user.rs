@@ -6,7 +6,7 @@ use super::protocol::ProtocolKind;
 use crate::validate::{self, ValidationError};
 
 /// Which protocols a user may use (the seed's per-user Service Access).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServiceAccess {
     pub imap: bool,
     pub pop: bool,
@@ -66,7 +66,7 @@ impl ServiceAccess {
 }
 
 /// A mailbox user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct User {
     /// The address, lowercase, its domain in punycode.
     pub address: String,
@@ -111,7 +111,7 @@ impl User {
 
 /// A change to a user; `None` leaves a field as it is, and an empty login name or LegacyDN goes
 /// back to the derived one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserChange {
     pub display_name: Option<String>,
     pub login_name: Option<String>,

@@ -44,7 +44,10 @@ fn find_domain<'s>(snapshot: &'s Snapshot, headers: &HeaderMap, uri: &Uri) -> Op
         .as_deref()
         .map(|a| validate::address("emailaddress", a))
     {
-        Some(Ok(address)) => snapshot.domain(domain_of(&address)),
+        Some(Ok(address)) => {
+            crate::observe::note_address(&address);
+            snapshot.domain(domain_of(&address))
+        }
         Some(Err(e)) => {
             debug!(error = %e, "autoconfig request with an unusable address");
             None

@@ -50,7 +50,10 @@ fn answer(state: &AppState, email: Option<&str>, query: Option<&str>) -> Respons
         );
     };
     let address = match email.map(|e| validate::address("Email", e)) {
-        Some(Ok(address)) => address,
+        Some(Ok(address)) => {
+            crate::observe::note_address(&address);
+            address
+        }
         Some(Err(e)) => {
             return responses::json(
                 StatusCode::BAD_REQUEST,

@@ -94,6 +94,7 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
         (None, _) => return error(client, ErrorCode::InvalidRequest, "no address"),
     };
 
+    crate::observe::note_address(&address);
     let domain_name = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
     let Some(domain) = snapshot.domain(domain_name) else {
         return error(client, ErrorCode::AddressNotFound, "domain not hosted");

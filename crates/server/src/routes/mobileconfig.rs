@@ -32,7 +32,10 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
         return page(StatusCode::OK, &form(None, None));
     };
     let address = match validate::address("emailaddress", &raw) {
-        Ok(address) => address,
+        Ok(address) => {
+            crate::observe::note_address(&address);
+            address
+        }
         Err(e) => return page(StatusCode::BAD_REQUEST, &form(Some(&raw), Some(&e.message))),
     };
     let snapshot = state.snapshot.load();

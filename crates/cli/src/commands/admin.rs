@@ -1,0 +1,175 @@
+//! `signpost admin ...`: administrators of the web interface and API, and their tokens.
+
+use anyhow::Context;
+use serde::Serialize;
+use signpost_core::admin::{self, AdminRole, Administrator};
+
+use super::{Ctx, read_password_from_stdin};
+use crate::cli::{AdminCommand, TokenCommand};
+use crate::output::{self, Format, Table};
+
+#[derive(Serialize)]
+struct AdministratorView<'a> {
+    name: &'a str,
+    #[serde(flatten)]
+    role: &'a AdminRole,
+}
+
+fn role_summary(role: &AdminRole) -> String {
+    match role {
+        AdminRole::System => "system (every domain)".into(),
+        AdminRole::Domain(domains) => format!("domain: {}", domains.join(", ")),
+    }
+}
+
+pub async fn run(ctx: &Ctx, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Add {
+            name,
+            password_stdin: _,
+            domains,
+        } => {
+            let role = if domains.is_empty() {
+                AdminRole::System
+            } else {
+                AdminRole::parse("domain", &domains)?
+            };
+            if let AdminRole::Domain(names) = &role {
+                for domain in names {
+                    super::domain::load(ctx, domain).await?;
+                }
+            }
+            let name = admin::admin_name(&name)?;
+            let password = read_password_from_stdin()?;
+            let administrator = Administrator::new(&name, &password, role)?;
+            ctx.store.create_administrator(&administrator).await?;
+            match ctx.format {
+                Format::Json => output::print_json(&AdministratorView {
+                    name: &administrator.name,
+                    role: &administrator.role,
+                })?,
+                Format::Table => println!(
+                    "added administrator {} ({})",
+                    administrator.name,
+                    role_summary(&administrator.role)
+                ),
+            }
+        }
+        AdminCommand::List => {
+            let administrators = ctx.store.administrators().await?;
+            match ctx.format {
+                Format::Json => output::print_json(
+                    &administrators
+                        .iter()
+                        .map(|a| AdministratorView {
+                            name: &a.name,
+                            role: &a.role,
+                        })
+                        .collect::<Vec<_>>(),
+                )?,
+                Format::Table => {
+                    let mut table = Table::new(&["NAME", "ROLE"]);
+                    for a in &administrators {
+                        table.row(vec![a.name.clone(), role_summary(&a.role)]);
+                    }
+                    table.print();
+                    if administrators.is_empty() {
+                        println!(
+                            "(no administrators yet: printf '%s\\n' \"$PASSWORD\" | signpost admin add NAME --password-stdin)"
+                        );
+                    }
+                }
+            }
+        }
+        AdminCommand::Passwd {
+            name,
+            password_stdin: _,
+        } => {
+            let mut administrator = load(ctx, &name).await?;
+            let password = read_password_from_stdin()?;
+            administrator.password_hash = signpost_core::password::hash_password(&password)?;
+            ctx.store.save_administrator(&administrator).await?;
+            println!("password changed for administrator {}", administrator.name);
+        }
+        AdminCommand::Remove { name } => {
+            let name = admin::admin_name(&name)?;
+            ctx.store.delete_administrator(&name).await?;
+            println!("removed administrator {name} with their tokens and sessions");
+        }
+        AdminCommand::Token(command) => token(ctx, command).await?,
+    }
+    Ok(())
+}
+
+async fn load(ctx: &Ctx, name: &str) -> anyhow::Result<Administrator> {
+    let name = admin::admin_name(name)?;
+    ctx.store.administrator(&name).await?.with_context(|| {
+        format!("administrator '{name}' does not exist (see: signpost admin list)")
+    })
+}
+
+/// The administrator a token command is about: the one named, or the only one there is.
+async fn whose(ctx: &Ctx, named: Option<String>) -> anyhow::Result<String> {
+    if let Some(name) = named {
+        return Ok(load(ctx, &name).await?.name);
+    }
+    let administrators = ctx.store.administrators().await?;
+    match administrators.as_slice() {
+        [only] => Ok(only.name.clone()),
+        [] => anyhow::bail!(
+            "there is no administrator yet: add one with signpost admin add NAME --password-stdin"
+        ),
+        _ => anyhow::bail!("there are several administrators: say whose token with --admin NAME"),
+    }
+}
+
+async fn token(ctx: &Ctx, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            name,
+            administrator,
+        } => {
+            let administrator = whose(ctx, administrator).await?;
+            let issued =
+                signpost_server::admin::issue_token(ctx.store.as_ref(), &administrator, &name)
+                    .await?;
+            match ctx.format {
+                Format::Json => output::print_json(&issued)?,
+                // Alone on standard output, so `TOKEN=$(signpost admin token create ...)` works.
+                Format::Table => {
+                    println!("{}", issued.token);
+                    eprintln!(
+                        "issued API token '{}' for {}; it is shown only now (send it as Authorization: Bearer)",
+                        issued.name, issued.administrator
+                    );
+                }
+            }
+        }
+        TokenCommand::List => {
+            let tokens = ctx.store.api_tokens(None).await?;
+            match ctx.format {
+                Format::Json => output::print_json(&tokens)?,
+                Format::Table => {
+                    let mut table = Table::new(&["ADMINISTRATOR", "TOKEN NAME", "CREATED"]);
+                    for token in &tokens {
+                        table.row(vec![
+                            token.administrator.clone(),
+                            token.name.clone(),
+                            output::unix_time(token.created_at),
+                        ]);
+                    }
+                    table.print();
+                }
+            }
+        }
+        TokenCommand::Revoke {
+            name,
+            administrator,
+        } => {
+            let administrator = whose(ctx, administrator).await?;
+            ctx.store.delete_api_token(&administrator, &name).await?;
+            println!("revoked API token '{name}' of {administrator}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,415 @@
+//! The API's routes, declared once: the router is built from this table and the OpenAPI
+//! document at `/api/openapi.json` is generated from it, so the two cannot drift apart.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::{JsonSchema, Schema};
+use serde_json::{Map, Value, json};
+
+use super::AdminState;
+use super::api::{self, *};
+use super::error::{ApiError, ErrorBody};
+use crate::recent::{RecentFilter, RecentRequest};
+
+type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+fn root_schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.root_schema_for::<T>()
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (signing in).
+    Public,
+    /// Any administrator (domain administrators within their domains).
+    Administrator,
+    /// System administrators only.
+    System,
+}
+
+impl Access {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Administrator => "administrator",
+            Self::System => "system",
+        }
+    }
+}
+
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum RequestBody {
+    Json(SchemaFn),
+    /// An XML document (an ISPDB file).
+    Xml,
+}
+
+/// One API route: its handler and its description.
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    tag: &'static str,
+    handler: fn() -> MethodRouter<Arc<AdminState>>,
+    query: Option<SchemaFn>,
+    body: Option<RequestBody>,
+    status: StatusCode,
+    response: Option<SchemaFn>,
+}
+
+impl ApiRoute {
+    fn new(
+        method: Method,
+        path: &'static str,
+        tag: &'static str,
+        summary: &'static str,
+        access: Access,
+        handler: fn() -> MethodRouter<Arc<AdminState>>,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            summary,
+            access,
+            tag,
+            handler,
+            query: None,
+            body: None,
+            status: StatusCode::OK,
+            response: None,
+        }
+    }
+
+    fn query<T: JsonSchema>(mut self) -> Self {
+        self.query = Some(root_schema_of::<T>);
+        self
+    }
+
+    fn json<T: JsonSchema>(mut self) -> Self {
+        self.body = Some(RequestBody::Json(schema_of::<T>));
+        self
+    }
+
+    fn xml(mut self) -> Self {
+        self.body = Some(RequestBody::Xml);
+        self
+    }
+
+    fn answers<T: JsonSchema>(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self.response = Some(schema_of::<T>);
+        self
+    }
+
+    fn no_content(mut self) -> Self {
+        self.status = StatusCode::NO_CONTENT;
+        self
+    }
+}
+
+const OK: StatusCode = StatusCode::OK;
+const CREATED: StatusCode = StatusCode::CREATED;
+
+/// Every API route.
+pub fn routes() -> Vec<ApiRoute> {
+    use Access::{Administrator as Any, Public, System};
+    use Method as M;
+    vec![
+        ApiRoute::new(M::POST, "/api/v1/session", "sessions", "Sign in (sets the session cookie)", Public, || post(api::login))
+            .json::<Login>().answers::<Whoami>(OK),
+        ApiRoute::new(M::GET, "/api/v1/session", "sessions", "Who is signed in, and the session's CSRF token", Any, || get(api::whoami))
+            .answers::<Whoami>(OK),
+        ApiRoute::new(M::DELETE, "/api/v1/session", "sessions", "Sign out", Any, || delete(api::logout))
+            .no_content(),
+        ApiRoute::new(M::POST, "/api/v1/setup", "sessions", "Create the first administrator with the one-time setup token", Public, || post(api::setup))
+            .json::<Setup>().answers::<Whoami>(CREATED),
+        ApiRoute::new(M::GET, "/api/v1/domains", "domains", "List domains (with search)", Any, || get(api::list_domains))
+            .query::<DomainQuery>().answers::<Vec<DomainSummary>>(OK),
+        ApiRoute::new(M::POST, "/api/v1/domains", "domains", "Add a domain", System, || post(api::create_domain))
+            .json::<NewDomain>().answers::<signpost_core::Domain>(CREATED),
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}", "domains", "A domain's settings", Any, || get(api::get_domain))
+            .answers::<signpost_core::Domain>(OK),
+        ApiRoute::new(M::PATCH, "/api/v1/domains/{domain}", "domains", "Change a domain's settings (the Options card)", Any, || patch(api::patch_domain))
+            .json::<signpost_core::DomainChange>().answers::<signpost_core::Domain>(OK),
+        ApiRoute::new(M::DELETE, "/api/v1/domains/{domain}", "domains", "Remove a domain and its users", System, || delete(api::delete_domain))
+            .no_content(),
+        ApiRoute::new(M::PATCH, "/api/v1/domains/{domain}/protocols/{protocol}", "domains", "Turn a protocol on or off, or change its host, port and encryption (the Autodiscover card)", Any, || patch(api::patch_protocol))
+            .json::<signpost_core::ProtocolChange>().answers::<signpost_core::Domain>(OK),
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/overrides/{kind}", "overrides", "The desktop or mobile override", Any, || get(api::get_override))
+            .answers::<OverrideView>(OK),
+        ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/overrides/{kind}", "overrides", "Turn an override on or off, save or clear its text", Any, || put(api::put_override))
+            .json::<OverrideChange>().answers::<OverrideView>(OK),
+        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/overrides/{kind}/generate", "overrides", "The generated answer for a sample address (the Generate button)", Any, || post(api::generate_override))
+            .json::<GenerateRequest>().answers::<Generated>(OK),
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/users", "users", "A domain's users", Any, || get(api::list_users))
+            .answers::<Vec<UserView>>(OK),
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/dns-records", "dns", "The DNS records the domain needs", Any, || get(api::get_dns_records))
+            .answers::<Vec<signpost_core::dns_records::DnsRecord>>(OK),
+        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/checks", "dns", "Check DNS, TLS and every discovery URL live", Any, || post(api::create_check))
+            .answers::<Vec<signpost_diagnostics::check::CheckResult>>(OK),
+        ApiRoute::new(M::POST, "/api/v1/previews", "tests", "What a client would get for an address", Any, || post(api::create_preview))
+            .json::<PreviewRequest>().answers::<signpost_core::answers::preview::Preview>(OK),
+        ApiRoute::new(M::POST, "/api/v1/probes", "tests", "Replay each client's discovery for an address", Any, || post(api::create_probe))
+            .json::<ProbeRequest>().answers::<signpost_diagnostics::probe::Report>(OK),
+        ApiRoute::new(M::POST, "/api/v1/users", "users", "Add a user", Any, || post(api::create_user))
+            .json::<NewUser>().answers::<UserView>(CREATED),
+        ApiRoute::new(M::GET, "/api/v1/users/{address}", "users", "A user", Any, || get(api::get_user))
+            .answers::<UserView>(OK),
+        ApiRoute::new(M::PATCH, "/api/v1/users/{address}", "users", "Change a user's names and service access", Any, || patch(api::patch_user))
+            .json::<signpost_core::UserChange>().answers::<UserView>(OK),
+        ApiRoute::new(M::DELETE, "/api/v1/users/{address}", "users", "Remove a user", Any, || delete(api::delete_user))
+            .no_content(),
+        ApiRoute::new(M::PUT, "/api/v1/users/{address}/password", "users", "Set a user's password", Any, || put(api::put_password))
+            .json::<NewPassword>().no_content(),
+        ApiRoute::new(M::POST, "/api/v1/imports", "imports", "Import a `signpost export` document (all or nothing)", System, || post(api::import_export))
+            .query::<ReplaceQuery>().json::<signpost_store::Export>().answers::<ImportSummary>(OK),
+        ApiRoute::new(M::POST, "/api/v1/imports/ispdb", "imports", "Import a Thunderbird ISPDB file as a domain", System, || post(api::import_ispdb))
+            .query::<ReplaceQuery>().xml().answers::<signpost_store::IspdbImport>(OK),
+        ApiRoute::new(M::GET, "/api/v1/certificates", "certificates", "Stored certificates and their expiry", System, || get(api::list_certificates))
+            .answers::<Vec<CertificateView>>(OK),
+        ApiRoute::new(M::GET, "/api/v1/requests", "requests", "Recent discovery requests (newest first)", Any, || get(api::list_requests))
+            .query::<RecentFilter>().answers::<Vec<RecentRequest>>(OK),
+        ApiRoute::new(M::GET, "/api/v1/administrators", "administrators", "List administrators", System, || get(api::list_administrators))
+            .answers::<Vec<AdministratorView>>(OK),
+        ApiRoute::new(M::POST, "/api/v1/administrators", "administrators", "Add an administrator", System, || post(api::create_administrator))
+            .json::<NewAdministrator>().answers::<AdministratorView>(CREATED),
+        ApiRoute::new(M::DELETE, "/api/v1/administrators/{name}", "administrators", "Remove an administrator", System, || delete(api::delete_administrator))
+            .no_content(),
+        ApiRoute::new(M::GET, "/api/v1/tokens", "administrators", "API tokens (yours; all for system administrators)", Any, || get(api::list_tokens))
+            .answers::<Vec<signpost_store::ApiToken>>(OK),
+        ApiRoute::new(M::POST, "/api/v1/administrators/{name}/tokens", "administrators", "Issue an API token (shown once)", Any, || post(api::create_token))
+            .json::<NewToken>().answers::<IssuedToken>(CREATED),
+        ApiRoute::new(M::DELETE, "/api/v1/administrators/{name}/tokens/{token}", "administrators", "Revoke an API token", Any, || delete(api::delete_token))
+            .no_content(),
+    ]
+}
+
+/// The API router, from the table, with JSON answers for unknown API paths.
+pub fn api_router() -> Router<Arc<AdminState>> {
+    let mut router = Router::new().route("/api/openapi.json", get(serve_document));
+    for route in routes() {
+        router = router.route(route.path, (route.handler)());
+    }
+    router.route("/api/{*rest}", axum::routing::any(no_such_route))
+}
+
+async fn no_such_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+        "no such API route; see /api/openapi.json",
+    )
+}
+
+async fn serve_document() -> Response {
+    axum::Json(document()).into_response()
+}
+
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            json!({
+                "name": name,
+                "in": "path",
+                "required": true,
+                "schema": {"type": "string"},
+            })
+        })
+        .collect()
+}
+
+fn query_parameters(schema: &Schema) -> Vec<Value> {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| {
+            properties
+                .iter()
+                .map(|(name, property)| {
+                    let mut parameter = json!({
+                        "name": name,
+                        "in": "query",
+                        "required": required.contains(&name.as_str()),
+                        "schema": property,
+                    });
+                    if let Some(description) = property.get("description") {
+                        parameter["description"] = description.clone();
+                    }
+                    parameter
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The OpenAPI 3.1 document of every route in [`routes`].
+pub fn document() -> Value {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
+    let error_schema = generator.subschema_for::<ErrorBody>();
+    let mut paths = Map::new();
+    for route in routes() {
+        let mut parameters = path_parameters(route.path);
+        if let Some(query) = route.query {
+            parameters.extend(query_parameters(&query(&mut generator)));
+        }
+        let mut responses = Map::new();
+        let success = match route.response {
+            Some(schema) => json!({
+                "description": route.status.canonical_reason().unwrap_or("OK"),
+                "content": {"application/json": {"schema": schema(&mut generator)}},
+            }),
+            None => json!({"description": "Done"}),
+        };
+        responses.insert(route.status.as_u16().to_string(), success);
+        responses.insert(
+            "4XX".into(),
+            json!({
+                "description": "Bad input (the message names the field), not signed in, wrong role, bad CSRF token, or not found",
+                "content": {"application/json": {"schema": error_schema.clone()}},
+            }),
+        );
+        let mut operation = json!({
+            "summary": route.summary,
+            "operationId": operation_id(&route),
+            "tags": [route.tag],
+            "parameters": parameters,
+            "responses": responses,
+            "x-signpost-access": route.access.label(),
+        });
+        if route.access == Access::Public {
+            operation["security"] = json!([]);
+        }
+        match route.body {
+            Some(RequestBody::Json(schema)) => {
+                operation["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": schema(&mut generator)}},
+                });
+            }
+            Some(RequestBody::Xml) => {
+                operation["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/xml": {"schema": {"type": "string"}}},
+                });
+            }
+            None => {}
+        }
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(entry) = entry.as_object_mut() {
+            entry.insert(route.method.as_str().to_ascii_lowercase(), operation);
+        }
+    }
+    let schemas = generator.take_definitions(true);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Signpost administration API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Everything the signpost CLI can do. Authenticate with an API token (Authorization: Bearer, from `signpost admin token create`) or a session cookie from POST /api/v1/session; changes made with a session cookie need its CSRF token in X-CSRF-Token.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": super::auth::SESSION_COOKIE},
+            },
+        },
+        "security": [{"bearer": []}, {"session": []}],
+    })
+}
+
+fn operation_id(route: &ApiRoute) -> String {
+    let mut id = route.method.as_str().to_ascii_lowercase();
+    for segment in route.path.trim_start_matches("/api/v1/").split('/') {
+        let word = segment.trim_matches(|c| c == '{' || c == '}');
+        id.push('_');
+        id.push_str(&word.replace('-', "_"));
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_once() {
+        let document = document();
+        let paths = document["paths"].as_object().unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for route in routes() {
+            let method = route.method.as_str().to_ascii_lowercase();
+            assert!(
+                seen.insert((route.path, method.clone())),
+                "{} {} twice",
+                route.method,
+                route.path
+            );
+            let operation = &paths[route.path][&method];
+            assert_eq!(operation["summary"], route.summary);
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key(&route.status.as_u16().to_string()));
+            assert!(responses.contains_key("4XX"));
+        }
+        let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(documented, routes().len());
+        // Every $ref points at a schema the document holds.
+        let text = document.to_string();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(schemas.contains_key(name), "dangling $ref {name}");
+        }
+        assert!(schemas.contains_key("Domain"));
+        assert!(schemas.contains_key("ErrorBody"));
+    }
+
+    #[test]
+    fn path_and_query_parameters_are_listed() {
+        let document = document();
+        let parameters =
+            document["paths"]["/api/v1/domains/{domain}/protocols/{protocol}"]["patch"]["parameters"]
+                .as_array()
+                .unwrap()
+                .clone();
+        let names: Vec<&str> = parameters
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["domain", "protocol"]);
+        let listed = &document["paths"]["/api/v1/requests"]["get"]["parameters"];
+        let names: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"domain") && names.contains(&"outcome"),
+            "{names:?}"
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! The last discovery requests, kept in a bounded ring so an administrator can see why a user's
+//! phone failed. Never passwords: only who asked, from where, for which address, and the outcome.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use axum::http::HeaderValue;
+use serde::Serialize;
+
+/// The longest user agent and address kept (longer ones are cut).
+const MAX_FIELD_CHARS: usize = 256;
+
+/// One request, as the recent-requests log shows it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct RecentRequest {
+    /// Unix seconds.
+    pub time: i64,
+    pub client_address: String,
+    pub user_agent: String,
+    pub endpoint: String,
+    /// The address asked about, if the request named one.
+    pub address: Option<String>,
+    /// The domain of that address.
+    pub domain: Option<String>,
+    pub client: String,
+    pub outcome: String,
+    pub status: u16,
+}
+
+/// What is noted while the request runs, turned into a [`RecentRequest`] only when it is kept.
+pub struct Noted {
+    pub time: i64,
+    pub client_address: Option<IpAddr>,
+    pub user_agent: Option<HeaderValue>,
+    pub endpoint: &'static str,
+    pub address: Option<String>,
+    pub client: &'static str,
+    pub outcome: &'static str,
+    pub status: u16,
+}
+
+pub struct RecentRequests {
+    capacity: usize,
+    entries: Mutex<VecDeque<Noted>>,
+}
+
+/// Which recent requests to show.
+#[derive(Debug, Default, Clone, serde::Deserialize, schemars::JsonSchema)]
+pub struct RecentFilter {
+    /// Only requests about addresses of this domain.
+    pub domain: Option<String>,
+    /// Only requests that ended so (answered, error_answer, unauthorized, rate_limited,
+    /// redirected, not_found, bad_request, server_error).
+    pub outcome: Option<String>,
+    /// At most this many, newest first (default 200).
+    pub limit: Option<usize>,
+}
+
+impl RecentRequests {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+        }
+    }
+
+    pub fn push(&self, noted: Noted) {
+        if self.capacity == 0 {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= self.capacity {
+                entries.pop_front();
+            }
+            entries.push_back(noted);
+        }
+    }
+
+    /// Newest first, filtered.
+    pub fn list(
+        &self,
+        filter: &RecentFilter,
+        allowed: impl Fn(Option<&str>) -> bool,
+    ) -> Vec<RecentRequest> {
+        let limit = filter.limit.unwrap_or(200).min(self.capacity.max(1));
+        let Ok(entries) = self.entries.lock() else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .rev()
+            .map(shown)
+            .filter(|r| {
+                let domain = r.domain.as_deref();
+                allowed(domain)
+                    && filter
+                        .domain
+                        .as_deref()
+                        .is_none_or(|d| domain.is_some_and(|have| have.eq_ignore_ascii_case(d)))
+                    && filter.outcome.as_deref().is_none_or(|o| r.outcome == o)
+            })
+            .take(limit)
+            .collect()
+    }
+}
+
+fn cut(text: &str) -> String {
+    text.chars().take(MAX_FIELD_CHARS).collect()
+}
+
+fn shown(noted: &Noted) -> RecentRequest {
+    let address = noted.address.as_deref().map(cut);
+    let domain = address
+        .as_deref()
+        .and_then(|a| a.rsplit_once('@'))
+        .map(|(_, d)| d.to_string());
+    RecentRequest {
+        time: noted.time,
+        client_address: noted
+            .client_address
+            .map(|ip| ip.to_string())
+            .unwrap_or_default(),
+        user_agent: noted
+            .user_agent
+            .as_ref()
+            .map(|v| cut(&String::from_utf8_lossy(v.as_bytes())))
+            .unwrap_or_default(),
+        endpoint: noted.endpoint.to_string(),
+        address,
+        domain,
+        client: noted.client.to_string(),
+        outcome: noted.outcome.to_string(),
+        status: noted.status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noted(address: &str, outcome: &'static str) -> Noted {
+        Noted {
+            time: 1,
+            client_address: None,
+            user_agent: Some(HeaderValue::from_static("Outlook")),
+            endpoint: "autodiscover_xml",
+            address: Some(address.to_string()),
+            client: "outlook",
+            outcome,
+            status: 200,
+        }
+    }
+
+    #[test]
+    fn keeps_the_newest_within_capacity_and_filters() {
+        let ring = RecentRequests::new(3);
+        for (i, outcome) in ["answered", "unauthorized", "answered", "not_found"]
+            .into_iter()
+            .enumerate()
+        {
+            ring.push(noted(&format!("u{i}@a.example"), outcome));
+        }
+        ring.push(noted("x@b.example", "answered"));
+        let all = ring.list(&RecentFilter::default(), |_| true);
+        let addresses: Vec<_> = all.iter().filter_map(|r| r.address.clone()).collect();
+        assert_eq!(addresses, ["x@b.example", "u3@a.example", "u2@a.example"]);
+        let filter = RecentFilter {
+            domain: Some("a.example".into()),
+            outcome: Some("not_found".into()),
+            limit: None,
+        };
+        let found = ring.list(&filter, |_| true);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].address.as_deref(), Some("u3@a.example"));
+        assert!(
+            ring.list(&RecentFilter::default(), |d| d == Some("b.example"))
+                .len()
+                == 1
+        );
+    }
+}
