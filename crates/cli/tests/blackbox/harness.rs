@@ -165,6 +165,8 @@ impl Signpost {
         });
         let mut http = Vec::new();
         let mut https = Vec::new();
+        let mut admin = Vec::new();
+        let mut setup_link = None;
         loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(30))
@@ -178,6 +180,13 @@ impl Signpost {
                 http.push(address.parse::<std::net::SocketAddr>().expect("address"));
             } else if let Some(address) = line.strip_prefix("signpost: listening on https://") {
                 https.push(address.parse::<std::net::SocketAddr>().expect("address"));
+            } else if let Some(address) = line
+                .strip_prefix("signpost: administration on http://")
+                .and_then(|rest| rest.strip_suffix("/admin"))
+            {
+                admin.push(address.parse::<std::net::SocketAddr>().expect("address"));
+            } else if let Some((_, link)) = line.split_once("create one at ") {
+                setup_link = Some(link.to_string());
             } else if line == "signpost: ready" {
                 break;
             }
@@ -187,6 +196,8 @@ impl Signpost {
             child,
             addr,
             https,
+            admin,
+            setup_link,
             log,
             store_args: vec!["--data".into(), self.data().display().to_string()],
             base: format!("http://{addr}"),
@@ -206,6 +217,10 @@ pub struct Server {
     /// The first plain HTTP listener (or the first HTTPS one when there is none).
     pub addr: std::net::SocketAddr,
     pub https: Vec<std::net::SocketAddr>,
+    /// Listeners of the administration surface alone (`--admin-listen`).
+    pub admin: Vec<std::net::SocketAddr>,
+    /// The one-time setup link printed when there is no administrator yet.
+    pub setup_link: Option<String>,
     log: std::sync::Arc<std::sync::Mutex<String>>,
     /// `--data DIR` of the store this server uses.
     store_args: Vec<String>,

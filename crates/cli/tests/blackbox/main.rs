@@ -2,6 +2,7 @@
 //! real validators.
 
 mod acme;
+mod admin_api;
 mod autoconfig;
 mod autodiscover_json;
 mod autodiscover_xml;

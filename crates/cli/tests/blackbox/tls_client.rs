@@ -88,12 +88,18 @@ pub fn request(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nContent-Type: text/xml\r\n\r\n{body}",
         body.len()
     );
+    let (status, _, body) = exchange(stream, &request);
+    (status, body)
+}
+
+/// Sends a whole raw request; the status, the head (status line and headers) and the body.
+pub fn exchange(stream: &mut TlsStream, request: &str) -> (u16, String, String) {
     stream.write_all(request.as_bytes()).expect("write request");
     stream.flush().expect("flush");
     read_response(stream)
 }
 
-fn read_response(stream: &mut TlsStream) -> (u16, String) {
+fn read_response(stream: &mut TlsStream) -> (u16, String, String) {
     let mut data = Vec::new();
     let mut buffer = [0u8; 8192];
     loop {
@@ -117,7 +123,11 @@ fn read_response(stream: &mut TlsStream) -> (u16, String) {
                     .nth(1)
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0);
-                return (status, text[end + 4..end + 4 + length].to_string());
+                return (
+                    status,
+                    head.to_string(),
+                    text[end + 4..end + 4 + length].to_string(),
+                );
             }
         }
     }

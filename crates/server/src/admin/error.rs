@@ -136,11 +136,15 @@ where
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::new(
-                rejection.status(),
-                "bad_json",
-                rejection.body_text(),
-            )),
+            Err(rejection) => {
+                // Unsupported media types and oversized bodies keep their own codes; every other
+                // malformed body is plain bad input.
+                let status = match rejection.status() {
+                    s @ (StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::PAYLOAD_TOO_LARGE) => s,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err(ApiError::new(status, "bad_json", rejection.body_text()))
+            }
         }
     }
 }
