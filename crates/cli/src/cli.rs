@@ -53,6 +53,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Parsed once per run; the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the autodiscover server

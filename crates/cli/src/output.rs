@@ -85,19 +85,6 @@ fn printable(value: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pads_columns() {
-        let mut t = Table::new(&["A", "LONGER"]);
-        t.row(vec!["xyz".into(), "1".into()]);
-        t.row(vec!["\u{1b}[31m".into(), "2".into()]);
-        assert_eq!(t.render(), "A      LONGER\nxyz    1\n\u{FFFD}[31m  2\n");
-    }
-}
-
 /// The calendar date (UTC) of Unix seconds.
 pub fn unix_date(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -118,4 +105,17 @@ pub fn unix_time(unix: i64) -> String {
             )
         })
         .unwrap_or_else(|_| unix.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pads_columns() {
+        let mut t = Table::new(&["A", "LONGER"]);
+        t.row(vec!["xyz".into(), "1".into()]);
+        t.row(vec!["\u{1b}[31m".into(), "2".into()]);
+        assert_eq!(t.render(), "A      LONGER\nxyz    1\n\u{FFFD}[31m  2\n");
+    }
 }

@@ -51,6 +51,10 @@ impl Dns {
         let mut builder = builder;
         // Checks must see changes at once, not an answer cached a minute ago.
         builder.options_mut().cache_size = 0;
+        // A name server that does not answer within two seconds is a finding, not something to
+        // wait minutes on: a check makes a few dozen lookups one after another.
+        builder.options_mut().timeout = std::time::Duration::from_secs(2);
+        builder.options_mut().attempts = 1;
         Ok(Self {
             resolver: builder.build()?,
         })

@@ -403,3 +403,89 @@ fn dns_prints_records_with_and_without_pop() {
         "the TXT record vouches for the served document"
     );
 }
+
+#[test]
+fn the_api_runs_the_same_check_and_probe_as_the_cli() {
+    let d = Deployment::start();
+    d.sp.ok_with_stdin(
+        &["admin", "add", "alice", "--password-stdin"],
+        "admin password\n",
+    );
+    let token =
+        d.sp.ok(&["admin", "token", "create", "checks"])
+            .trim()
+            .to_string();
+    // A second server on the same store, whose administration surface looks at the deployment
+    // the way the CLI does.
+    let admin = d.sp.serve_with(&[
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--check-resolver",
+        &d.dns.address.to_string(),
+        "--check-ca",
+        &d.ca.path.display().to_string(),
+        "--check-https-port",
+        &d.https.to_string(),
+        "--check-http-port",
+        &d.http.to_string(),
+        "--public-address",
+        "127.0.0.1",
+    ]);
+    let api = format!("http://{}", admin.admin[0]);
+    let checked = admin.send(
+        admin
+            .client
+            .post(format!("{api}/api/v1/domains/example.com/checks"))
+            .bearer_auth(&token),
+    );
+    assert_eq!(checked.status, 200, "{}", checked.body);
+    let from_api: Vec<serde_json::Value> = serde_json::from_str(&checked.body).unwrap();
+    let (from_cli, _) = d.check();
+    let summary = |rows: &[serde_json::Value]| -> Vec<(String, String)> {
+        rows.iter()
+            .map(|r| (r["check"].to_string(), r["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(summary(&from_api), summary(&from_cli));
+    assert!(
+        from_api.iter().all(|r| r["status"] == "PASS"),
+        "{from_api:#?}"
+    );
+
+    let probed = admin.send(
+        admin
+            .client
+            .post(format!("{api}/api/v1/probes"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({
+                    "address": "john@example.com",
+                    "password": "secret",
+                    "clients": ["outlook", "thunderbird"]
+                })
+                .to_string(),
+            ),
+    );
+    assert_eq!(probed.status, 200, "{}", probed.body);
+    let report: serde_json::Value = serde_json::from_str(&probed.body).unwrap();
+    let found = report["found"].as_array().unwrap();
+    for client in ["outlook", "thunderbird"] {
+        let settings = &found
+            .iter()
+            .find(|f| f["client"] == client)
+            .unwrap_or_else(|| panic!("{client} found nothing: {report:#}"))["settings"];
+        assert!(
+            settings
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["host"] == "mail.example.com" && s["port"] == 993),
+            "{client}: {settings:#}"
+        );
+    }
+    assert!(
+        !admin.log().contains("secret\""),
+        "the probe's password is not logged"
+    );
+}

@@ -282,7 +282,7 @@ pub async fn delete_domain(
 }
 
 pub fn protocol_kind(value: &str) -> ApiResult<ProtocolKind> {
-    Ok(ProtocolKind::parse(value).map_err(|e| ApiError::invalid("protocol", e.message))?)
+    ProtocolKind::parse(value).map_err(|e| ApiError::invalid("protocol", e.message))
 }
 
 pub async fn change_protocol(
@@ -348,7 +348,7 @@ pub fn override_view(state: &XmlOverride) -> OverrideView {
 }
 
 pub fn override_kind(value: &str) -> ApiResult<OverrideKind> {
-    Ok(OverrideKind::parse(value).map_err(|e| ApiError::invalid("kind", e.message))?)
+    OverrideKind::parse(value).map_err(|e| ApiError::invalid("kind", e.message))
 }
 
 pub async fn get_override(

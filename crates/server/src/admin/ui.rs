@@ -118,7 +118,7 @@ impl Fields {
 
 impl Signed {
     /// Refuses a form without this session's CSRF token.
-    fn check(&self, fields: &Fields) -> Result<(), Response> {
+    fn check(&self, fields: &Fields) -> Result<(), ApiError> {
         if auth::same_secret(fields.get("csrf").unwrap_or_default(), &self.csrf) {
             Ok(())
         } else {
@@ -126,8 +126,7 @@ impl Signed {
                 StatusCode::FORBIDDEN,
                 "csrf_failed",
                 "the form's CSRF token is missing or stale; reload the page and try again",
-            )
-            .into_response())
+            ))
         }
     }
 
@@ -314,7 +313,7 @@ async fn logout(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     if let Err(e) = auth::end_session(&admin, &parts.headers).await {
         return e.into_response();
@@ -463,7 +462,7 @@ async fn domain_create(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let new = api::NewDomain {
         name: fields.text("name"),
@@ -609,7 +608,7 @@ async fn options_submit(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let change = DomainChange {
         hostname: fields.get("hostname").map(str::to_string),
@@ -629,7 +628,7 @@ async fn protocol_submit(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let outcome = match protocol_change(&fields) {
         Ok(change) => api::change_protocol(&admin, &signed.caller, &name, &protocol, &change)
@@ -673,7 +672,7 @@ async fn override_submit(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let path = domain_path(&name);
     let kind = match api::override_kind(&kind) {
@@ -703,7 +702,7 @@ async fn domain_remove(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     if !fields.flag("confirm") {
         return back(
@@ -789,7 +788,7 @@ async fn user_create(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let display_name = fields.text("display_name");
     let new = api::NewUser {
@@ -813,7 +812,7 @@ async fn user_submit(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let (allow, deny): (Vec<ProtocolKind>, Vec<ProtocolKind>) = ProtocolKind::ALL
         .iter()
@@ -837,7 +836,7 @@ async fn password_submit(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let outcome = api::set_password(&admin, &signed.caller, &address, &fields.text("password"))
         .await
@@ -852,7 +851,7 @@ async fn user_remove(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let outcome = async {
         let user = api::load_user(&admin, &signed.caller, &address).await?;
@@ -931,7 +930,7 @@ async fn dns_check(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let results = match api::run_check(&admin, &signed.caller, &name).await {
         Ok(results) => results,
@@ -1005,7 +1004,7 @@ async fn test_submit(
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     if let Err(refused) = signed.check(&fields) {
-        return refused;
+        return refused.into_response();
     }
     let address = fields.text("address");
     let mut answers = Vec::new();
