@@ -42,6 +42,8 @@ pub struct BoundAddresses {
     pub https: Vec<SocketAddr>,
     /// Listeners for the administration surface alone.
     pub admin: Vec<SocketAddr>,
+    /// Where to create the first administrator, while there is none.
+    pub setup_link: Option<String>,
 }
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,7 +135,7 @@ pub async fn run(
             .collect()
     };
     if config.admin.enabled {
-        admin.announce_setup(&admin_bases);
+        bound.setup_link = admin.announce_setup(&admin_bases);
     }
     on_ready(&bound);
 

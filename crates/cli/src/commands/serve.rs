@@ -27,6 +27,12 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Resu
             for address in &bound.admin {
                 let _ = writeln!(stdout, "signpost: administration on http://{address}/admin");
             }
+            if let Some(link) = &bound.setup_link {
+                let _ = writeln!(
+                    stdout,
+                    "signpost: no administrator yet; create one at {link}"
+                );
+            }
             let _ = writeln!(stdout, "signpost: ready");
             let _ = stdout.flush();
             let listeners = bound.http.len() + bound.https.len();

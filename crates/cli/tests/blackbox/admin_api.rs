@@ -784,3 +784,110 @@ fn on_https_the_admin_cookie_is_secure_and_browsers_stay_on_https() {
         "{head}"
     );
 }
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[test]
+fn the_web_forms_need_a_session_and_their_csrf_token() {
+    let sp = Signpost::new().with_example_domain();
+    add_admin(&sp, "alice", &[]);
+    let server = sp.serve();
+    let page = server.get("/admin/domains", None);
+    assert_eq!(page.status, 303);
+    assert_eq!(page.headers["location"], "/admin/login");
+
+    // A sign-in form posted from elsewhere carries no matching cookie.
+    let forged = server.send(
+        server
+            .client
+            .post(format!("{}/admin/login", server.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("csrf", "x"),
+                ("name", "alice"),
+                ("password", PASSWORD),
+            ])),
+    );
+    assert_eq!(forged.status, 303);
+    assert!(
+        forged.headers["location"]
+            .to_str()
+            .unwrap()
+            .contains("error=")
+    );
+    assert!(forged.headers.get("set-cookie").is_none(), "no session");
+
+    let Auth::Session { cookie, csrf } = session_of(&sign_in(&server, "alice", PASSWORD)) else {
+        unreachable!()
+    };
+    let shown = server.send(
+        server
+            .client
+            .get(format!("{}/admin/domains/example.com", server.base))
+            .header("cookie", &cookie),
+    );
+    assert_eq!(shown.status, 200);
+    assert!(
+        shown
+            .body
+            .contains(&format!("name=\"csrf\" value=\"{csrf}\""))
+    );
+    assert!(
+        shown.body.contains("Override Desktop XML") && shown.body.contains("Override Mobile XML")
+    );
+    for header in [
+        "content-security-policy",
+        "x-frame-options",
+        "cache-control",
+    ] {
+        assert!(shown.headers.contains_key(header), "{header}");
+    }
+    let post = |token: &str| {
+        server.send(
+            server
+                .client
+                .post(format!(
+                    "{}/admin/domains/example.com/protocols/imap",
+                    server.base
+                ))
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(&[
+                    ("csrf", token),
+                    ("port", "143"),
+                    ("encryption", "starttls"),
+                ])),
+        )
+    };
+    assert_eq!(post("stale").status, 403);
+    assert!(
+        sp.ok(&["domain", "show", "example.com"]).contains("993"),
+        "unchanged"
+    );
+    let saved = post(&csrf);
+    assert_eq!(saved.status, 303);
+    let json = sp.ok(&["domain", "show", "example.com", "--format", "json"]);
+    let domain: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(domain["protocols"]["imap"]["port"], 143);
+    assert_eq!(domain["protocols"]["imap"]["encryption"], "starttls");
+    let bad_port = server.send(
+        server
+            .client
+            .post(format!(
+                "{}/admin/domains/example.com/protocols/imap",
+                server.base
+            ))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("port", "70000")])),
+    );
+    let location = bad_port.headers["location"].to_str().unwrap().to_string();
+    assert!(
+        location.contains("error=") && location.contains("70000"),
+        "{location}"
+    );
+}

@@ -126,19 +126,15 @@ impl AdminState {
         matches
     }
 
-    /// Logs where to go to create the first administrator.
-    pub fn announce_setup(&self, bases: &[String]) {
-        let Some(path) = self.setup_path() else {
-            return;
-        };
-        for base in bases {
-            // The link is the only way in until an administrator exists; it is printed, not
-            // logged at debug, so the person starting the server sees it.
-            println!("signpost: no administrator yet; create one at {base}{path}");
-        }
+    /// The setup link on the first of `bases`, if an administrator is still to be created; the
+    /// log says to look for it. (The link itself is not logged: logs travel further than the
+    /// terminal of whoever started the server.)
+    pub fn announce_setup(&self, bases: &[String]) -> Option<String> {
+        let path = self.setup_path()?;
         warn!(
             "no administrator yet: open the setup link printed on standard output, or run `signpost admin add NAME --password-stdin`"
         );
+        bases.first().map(|base| format!("{base}{path}"))
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -119,6 +120,9 @@ impl ApiRoute {
     }
 }
 
+/// Exports of large installations run to megabytes (a password hash per user).
+const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
 const OK: StatusCode = StatusCode::OK;
 const CREATED: StatusCode = StatusCode::CREATED;
 
@@ -173,7 +177,7 @@ pub fn routes() -> Vec<ApiRoute> {
             .no_content(),
         ApiRoute::new(M::PUT, "/api/v1/users/{address}/password", "users", "Set a user's password", Any, || put(api::put_password))
             .json::<NewPassword>().no_content(),
-        ApiRoute::new(M::POST, "/api/v1/imports", "imports", "Import a `signpost export` document (all or nothing)", System, || post(api::import_export))
+        ApiRoute::new(M::POST, "/api/v1/imports", "imports", "Import a `signpost export` document (all or nothing)", System, || post(api::import_export).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
             .query::<ReplaceQuery>().json::<signpost_store::Export>().answers::<ImportSummary>(OK),
         ApiRoute::new(M::POST, "/api/v1/imports/ispdb", "imports", "Import a Thunderbird ISPDB file as a domain", System, || post(api::import_ispdb))
             .query::<ReplaceQuery>().xml().answers::<signpost_store::IspdbImport>(OK),

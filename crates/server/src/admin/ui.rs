@@ -220,13 +220,18 @@ async fn script() -> Response {
         .into_response()
 }
 
-async fn home(State(admin): Admin) -> Redirect {
-    if let Some(path) = admin.setup_path() {
-        // Nobody can sign in yet; the setup link itself was printed at start.
-        let _ = path;
-        return Redirect::to("/admin/login");
+async fn home(State(admin): Admin) -> Response {
+    if admin.setup_path().is_some() {
+        // Nobody can sign in yet. The link itself is only printed at start: whoever reads this
+        // page is not necessarily who started the server.
+        return back(
+            "/admin/login",
+            Err(ApiError::forbidden(
+                "there is no administrator yet: open the setup link Signpost printed when it started, or run signpost admin add",
+            )),
+        );
     }
-    Redirect::to("/admin/domains")
+    Redirect::to("/admin/domains").into_response()
 }
 
 // ---- signing in -----------------------------------------------------------------------------
@@ -240,9 +245,10 @@ struct LoginPage {
 
 async fn login_page(Query(messages): Query<Messages>, parts: Parts) -> Response {
     let token = auth::random_secret();
-    let no_administrator_hint = messages.error;
+    let mut chrome = Chrome::anonymous(messages.error);
+    chrome.notice = messages.notice;
     let mut response = page(&LoginPage {
-        chrome: Chrome::anonymous(no_administrator_hint),
+        chrome,
         login_token: token.clone(),
     });
     // Double-submit: a sign-in form posted from elsewhere has no matching cookie.
