@@ -40,9 +40,22 @@ pub struct Noted {
     pub status: u16,
 }
 
+/// Shards, so request threads rarely meet on one lock; each thread writes to its own.
+const SHARDS: usize = 8;
+
 pub struct RecentRequests {
     capacity: usize,
-    entries: Mutex<VecDeque<Noted>>,
+    /// Each holds at most `capacity` entries, with a sequence number; lists show the newest
+    /// `capacity` of them all.
+    shards: [Mutex<VecDeque<(u64, Noted)>>; SHARDS],
+    sequence: std::sync::atomic::AtomicU64,
+}
+
+thread_local! {
+    static SHARD: usize = {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS
+    };
 }
 
 /// Which recent requests to show.
@@ -61,7 +74,8 @@ impl RecentRequests {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            shards: std::array::from_fn(|_| Mutex::new(VecDeque::new())),
+            sequence: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -69,11 +83,15 @@ impl RecentRequests {
         if self.capacity == 0 {
             return;
         }
-        if let Ok(mut entries) = self.entries.lock() {
+        let sequence = self
+            .sequence
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let shard = SHARD.with(|s| *s);
+        if let Ok(mut entries) = self.shards[shard].lock() {
             if entries.len() >= self.capacity {
                 entries.pop_front();
             }
-            entries.push_back(noted);
+            entries.push_back((sequence, noted));
         }
     }
 
@@ -84,13 +102,22 @@ impl RecentRequests {
         allowed: impl Fn(Option<&str>) -> bool,
     ) -> Vec<RecentRequest> {
         let limit = filter.limit.unwrap_or(200).min(self.capacity.max(1));
-        let Ok(entries) = self.entries.lock() else {
-            return Vec::new();
-        };
-        entries
-            .iter()
-            .rev()
-            .map(shown)
+        let mut all: Vec<RecentRequest> = Vec::new();
+        let mut order: Vec<u64> = Vec::new();
+        for shard in &self.shards {
+            let Ok(entries) = shard.lock() else {
+                continue;
+            };
+            for (sequence, noted) in entries.iter() {
+                order.push(*sequence);
+                all.push(shown(noted));
+            }
+        }
+        let mut indexed: Vec<(u64, RecentRequest)> = order.into_iter().zip(all).collect();
+        indexed.sort_by(|a, b| b.0.cmp(&a.0));
+        indexed
+            .into_iter()
+            .map(|(_, request)| request)
             .filter(|r| {
                 let domain = r.domain.as_deref();
                 allowed(domain)
