@@ -1,11 +1,12 @@
-//! The SQLite side of administrators, API tokens and sessions.
+//! The SQL of administrators, API tokens and sessions (both backends).
 
 use signpost_core::admin::{AdminRole, Administrator};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool as Pool, Row};
 
 use crate::{AdminSession, ApiToken, Result, StoreError};
 
-fn administrator_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Administrator> {
+fn administrator_from_row(row: &AnyRow) -> Result<Administrator> {
     let role: String = row.try_get("role")?;
     let domains: String = row.try_get("domains")?;
     let domains: Vec<String> = domains
@@ -33,7 +34,7 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
-pub async fn administrators(pool: &SqlitePool) -> Result<Vec<Administrator>> {
+pub async fn administrators(pool: &Pool) -> Result<Vec<Administrator>> {
     sqlx::query("SELECT * FROM administrators ORDER BY name")
         .fetch_all(pool)
         .await?
@@ -42,7 +43,7 @@ pub async fn administrators(pool: &SqlitePool) -> Result<Vec<Administrator>> {
         .collect()
 }
 
-pub async fn administrator(pool: &SqlitePool, name: &str) -> Result<Option<Administrator>> {
+pub async fn administrator(pool: &Pool, name: &str) -> Result<Option<Administrator>> {
     sqlx::query("SELECT * FROM administrators WHERE name = $1")
         .bind(name)
         .fetch_optional(pool)
@@ -52,7 +53,7 @@ pub async fn administrator(pool: &SqlitePool, name: &str) -> Result<Option<Admin
         .transpose()
 }
 
-pub async fn create_administrator(pool: &SqlitePool, administrator: &Administrator) -> Result<()> {
+pub async fn create_administrator(pool: &Pool, administrator: &Administrator) -> Result<()> {
     let (role, domains) = role_columns(&administrator.role);
     sqlx::query(
         "INSERT INTO administrators (name, password_hash, role, domains) VALUES ($1, $2, $3, $4)",
@@ -76,7 +77,7 @@ pub async fn create_administrator(pool: &SqlitePool, administrator: &Administrat
     Ok(())
 }
 
-pub async fn save_administrator(pool: &SqlitePool, administrator: &Administrator) -> Result<()> {
+pub async fn save_administrator(pool: &Pool, administrator: &Administrator) -> Result<()> {
     let (role, domains) = role_columns(&administrator.role);
     let updated = sqlx::query(
         "UPDATE administrators SET password_hash = $2, role = $3, domains = $4 WHERE name = $1",
@@ -93,7 +94,7 @@ pub async fn save_administrator(pool: &SqlitePool, administrator: &Administrator
     Ok(())
 }
 
-pub async fn delete_administrator(pool: &SqlitePool, name: &str) -> Result<()> {
+pub async fn delete_administrator(pool: &Pool, name: &str) -> Result<()> {
     let deleted = sqlx::query("DELETE FROM administrators WHERE name = $1")
         .bind(name)
         .execute(pool)
@@ -104,7 +105,7 @@ pub async fn delete_administrator(pool: &SqlitePool, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn token_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ApiToken> {
+fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
     Ok(ApiToken {
         administrator: row.try_get("administrator")?,
         name: row.try_get("name")?,
@@ -113,7 +114,7 @@ fn token_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ApiToken> {
     })
 }
 
-pub async fn create_api_token(pool: &SqlitePool, token: &ApiToken) -> Result<()> {
+pub async fn create_api_token(pool: &Pool, token: &ApiToken) -> Result<()> {
     sqlx::query(
         "INSERT INTO api_tokens (administrator, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -138,7 +139,7 @@ pub async fn create_api_token(pool: &SqlitePool, token: &ApiToken) -> Result<()>
     Ok(())
 }
 
-pub async fn api_tokens(pool: &SqlitePool, administrator: Option<&str>) -> Result<Vec<ApiToken>> {
+pub async fn api_tokens(pool: &Pool, administrator: Option<&str>) -> Result<Vec<ApiToken>> {
     sqlx::query(
         "SELECT * FROM api_tokens WHERE $1 IS NULL OR administrator = $1 ORDER BY administrator, name",
     )
@@ -150,7 +151,7 @@ pub async fn api_tokens(pool: &SqlitePool, administrator: Option<&str>) -> Resul
     .collect()
 }
 
-pub async fn api_token_by_hash(pool: &SqlitePool, token_hash: &str) -> Result<Option<ApiToken>> {
+pub async fn api_token_by_hash(pool: &Pool, token_hash: &str) -> Result<Option<ApiToken>> {
     sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1")
         .bind(token_hash)
         .fetch_optional(pool)
@@ -160,7 +161,7 @@ pub async fn api_token_by_hash(pool: &SqlitePool, token_hash: &str) -> Result<Op
         .transpose()
 }
 
-pub async fn delete_api_token(pool: &SqlitePool, administrator: &str, name: &str) -> Result<()> {
+pub async fn delete_api_token(pool: &Pool, administrator: &str, name: &str) -> Result<()> {
     let deleted = sqlx::query("DELETE FROM api_tokens WHERE administrator = $1 AND name = $2")
         .bind(administrator)
         .bind(name)
@@ -175,7 +176,7 @@ pub async fn delete_api_token(pool: &SqlitePool, administrator: &str, name: &str
     Ok(())
 }
 
-pub async fn create_session(pool: &SqlitePool, session: &AdminSession, now: i64) -> Result<()> {
+pub async fn create_session(pool: &Pool, session: &AdminSession, now: i64) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM admin_sessions WHERE expires_at <= $1")
         .bind(now)
@@ -195,7 +196,7 @@ pub async fn create_session(pool: &SqlitePool, session: &AdminSession, now: i64)
 }
 
 pub async fn session_by_hash(
-    pool: &SqlitePool,
+    pool: &Pool,
     id_hash: &str,
     now: i64,
 ) -> Result<Option<AdminSession>> {
@@ -215,7 +216,7 @@ pub async fn session_by_hash(
     .transpose()
 }
 
-pub async fn delete_session(pool: &SqlitePool, id_hash: &str) -> Result<()> {
+pub async fn delete_session(pool: &Pool, id_hash: &str) -> Result<()> {
     sqlx::query("DELETE FROM admin_sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(pool)

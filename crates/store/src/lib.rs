@@ -6,7 +6,7 @@
 mod admins;
 mod ispdb_import;
 mod migrations;
-mod sqlite;
+mod sql;
 
 use std::path::PathBuf;
 
@@ -16,7 +16,7 @@ use signpost_core::certificate::{CertificateInfo, CertificateSource, StoredCerti
 use signpost_core::{Domain, Snapshot, User};
 
 pub use ispdb_import::{IspdbImport, MAX_ISPDB_BYTES, import_ispdb};
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, SqlStore};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +36,7 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("unsupported database URL '{0}': use sqlite://PATH (PostgreSQL support is planned)")]
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE")]
     UnsupportedUrl(String),
     #[error("{0}")]
     Import(String),
@@ -197,6 +197,8 @@ pub struct ExportedAcmeAccount {
 #[derive(Debug, Clone)]
 pub enum Location {
     SqliteFile(PathBuf),
+    /// A `postgres://` (or `postgresql://`) URL.
+    Postgres(String),
 }
 
 impl Location {
@@ -209,6 +211,8 @@ impl Location {
                     .or_else(|| url.strip_prefix("sqlite:"))
                 {
                     Ok(Self::SqliteFile(PathBuf::from(path)))
+                } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    Ok(Self::Postgres(url.to_string()))
                 } else {
                     Err(StoreError::UnsupportedUrl(url.to_string()))
                 }
@@ -221,6 +225,8 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::SqliteFile(path) => write!(f, "sqlite://{}", path.display()),
+            // Never the password.
+            Self::Postgres(url) => f.write_str(&without_password(url)),
         }
     }
 }
@@ -228,6 +234,45 @@ impl std::fmt::Display for Location {
 /// Opens (creating and migrating if needed) the store at `location`.
 pub async fn open(location: &Location) -> Result<Box<dyn Store>> {
     match location {
-        Location::SqliteFile(path) => Ok(Box::new(SqliteStore::open(path).await?)),
+        Location::SqliteFile(path) => Ok(Box::new(SqlStore::open_sqlite(path).await?)),
+        Location::Postgres(url) => Ok(Box::new(SqlStore::open_postgres(url).await?)),
     }
+}
+
+/// A database URL as it may be shown: `postgres://user:***@host/db`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Writes `bytes` to `path` readable by its owner only (it holds password hashes and private
+/// keys), through a `.partial` file renamed into place: never a half-written file where a good
+/// one was expected.
+pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let failed = |source| StoreError::DataDirectory {
+        path: path.to_path_buf(),
+        source,
+    };
+    let partial = path.with_extension("partial");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&partial).map_err(failed)?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(failed)?;
+    std::fs::rename(&partial, path).map_err(failed)
 }

@@ -20,3 +20,21 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0002_administrators.sql"),
     },
 ];
+
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "domains and users",
+        sql: include_str!("../migrations/postgres/0001_domains_and_users.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "administrators, API tokens and sessions",
+        sql: include_str!("../migrations/postgres/0002_administrators.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "change notifications",
+        sql: include_str!("../migrations/postgres/0003_change_notifications.sql"),
+    },
+];

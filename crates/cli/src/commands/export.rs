@@ -19,22 +19,7 @@ pub async fn export(ctx: &Ctx, output: Option<&Path>) -> anyhow::Result<()> {
     match output {
         None => std::io::stdout().write_all(json.as_bytes())?,
         Some(path) => {
-            // Password hashes and private keys: readable by the owner only, and never a
-            // half-written file in place of a good one.
-            let partial = path.with_extension("partial");
-            {
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options
-                    .open(&partial)
-                    .with_context(|| format!("cannot create {}", partial.display()))?;
-                file.write_all(json.as_bytes())?;
-                file.sync_all()?;
-            }
-            std::fs::rename(&partial, path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            signpost_store::write_private_file(path, json.as_bytes())?;
             eprintln!(
                 "exported {} domains, {} users, {} certificates to {}",
                 export.domains.len(),

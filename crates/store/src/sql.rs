@@ -1,8 +1,8 @@
-//! The embedded store: one SQLite file in WAL mode with full synchronous commits, so an
-//! acknowledged change survives a crash.
+//! The SQL store, one code path for both backends through sqlx's `Any` driver: the embedded
+//! SQLite file (WAL mode, full synchronous commits, so an acknowledged change survives a crash)
+//! and PostgreSQL for several instances sharing one configuration.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,13 +14,10 @@ use signpost_core::{
     AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSettings, ServiceAccess, Snapshot, User,
     XmlOverride,
 };
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
-use crate::migrations::{Migration, SQLITE};
+use crate::migrations::{Migration, POSTGRES, SQLITE};
 use crate::{AdminSession, ApiToken, admins};
 use crate::{
     EXPORT_FORMAT, EXPORT_VERSION, Export, ExportedAcmeAccount, ExportedCertificate, Result, Store,
@@ -28,37 +25,101 @@ use crate::{
 };
 use signpost_core::admin::Administrator;
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-impl SqliteStore {
-    /// Opens the database file, creating it and its directory if needed, and migrates it.
-    pub async fn open(path: &Path) -> Result<Self> {
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    /// For PostgreSQL: the URL, for the LISTEN connection and advisory locks.
+    url: Option<String>,
+}
+
+/// `sqlite://` URL of a file path (percent-encoded), creating the file if needed.
+fn sqlite_url(path: &Path) -> String {
+    let mut url = String::from("sqlite://");
+    for byte in path.to_string_lossy().bytes() {
+        if byte.is_ascii_alphanumeric() || b"/._-~".contains(&byte) {
+            url.push(char::from(byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url.push_str("?mode=rwc");
+    url
+}
+
+impl SqlStore {
+    /// Opens the SQLite file, creating it and its directory if needed, and migrates it.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDirectory {
                 path: parent.to_path_buf(),
                 source,
             })?;
         }
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let path = std::path::absolute(path).map_err(|source| StoreError::DataDirectory {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection
+                        .execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect(&sqlite_url(&path))
             .await?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            backend: Backend::Sqlite,
+            url: None,
+        };
         store.migrate(SQLITE).await?;
         Ok(store)
     }
 
+    /// Connects to PostgreSQL and migrates the database.
+    pub async fn open_postgres(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        let store = Self {
+            pool,
+            backend: Backend::Postgres,
+            url: Some(url.to_string()),
+        };
+        store.migrate(POSTGRES).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     async fn migrate(&self, migrations: &[Migration]) -> Result<()> {
         let mut tx = self.write_transaction().await?;
+        if self.backend == Backend::Postgres {
+            // Instances starting together migrate one after the other.
+            sqlx::query("SELECT pg_advisory_xact_lock(7291001)")
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY NOT NULL,
@@ -95,18 +156,22 @@ impl SqliteStore {
 
     /// `BEGIN IMMEDIATE` takes the write lock up front, so two writers queue on the busy timeout
     /// instead of failing when a read lock cannot be upgraded.
-    async fn write_transaction(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn write_transaction(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            // Writers serialise on the store_version row each write bumps.
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
-    async fn bump_version(tx: &mut Transaction<'static, Sqlite>) -> Result<()> {
+    async fn bump_version(tx: &mut Transaction<'static, Any>) -> Result<()> {
         sqlx::query("UPDATE store_version SET version = version + 1 WHERE id = 1")
             .execute(&mut **tx)
             .await?;
         Ok(())
     }
 
-    async fn insert_domain(tx: &mut Transaction<'static, Sqlite>, domain: &Domain) -> Result<()> {
+    async fn insert_domain(tx: &mut Transaction<'static, Any>, domain: &Domain) -> Result<()> {
         Self::refuse_alias_clash(tx, domain).await?;
         let query = sqlx::query(
             "INSERT INTO domains (name, hostname, display_name, short_name, auth_policy,
@@ -129,7 +194,7 @@ impl SqliteStore {
         Self::write_domain_parts(tx, domain).await
     }
 
-    async fn insert_user(tx: &mut Transaction<'static, Sqlite>, user: &User) -> Result<()> {
+    async fn insert_user(tx: &mut Transaction<'static, Any>, user: &User) -> Result<()> {
         let inserted = sqlx::query(
             "INSERT INTO users (address, domain, password_hash, display_name, login_name, legacy_dn,
                 allow_imap, allow_pop, allow_smtp, allow_ews, allow_eas)
@@ -161,7 +226,7 @@ impl SqliteStore {
     }
 
     async fn insert_certificate(
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut Transaction<'static, Any>,
         source: CertificateSource,
         chain_pem: &str,
         key_pem: &str,
@@ -197,7 +262,7 @@ impl SqliteStore {
     /// Writes everything about a domain except its own row: aliases, protocols, endpoints and
     /// documentation links (replacing what was there).
     async fn write_domain_parts(
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut Transaction<'static, Any>,
         domain: &Domain,
     ) -> Result<()> {
         for table in [
@@ -293,7 +358,7 @@ impl SqliteStore {
 
     /// A domain name must not already be someone's alias.
     async fn refuse_alias_clash(
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut Transaction<'static, Any>,
         domain: &Domain,
     ) -> Result<()> {
         let owner: Option<String> = sqlx::query_scalar(
@@ -312,7 +377,7 @@ impl SqliteStore {
     }
 
     async fn read_domains(
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
         name: Option<&str>,
     ) -> Result<Vec<Domain>> {
         // With a name, every query is limited to that domain; without, all rows are read.
@@ -332,7 +397,7 @@ impl SqliteStore {
             .enumerate()
             .map(|(i, d)| (d.name.clone(), i))
             .collect();
-        let find = |row: &SqliteRow| -> Result<Option<usize>> {
+        let find = |row: &AnyRow| -> Result<Option<usize>> {
             let domain: String = row.try_get("domain")?;
             Ok(index.get(&domain).copied())
         };
@@ -356,7 +421,7 @@ impl SqliteStore {
         for row in &protocols {
             if let Some(i) = find(row)? {
                 let kind = parse_protocol(row)?;
-                domains[i].protocols.get_mut(kind).enabled = row.try_get("enabled")?;
+                domains[i].protocols.get_mut(kind).enabled = flag(row, "enabled")?;
             }
         }
         let endpoints = sqlx::query(
@@ -400,7 +465,7 @@ impl SqliteStore {
     }
 
     async fn read_users(
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
         domain: Option<&str>,
     ) -> Result<Vec<User>> {
         let rows = match domain {
@@ -420,11 +485,19 @@ impl SqliteStore {
     }
 }
 
+/// A yes/no column: BOOLEAN in PostgreSQL, 0/1 in SQLite.
+fn flag(row: &AnyRow, column: &str) -> Result<bool> {
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}
+
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn domain_from_row(row: &SqliteRow) -> Result<Domain> {
+fn domain_from_row(row: &AnyRow) -> Result<Domain> {
     let auth: String = row.try_get("auth_policy")?;
     let apple: String = row.try_get("apple_account")?;
     let oauth2_issuer: Option<String> = row.try_get("oauth2_issuer")?;
@@ -454,11 +527,11 @@ fn domain_from_row(row: &SqliteRow) -> Result<Domain> {
         redirect_to: row.try_get("redirect_to")?,
         protocols: ProtocolSettings::default(),
         desktop_override: XmlOverride {
-            enabled: row.try_get("desktop_override_enabled")?,
+            enabled: flag(row, "desktop_override_enabled")?,
             text: row.try_get("desktop_override_text")?,
         },
         mobile_override: XmlOverride {
-            enabled: row.try_get("mobile_override_enabled")?,
+            enabled: flag(row, "mobile_override_enabled")?,
             text: row.try_get("mobile_override_text")?,
         },
         documentation: Vec::new(),
@@ -468,18 +541,18 @@ fn domain_from_row(row: &SqliteRow) -> Result<Domain> {
         oauth2,
         apple_account: AppleAccount::parse(&apple).map_err(corrupt)?,
         acme: AcmeSettings {
-            enabled: row.try_get("acme_enabled")?,
-            hostname: row.try_get("acme_hostname")?,
-            pacc: row.try_get("acme_pacc")?,
+            enabled: flag(row, "acme_enabled")?,
+            hostname: flag(row, "acme_hostname")?,
+            pacc: flag(row, "acme_pacc")?,
         },
     })
 }
 
-fn parse_protocol(row: &SqliteRow) -> Result<ProtocolKind> {
+fn parse_protocol(row: &AnyRow) -> Result<ProtocolKind> {
     ProtocolKind::parse(&row.try_get::<String, _>("protocol")?).map_err(corrupt)
 }
 
-fn endpoint_from_row(row: &SqliteRow) -> Result<Endpoint> {
+fn endpoint_from_row(row: &AnyRow) -> Result<Endpoint> {
     let port: i64 = row.try_get("port")?;
     let encryption: String = row.try_get("encryption")?;
     let authentication: String = row.try_get("authentication")?;
@@ -496,7 +569,7 @@ fn endpoint_from_row(row: &SqliteRow) -> Result<Endpoint> {
     })
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<User> {
+fn user_from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
         address: row.try_get("address")?,
         password_hash: row.try_get("password_hash")?,
@@ -504,19 +577,19 @@ fn user_from_row(row: &SqliteRow) -> Result<User> {
         login_name: row.try_get("login_name")?,
         legacy_dn: row.try_get("legacy_dn")?,
         access: ServiceAccess {
-            imap: row.try_get("allow_imap")?,
-            pop: row.try_get("allow_pop")?,
-            smtp: row.try_get("allow_smtp")?,
-            ews: row.try_get("allow_ews")?,
-            eas: row.try_get("allow_eas")?,
+            imap: flag(row, "allow_imap")?,
+            pop: flag(row, "allow_pop")?,
+            smtp: flag(row, "allow_smtp")?,
+            ews: flag(row, "allow_ews")?,
+            eas: flag(row, "allow_eas")?,
         },
     })
 }
 
-type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
 
 /// Binds the 21 columns of a domain row, in table order, as `$1`..`$21`.
-fn bind_domain_row<'q>(query: SqliteQuery<'q>, domain: &'q Domain) -> SqliteQuery<'q> {
+fn bind_domain_row<'q>(query: AnyQuery<'q>, domain: &'q Domain) -> AnyQuery<'q> {
     let oauth2 = domain.oauth2.as_ref();
     query
         .bind(&domain.name)
@@ -549,7 +622,7 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-fn certificate_from_row(row: &SqliteRow) -> Result<StoredCertificate> {
+fn certificate_from_row(row: &AnyRow) -> Result<StoredCertificate> {
     let source: String = row.try_get("source")?;
     let names: String = row.try_get("names")?;
     Ok(StoredCertificate {
@@ -570,7 +643,7 @@ fn certificate_from_row(row: &SqliteRow) -> Result<StoredCertificate> {
             subject: row.try_get("subject")?,
             serial: row.try_get("serial")?,
         },
-        renew_requested: row.try_get("renew_requested")?,
+        renew_requested: flag(row, "renew_requested")?,
     })
 }
 
@@ -583,7 +656,7 @@ fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn version(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT version FROM store_version WHERE id = 1")
@@ -909,26 +982,52 @@ impl Store for SqliteStore {
                 path.display()
             )));
         }
-        let target = path
-            .to_str()
-            .ok_or_else(|| StoreError::Import(format!("{} is not a UTF-8 path", path.display())))?;
-        // VACUUM INTO reads one consistent snapshot while writers go on.
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&self.pool)
-            .await?;
+        match self.backend {
+            Backend::Sqlite => {
+                let target = path.to_str().ok_or_else(|| {
+                    StoreError::Import(format!("{} is not a UTF-8 path", path.display()))
+                })?;
+                // VACUUM INTO reads one consistent snapshot while writers go on.
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            Backend::Postgres => {
+                // A whole export (read in one transaction) that `signpost import` restores;
+                // pg_dump remains the tool for the database as such.
+                let export = self.export().await?;
+                let json = serde_json::to_vec_pretty(&export).map_err(corrupt)?;
+                crate::write_private_file(path, &json)?;
+            }
+        }
         Ok(())
     }
 
     async fn verify(&self) -> Result<()> {
-        let findings: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_all(&self.pool)
-            .await?;
-        if findings == ["ok"] {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt(findings.join("; ")))
+        match self.backend {
+            Backend::Sqlite => {
+                let findings: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+                    .fetch_all(&self.pool)
+                    .await?;
+                if findings != ["ok"] {
+                    return Err(StoreError::Corrupt(findings.join("; ")));
+                }
+            }
+            Backend::Postgres => {
+                // PostgreSQL keeps its own pages whole; what can go wrong here is the content.
+                let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM store_version")
+                    .fetch_one(&self.pool)
+                    .await?;
+                if versions != 1 {
+                    return Err(StoreError::Corrupt(format!(
+                        "store_version has {versions} rows instead of 1"
+                    )));
+                }
+            }
         }
+        // Every row must read back as a valid value.
+        self.export().await.map(|_| ())
     }
 
     async fn administrators(&self) -> Result<Vec<Administrator>> {
@@ -999,10 +1098,101 @@ mod tests {
         }
     }
 
+    /// A new, empty store on `backend` (PostgreSQL: a new database on the test cluster).
+    async fn fresh(backend: Backend, dir: &Path, name: &str) -> SqlStore {
+        match backend {
+            Backend::Sqlite => SqlStore::open_sqlite(&dir.join(format!("{name}.db")))
+                .await
+                .unwrap(),
+            Backend::Postgres => {
+                let url = signpost_testkit::postgres::shared().new_database();
+                SqlStore::open_postgres(&url).await.unwrap()
+            }
+        }
+    }
+
     #[tokio::test]
-    async fn round_trips_domains_and_users_and_counts_versions() {
+    async fn round_trips_on_sqlite() {
+        round_trips_domains_and_users_and_counts_versions(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn round_trips_on_postgres() {
+        round_trips_domains_and_users_and_counts_versions(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn exports_on_sqlite() {
+        export_import_round_trips_and_backup_is_consistent(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn exports_on_postgres() {
+        export_import_round_trips_and_backup_is_consistent(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn administrators_on_sqlite() {
+        administrators_tokens_and_sessions(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn administrators_on_postgres() {
+        administrators_tokens_and_sessions(Backend::Postgres).await;
+    }
+
+    async fn administrators_tokens_and_sessions(backend: Backend) {
+        use signpost_core::admin::AdminRole;
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
+        let store = fresh(backend, dir.path(), "admins").await;
+        let version = store.version().await.unwrap();
+        let alice = Administrator {
+            name: "alice".into(),
+            password_hash: "$argon2id$x".into(),
+            role: AdminRole::Domain(vec!["a.example".into(), "b.example".into()]),
+        };
+        store.create_administrator(&alice).await.unwrap();
+        assert!(matches!(
+            store.create_administrator(&alice).await,
+            Err(StoreError::AlreadyExists { .. })
+        ));
+        assert_eq!(store.administrator("alice").await.unwrap(), Some(alice.clone()));
+        let token = ApiToken {
+            administrator: "alice".into(),
+            name: "ci".into(),
+            token_hash: "ab".repeat(32),
+            created_at: 5,
+        };
+        store.create_api_token(&token).await.unwrap();
+        assert_eq!(
+            store.api_token_by_hash(&token.token_hash).await.unwrap(),
+            Some(token.clone())
+        );
+        let session = AdminSession {
+            id_hash: "cd".repeat(32),
+            administrator: "alice".into(),
+            csrf_token: "csrf".into(),
+            expires_at: 100,
+        };
+        store.create_session(&session, 50).await.unwrap();
+        assert_eq!(
+            store.session_by_hash(&session.id_hash, 99).await.unwrap(),
+            Some(session.clone())
+        );
+        assert_eq!(store.session_by_hash(&session.id_hash, 100).await.unwrap(), None);
+        assert_eq!(
+            store.version().await.unwrap(),
+            version,
+            "administrators do not change what clients are told"
+        );
+        store.delete_administrator("alice").await.unwrap();
+        assert_eq!(store.api_token_by_hash(&token.token_hash).await.unwrap(), None);
+        assert_eq!(store.session_by_hash(&session.id_hash, 0).await.unwrap(), None);
+    }
+
+    async fn round_trips_domains_and_users_and_counts_versions(backend: Backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = fresh(backend, dir.path(), "s").await;
         assert_eq!(store.version().await.unwrap(), 0);
 
         let mut domain = Domain::new("example.com", "mail.example.com").unwrap();
@@ -1117,10 +1307,9 @@ mod tests {
         assert_eq!(store.version().await.unwrap(), 3);
     }
 
-    #[tokio::test]
-    async fn export_import_round_trips_and_backup_is_consistent() {
+    async fn export_import_round_trips_and_backup_is_consistent(backend: Backend) {
         let dir = tempfile::tempdir().unwrap();
-        let source = SqliteStore::open(&dir.path().join("a.db")).await.unwrap();
+        let source = fresh(backend, dir.path(), "a").await;
         let mut domain = Domain::new("example.com", "mail.example.com").unwrap();
         domain.aliases = vec!["example.net".into()];
         source.create_domain(&domain).await.unwrap();
@@ -1131,7 +1320,7 @@ mod tests {
             .unwrap();
         let exported = source.export().await.unwrap();
 
-        let target = SqliteStore::open(&dir.path().join("b.db")).await.unwrap();
+        let target = fresh(backend, dir.path(), "b").await;
         target.import(&exported, false).await.unwrap();
         assert_eq!(target.export().await.unwrap(), exported);
         assert!(matches!(
@@ -1154,15 +1343,25 @@ mod tests {
             "a failed import changes nothing"
         );
 
-        let copy = dir.path().join("backup.db");
+        let copy = dir.path().join("backup");
         source.backup(&copy).await.unwrap();
         assert!(
             source.backup(&copy).await.is_err(),
             "an existing file is not overwritten"
         );
-        let restored = SqliteStore::open(&copy).await.unwrap();
-        restored.verify().await.unwrap();
-        assert_eq!(restored.export().await.unwrap(), exported);
+        source.verify().await.unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let restored = SqlStore::open_sqlite(&copy).await.unwrap();
+                restored.verify().await.unwrap();
+                assert_eq!(restored.export().await.unwrap(), exported);
+            }
+            Backend::Postgres => {
+                let written: Export =
+                    serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
+                assert_eq!(written, exported);
+            }
+        }
     }
 
     #[tokio::test]
@@ -1170,13 +1369,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/s.db");
         {
-            let store = SqliteStore::open(&path).await.unwrap();
+            let store = SqlStore::open_sqlite(&path).await.unwrap();
             store
                 .create_domain(&Domain::new("a.example", "mail.a.example").unwrap())
                 .await
                 .unwrap();
         }
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
         assert_eq!(store.domains().await.unwrap().len(), 1);
     }
 }
