@@ -130,6 +130,23 @@ signpost import ispdb gmx.net.xml",
         args_conflicts_with_subcommands = true
     )]
     Import(ImportArgs),
+    /// Copy everything from one store to another (SQLite to PostgreSQL, say), verified by counts
+    /// and checksums; running it again changes nothing
+    #[command(
+        after_help = "Examples:\n  signpost migrate-store --from sqlite:///var/lib/signpost/signpost.db \\\n    --to postgres://signpost:PASSWORD@db.internal/signpost\n  \
+signpost migrate-store --from sqlite://old.db --to postgres://... --replace   # overwrite what the target holds"
+    )]
+    MigrateStore {
+        /// The store to copy from (sqlite://PATH or postgres://...)
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The store to copy to (created and migrated if needed)
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Replace what the target holds when it differs (otherwise a non-empty target is refused)
+        #[arg(long)]
+        replace: bool,
+    },
     /// Add, list and remove administrators of the web interface and API, and their API tokens
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -16,7 +16,7 @@ use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
 use signpost_core::certificate::{self, CertificateSource, StoredCertificate};
 use signpost_store::Store;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::{AcmeChallenge, AcmeSettings};
 use crate::state::SharedState;
@@ -30,6 +30,12 @@ struct Failures {
     attempts: u32,
     next_try: Instant,
 }
+
+/// Published HTTP-01 answers are dropped after this long even if an order never ends.
+const CHALLENGE_LIFETIME: i64 = 15 * 60;
+/// How long instances sharing a store get to load a published answer (they hear of it at once
+/// through the store's announcements, or within their poll interval).
+const SHARED_CHALLENGE_SETTLE: Duration = Duration::from_millis(2500);
 
 pub async fn run(state: SharedState, store: Arc<dyn Store>, settings: AcmeSettings) {
     let mut failures: HashMap<String, Failures> = HashMap::new();
@@ -58,6 +64,11 @@ async fn look_over(
         {
             continue;
         }
+        // One instance orders at a time; the others see its certificate in the store.
+        let Some(_exclusive) = store.try_exclusive("acme-orders").await? else {
+            debug!(domain = %domain.name, "ACME: another instance is ordering; looking again later");
+            return Ok(());
+        };
         let certificates = store.certificates().await?;
         let Some(reason) = needs_order(&names, &certificates, resolver_now()) else {
             continue;
@@ -195,6 +206,11 @@ async fn order(
             challenges.remove(token);
         }
     }
+    for token in &published.tokens {
+        if let Err(e) = store.withdraw_acme_challenge(token).await {
+            warn!(error = %e, "ACME: cannot withdraw a published challenge; it expires by itself");
+        }
+    }
     for name in &published.names {
         state.certificates.clear_acme_challenge(name);
     }
@@ -233,10 +249,19 @@ async fn order_with(
         match settings.challenge {
             AcmeChallenge::Http01 => {
                 let token = challenge.token.clone();
+                let answer = key_authorization.as_str().to_string();
                 if let Ok(mut challenges) = state.acme_http_challenges.lock() {
-                    challenges.insert(token.clone(), key_authorization.as_str().to_string());
+                    challenges.insert(token.clone(), answer.clone());
                 }
-                published.tokens.push(token);
+                published.tokens.push(token.clone());
+                store
+                    .publish_acme_challenge(&token, &answer, resolver_now() + CHALLENGE_LIFETIME)
+                    .await
+                    .context("publishing the challenge to the other instances")?;
+                if store.is_shared() {
+                    // The CA may reach any instance: give them time to load the answer.
+                    tokio::time::sleep(SHARED_CHALLENGE_SETTLE).await;
+                }
             }
             AcmeChallenge::TlsAlpn01 => {
                 let name = challenge.identifier().to_string();

@@ -15,6 +15,11 @@ const DIRECTORY_POLL: Duration = Duration::from_secs(2);
 /// Rebuilds the certificate index from the store and the directory and swaps it in. New
 /// handshakes use it at once; open connections keep the certificate they started with.
 pub async fn reload(state: &SharedState, store: &dyn Store) -> anyhow::Result<()> {
+    // HTTP-01 answers published by any instance, so whichever one the CA reaches can answer.
+    let challenges = store.acme_challenges(tls::resolver_now()).await?;
+    if let Ok(mut current) = state.acme_http_challenges.lock() {
+        *current = challenges.into_iter().collect();
+    }
     let stored = store.certificates().await?;
     let directory = state.config.tls.certificate_directory.clone();
     let loaded = tokio::task::spawn_blocking(move || {

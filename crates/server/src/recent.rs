@@ -114,7 +114,7 @@ impl RecentRequests {
             }
         }
         let mut indexed: Vec<(u64, RecentRequest)> = order.into_iter().zip(all).collect();
-        indexed.sort_by(|a, b| b.0.cmp(&a.0));
+        indexed.sort_by_key(|entry| std::cmp::Reverse(entry.0));
         indexed
             .into_iter()
             .map(|(_, request)| request)

@@ -42,6 +42,8 @@ pub struct AppState {
     auth_failure_log: Option<Mutex<std::fs::File>>,
     /// When the snapshot was last replaced (Unix seconds), for `/metrics`.
     pub snapshot_loaded_at: AtomicI64,
+    /// Whether the store could be read at the last look (`/readyz` says degraded otherwise).
+    pub store_up: std::sync::atomic::AtomicBool,
     pub config: ServerConfig,
 }
 
@@ -104,6 +106,7 @@ impl AppState {
             recent: crate::recent::RecentRequests::new(config.recent_requests),
             auth_failure_log,
             snapshot_loaded_at: AtomicI64::new(crate::tls::resolver_now()),
+            store_up: std::sync::atomic::AtomicBool::new(true),
             snapshot: ArcSwap::from_pointee(snapshot),
             certificates: Arc::new(SniResolver::default()),
             acme_http_challenges: Mutex::new(HashMap::new()),

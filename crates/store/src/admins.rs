@@ -6,7 +6,7 @@ use sqlx::{AnyPool as Pool, Row};
 
 use crate::{AdminSession, ApiToken, Result, StoreError};
 
-fn administrator_from_row(row: &AnyRow) -> Result<Administrator> {
+pub fn administrator_from_row(row: &AnyRow) -> Result<Administrator> {
     let role: String = row.try_get("role")?;
     let domains: String = row.try_get("domains")?;
     let domains: Vec<String> = domains
@@ -54,6 +54,13 @@ pub async fn administrator(pool: &Pool, name: &str) -> Result<Option<Administrat
 }
 
 pub async fn create_administrator(pool: &Pool, administrator: &Administrator) -> Result<()> {
+    insert_administrator(pool, administrator).await
+}
+
+pub async fn insert_administrator<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    administrator: &Administrator,
+) -> Result<()> {
     let (role, domains) = role_columns(&administrator.role);
     sqlx::query(
         "INSERT INTO administrators (name, password_hash, role, domains) VALUES ($1, $2, $3, $4)",
@@ -62,7 +69,7 @@ pub async fn create_administrator(pool: &Pool, administrator: &Administrator) ->
     .bind(&administrator.password_hash)
     .bind(role)
     .bind(domains)
-    .execute(pool)
+    .execute(executor)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -105,7 +112,7 @@ pub async fn delete_administrator(pool: &Pool, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
+pub fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
     Ok(ApiToken {
         administrator: row.try_get("administrator")?,
         name: row.try_get("name")?,
@@ -115,6 +122,13 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
 }
 
 pub async fn create_api_token(pool: &Pool, token: &ApiToken) -> Result<()> {
+    insert_api_token(pool, token).await
+}
+
+pub async fn insert_api_token<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    token: &ApiToken,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO api_tokens (administrator, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -122,7 +136,7 @@ pub async fn create_api_token(pool: &Pool, token: &ApiToken) -> Result<()> {
     .bind(&token.name)
     .bind(&token.token_hash)
     .bind(token.created_at)
-    .execute(pool)
+    .execute(executor)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -195,11 +209,7 @@ pub async fn create_session(pool: &Pool, session: &AdminSession, now: i64) -> Re
     Ok(())
 }
 
-pub async fn session_by_hash(
-    pool: &Pool,
-    id_hash: &str,
-    now: i64,
-) -> Result<Option<AdminSession>> {
+pub async fn session_by_hash(pool: &Pool, id_hash: &str, now: i64) -> Result<Option<AdminSession>> {
     let row = sqlx::query("SELECT * FROM admin_sessions WHERE id_hash = $1 AND expires_at > $2")
         .bind(id_hash)
         .bind(now)

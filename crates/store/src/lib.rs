@@ -6,6 +6,7 @@
 mod admins;
 mod ispdb_import;
 mod migrations;
+mod notifications;
 mod sql;
 
 use std::path::PathBuf;
@@ -36,7 +37,9 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE")]
+    #[error(
+        "unsupported database URL '{0}': use sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE"
+    )]
     UnsupportedUrl(String),
     #[error("{0}")]
     Import(String),
@@ -130,6 +133,49 @@ pub trait Store: Send + Sync {
     /// The session with this id hash, if it has not expired by `now` (Unix seconds).
     async fn session_by_hash(&self, id_hash: &str, now: i64) -> Result<Option<AdminSession>>;
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Whether several instances may share this store (they then coordinate through it).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Announcements of changes written by anyone, if the backend sends them (PostgreSQL's
+    /// LISTEN/NOTIFY); without them, callers poll [`Store::version`].
+    async fn watch_changes(&self) -> Option<tokio::sync::mpsc::Receiver<Change>> {
+        None
+    }
+
+    /// Work only one instance may do at a time (ordering certificates): `Some` guard if this
+    /// instance got it, `None` if another instance holds it. Dropping the guard releases it.
+    async fn try_exclusive(&self, name: &str) -> Result<Option<Exclusive>>;
+
+    /// HTTP-01 answers published by any instance and not expired at `now`.
+    async fn acme_challenges(&self, now: i64) -> Result<Vec<(String, String)>>;
+    /// Publishes an HTTP-01 answer to every instance (bumps [`Store::version`]).
+    async fn publish_acme_challenge(
+        &self,
+        token: &str,
+        key_authorization: &str,
+        expires_at: i64,
+    ) -> Result<()>;
+    /// Withdraws an HTTP-01 answer once its order is over.
+    async fn withdraw_acme_challenge(&self, token: &str) -> Result<()>;
+}
+
+/// A change announced by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The store is at this version now.
+    Version(i64),
+    /// The announcements were interrupted (a reconnect): changes may have been missed.
+    Resync,
+}
+
+/// Holds work that only one instance may do at a time; released when dropped.
+pub struct Exclusive {
+    /// PostgreSQL: the connection holding the advisory lock, closed (not pooled) when dropped,
+    /// which ends the lock with its session.
+    _connection: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
 }
 
 /// An API token as stored: its SHA-256 hash, never the token.
@@ -169,6 +215,61 @@ pub struct Export {
     /// With their private keys.
     pub certificates: Vec<ExportedCertificate>,
     pub acme_accounts: Vec<ExportedAcmeAccount>,
+    /// With their password hashes (absent in exports from before administrators existed).
+    #[serde(default)]
+    pub administrators: Vec<ExportedAdministrator>,
+    /// API tokens, as their hashes.
+    #[serde(default)]
+    pub api_tokens: Vec<ExportedApiToken>,
+}
+
+impl Export {
+    /// The same content in one order whatever the backend's collation: for comparing stores.
+    pub fn canonical(mut self) -> Self {
+        self.domains.sort_by(|a, b| a.name.cmp(&b.name));
+        for domain in &mut self.domains {
+            domain.aliases.sort();
+        }
+        self.users.sort_by(|a, b| a.address.cmp(&b.address));
+        self.certificates
+            .sort_by(|a, b| (&a.chain_pem, &a.key_pem).cmp(&(&b.chain_pem, &b.key_pem)));
+        self.acme_accounts
+            .sort_by(|a, b| a.directory_url.cmp(&b.directory_url));
+        self.administrators.sort_by(|a, b| a.name.cmp(&b.name));
+        self.api_tokens
+            .sort_by(|a, b| (&a.administrator, &a.name).cmp(&(&b.administrator, &b.name)));
+        self
+    }
+
+    /// SHA-256 (hex) of the canonical content: equal for stores holding the same things.
+    pub fn checksum(&self) -> String {
+        use sha2::Digest;
+        let canonical = self.clone().canonical();
+        let json = serde_json::to_vec(&canonical).unwrap_or_default();
+        sha2::Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct ExportedAdministrator {
+    pub name: String,
+    pub password_hash: String,
+    pub role: signpost_core::admin::AdminRole,
+}
+
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct ExportedApiToken {
+    pub administrator: String,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: i64,
 }
 
 pub const EXPORT_FORMAT: &str = "signpost-export";

@@ -19,6 +19,11 @@ pub const SQLITE: &[Migration] = &[
         description: "administrators, API tokens and sessions",
         sql: include_str!("../migrations/sqlite/0002_administrators.sql"),
     },
+    Migration {
+        version: 3,
+        description: "ACME challenges shared between instances",
+        sql: include_str!("../migrations/sqlite/0003_acme_challenges.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -36,5 +41,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         description: "change notifications",
         sql: include_str!("../migrations/postgres/0003_change_notifications.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "ACME challenges shared between instances",
+        sql: include_str!("../migrations/postgres/0004_acme_challenges.sql"),
     },
 ];

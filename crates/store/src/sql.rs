@@ -18,7 +18,7 @@ use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::migrations::{Migration, POSTGRES, SQLITE};
-use crate::{AdminSession, ApiToken, admins};
+use crate::{AdminSession, ApiToken, Change, Exclusive, admins};
 use crate::{
     EXPORT_FORMAT, EXPORT_VERSION, Export, ExportedAcmeAccount, ExportedCertificate, Result, Store,
     StoreError,
@@ -164,6 +164,18 @@ impl SqlStore {
         })
     }
 
+    /// Reads that must see one consistent state (a snapshot, an export).
+    async fn read_transaction(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin().await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+        })
+    }
+
     async fn bump_version(tx: &mut Transaction<'static, Any>) -> Result<()> {
         sqlx::query("UPDATE store_version SET version = version + 1 WHERE id = 1")
             .execute(&mut **tx)
@@ -261,10 +273,7 @@ impl SqlStore {
 
     /// Writes everything about a domain except its own row: aliases, protocols, endpoints and
     /// documentation links (replacing what was there).
-    async fn write_domain_parts(
-        tx: &mut Transaction<'static, Any>,
-        domain: &Domain,
-    ) -> Result<()> {
+    async fn write_domain_parts(tx: &mut Transaction<'static, Any>, domain: &Domain) -> Result<()> {
         for table in [
             "DELETE FROM domain_aliases WHERE domain = $1",
             "DELETE FROM domain_protocols WHERE domain = $1",
@@ -357,10 +366,7 @@ impl SqlStore {
     }
 
     /// A domain name must not already be someone's alias.
-    async fn refuse_alias_clash(
-        tx: &mut Transaction<'static, Any>,
-        domain: &Domain,
-    ) -> Result<()> {
+    async fn refuse_alias_clash(tx: &mut Transaction<'static, Any>, domain: &Domain) -> Result<()> {
         let owner: Option<String> = sqlx::query_scalar(
             "SELECT domain FROM domain_aliases WHERE alias = $1 AND domain <> $1",
         )
@@ -464,10 +470,7 @@ impl SqlStore {
         Ok(domains)
     }
 
-    async fn read_users(
-        conn: &mut sqlx::AnyConnection,
-        domain: Option<&str>,
-    ) -> Result<Vec<User>> {
+    async fn read_users(conn: &mut sqlx::AnyConnection, domain: Option<&str>) -> Result<Vec<User>> {
         let rows = match domain {
             Some(domain) => {
                 sqlx::query("SELECT * FROM users WHERE domain = $1 ORDER BY address")
@@ -483,6 +486,14 @@ impl SqlStore {
         };
         rows.iter().map(user_from_row).collect()
     }
+}
+
+/// A stable 64-bit advisory lock key for a name (FNV-1a: the same in every instance and release).
+fn lock_key(name: &str) -> i64 {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
 /// A yes/no column: BOOLEAN in PostgreSQL, 0/1 in SQLite.
@@ -666,7 +677,7 @@ impl Store for SqlStore {
     }
 
     async fn load_snapshot(&self) -> Result<Snapshot> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.read_transaction().await?;
         let version: i64 = sqlx::query_scalar("SELECT version FROM store_version WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
@@ -880,7 +891,7 @@ impl Store for SqlStore {
     }
 
     async fn export(&self) -> Result<Export> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.read_transaction().await?;
         let domains = Self::read_domains(&mut tx, None).await?;
         let users = Self::read_users(&mut tx, None).await?;
         let certificates = sqlx::query("SELECT * FROM certificates ORDER BY id")
@@ -901,6 +912,18 @@ impl Store for SqlStore {
         )
         .fetch_all(&mut *tx)
         .await?;
+        let administrators = sqlx::query("SELECT * FROM administrators ORDER BY name")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(admins::administrator_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let api_tokens = sqlx::query("SELECT * FROM api_tokens ORDER BY administrator, name")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(admins::token_from_row)
+            .collect::<Result<Vec<_>>>()?;
         tx.commit().await?;
         Ok(Export {
             format: EXPORT_FORMAT.to_string(),
@@ -908,6 +931,23 @@ impl Store for SqlStore {
             domains,
             users,
             certificates,
+            administrators: administrators
+                .into_iter()
+                .map(|a| crate::ExportedAdministrator {
+                    name: a.name,
+                    password_hash: a.password_hash,
+                    role: a.role,
+                })
+                .collect(),
+            api_tokens: api_tokens
+                .into_iter()
+                .map(|t| crate::ExportedApiToken {
+                    administrator: t.administrator,
+                    name: t.name,
+                    token_hash: t.token_hash,
+                    created_at: t.created_at,
+                })
+                .collect(),
             acme_accounts: acme_accounts
                 .into_iter()
                 .map(|(directory_url, credentials)| ExportedAcmeAccount {
@@ -969,6 +1009,35 @@ impl Store for SqlStore {
                 .bind(&account.credentials)
                 .execute(&mut *tx)
                 .await?;
+        }
+        // Exports from before administrators existed leave the administrators as they are.
+        if !export.administrators.is_empty() {
+            sqlx::query("DELETE FROM administrators")
+                .execute(&mut *tx)
+                .await?;
+            for administrator in &export.administrators {
+                admins::insert_administrator(
+                    &mut *tx,
+                    &Administrator {
+                        name: administrator.name.clone(),
+                        password_hash: administrator.password_hash.clone(),
+                        role: administrator.role.clone(),
+                    },
+                )
+                .await?;
+            }
+            for token in &export.api_tokens {
+                admins::insert_api_token(
+                    &mut *tx,
+                    &ApiToken {
+                        administrator: token.administrator.clone(),
+                        name: token.name.clone(),
+                        token_hash: token.token_hash.clone(),
+                        created_at: token.created_at,
+                    },
+                )
+                .await?;
+            }
         }
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
@@ -1077,6 +1146,85 @@ impl Store for SqlStore {
     async fn delete_session(&self, id_hash: &str) -> Result<()> {
         admins::delete_session(&self.pool, id_hash).await
     }
+
+    fn is_shared(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
+    async fn watch_changes(&self) -> Option<tokio::sync::mpsc::Receiver<Change>> {
+        let url = self.url.clone()?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(crate::notifications::listen(url, sender));
+        Some(receiver)
+    }
+
+    async fn try_exclusive(&self, name: &str) -> Result<Option<Exclusive>> {
+        match self.backend {
+            // One machine: nobody else to coordinate with.
+            Backend::Sqlite => Ok(Some(Exclusive { _connection: None })),
+            Backend::Postgres => {
+                let mut connection = self.pool.acquire().await?;
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(lock_key(name))
+                    .fetch_one(&mut *connection)
+                    .await?;
+                if !got {
+                    return Ok(None);
+                }
+                // Closed rather than pooled when dropped: the lock ends with the session.
+                connection.close_on_drop();
+                Ok(Some(Exclusive {
+                    _connection: Some(connection),
+                }))
+            }
+        }
+    }
+
+    async fn acme_challenges(&self, now: i64) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT token, key_authorization FROM acme_challenges WHERE expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn publish_acme_challenge(
+        &self,
+        token: &str,
+        key_authorization: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        sqlx::query("DELETE FROM acme_challenges WHERE expires_at <= $1")
+            .bind(unix_now())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO acme_challenges (token, key_authorization, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (token) DO UPDATE SET key_authorization = excluded.key_authorization,
+                expires_at = excluded.expires_at",
+        )
+        .bind(token)
+        .bind(key_authorization)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn withdraw_acme_challenge(&self, token: &str) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        sqlx::query("DELETE FROM acme_challenges WHERE token = $1")
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -1156,7 +1304,10 @@ mod tests {
             store.create_administrator(&alice).await,
             Err(StoreError::AlreadyExists { .. })
         ));
-        assert_eq!(store.administrator("alice").await.unwrap(), Some(alice.clone()));
+        assert_eq!(
+            store.administrator("alice").await.unwrap(),
+            Some(alice.clone())
+        );
         let token = ApiToken {
             administrator: "alice".into(),
             name: "ci".into(),
@@ -1179,15 +1330,24 @@ mod tests {
             store.session_by_hash(&session.id_hash, 99).await.unwrap(),
             Some(session.clone())
         );
-        assert_eq!(store.session_by_hash(&session.id_hash, 100).await.unwrap(), None);
+        assert_eq!(
+            store.session_by_hash(&session.id_hash, 100).await.unwrap(),
+            None
+        );
         assert_eq!(
             store.version().await.unwrap(),
             version,
             "administrators do not change what clients are told"
         );
         store.delete_administrator("alice").await.unwrap();
-        assert_eq!(store.api_token_by_hash(&token.token_hash).await.unwrap(), None);
-        assert_eq!(store.session_by_hash(&session.id_hash, 0).await.unwrap(), None);
+        assert_eq!(
+            store.api_token_by_hash(&token.token_hash).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.session_by_hash(&session.id_hash, 0).await.unwrap(),
+            None
+        );
     }
 
     async fn round_trips_domains_and_users_and_counts_versions(backend: Backend) {

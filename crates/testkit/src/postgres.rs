@@ -124,8 +124,9 @@ impl PostgresServer {
     /// Starts the (stopped) cluster again on the same port, and waits until it accepts logins.
     pub fn start_again(&mut self) {
         assert!(self.process.is_none(), "already running");
-        let log = std::fs::File::create(self.dir.path().join(format!("postgres-{}.log", self.port)))
-            .expect("log file");
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("postgres-{}.log", self.port)))
+                .expect("log file");
         let owner = as_owner(&self.bin.join("postgres"));
         let mut command = Command::new("sh");
         command
@@ -141,7 +142,10 @@ impl PostgresServer {
             .args(["-p", &self.port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1"])
             .arg("-c")
-            .arg(format!("unix_socket_directories={}", self.dir.path().display()))
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.dir.path().display()
+            ))
             .args(["-c", "fsync=off", "-c", "max_connections=200"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -185,7 +189,14 @@ impl PostgresServer {
     /// Runs SQL with psql; its output, or why it failed.
     pub fn psql(&self, database: &str, sql: &str) -> Result<String, String> {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
             .args(["-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
             .output()
             .map_err(|e| e.to_string())?;

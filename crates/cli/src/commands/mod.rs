@@ -7,6 +7,7 @@ mod domain;
 mod export;
 mod generate;
 mod import;
+mod migrate;
 mod outside;
 mod override_xml;
 mod protocol;
@@ -32,6 +33,10 @@ pub struct Ctx {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.global.config.as_deref())?;
+    // Names both of its stores itself: the default one is not opened (nor created).
+    if let Command::MigrateStore { from, to, replace } = &cli.command {
+        return migrate::run(from, to, *replace, cli.global.format).await;
+    }
     let place = settings::store_place(&cli.global, &file);
     let location = Location::resolve(&place.data_dir, place.database.as_deref())?;
     let store: Arc<dyn Store> = Arc::from(
@@ -67,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Generate(args) => generate::run(&ctx, &args).await,
         Command::Admin(command) => admin::run(&ctx, command).await,
+        Command::MigrateStore { .. } => unreachable!("handled before the store is opened"),
     }
 }
 

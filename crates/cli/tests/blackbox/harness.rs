@@ -19,13 +19,33 @@ pub fn workspace_root() -> PathBuf {
 /// A data directory and the binary to run against it.
 pub struct Signpost {
     pub dir: tempfile::TempDir,
+    /// `--database URL` (PostgreSQL), instead of the SQLite file in the data directory.
+    pub database: Option<String>,
 }
 
 impl Signpost {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temporary directory"),
+            database: None,
         }
+    }
+
+    /// Every command on the store at `url`.
+    pub fn on_database(url: &str) -> Self {
+        Self {
+            database: Some(url.to_string()),
+            ..Self::new()
+        }
+    }
+
+    /// The global options that choose the store.
+    pub fn store_args(&self) -> Vec<String> {
+        let mut args = vec!["--data".to_string(), self.data().display().to_string()];
+        if let Some(url) = &self.database {
+            args.extend(["--database".to_string(), url.clone()]);
+        }
+        args
     }
 
     pub fn data(&self) -> PathBuf {
@@ -35,8 +55,7 @@ impl Signpost {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_signpost"));
         command
-            .arg("--data")
-            .arg(self.data())
+            .args(self.store_args())
             .args(args)
             .env_remove("SIGNPOST_DATA")
             .env_remove("SIGNPOST_CONFIG")
@@ -199,7 +218,7 @@ impl Signpost {
             admin,
             setup_link,
             log,
-            store_args: vec!["--data".into(), self.data().display().to_string()],
+            store_args: self.store_args(),
             base: format!("http://{addr}"),
             client: reqwest::blocking::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

@@ -20,6 +20,7 @@ mod pacc;
 mod packaging;
 mod pebble;
 mod pki;
+mod postgres;
 mod probe;
 mod servers;
 mod snippets;

@@ -11,18 +11,35 @@ pub async fn healthz() -> Response {
     responses::text(StatusCode::OK, "ok\n")
 }
 
+/// Ready while answers can be given. Without the store (a database outage) the answers still
+/// come from the last configuration, so the status stays 200 (a load balancer must not take every
+/// instance out at once), and the body says `degraded` for monitoring.
 pub async fn readyz(State(state): State<SharedState>) -> Response {
     let snapshot = state.snapshot.load();
-    responses::with_type(
+    let store_up = state.store_up.load(std::sync::atomic::Ordering::Relaxed);
+    let mut response = responses::with_type(
         StatusCode::OK,
         responses::TEXT,
         format!(
-            "ready: configuration version {}, {} domains, {} users\n",
+            "{}: configuration version {}, {} domains, {} users{}\n",
+            if store_up { "ready" } else { "degraded" },
             snapshot.version,
             snapshot.domain_count(),
-            snapshot.user_count()
+            snapshot.user_count(),
+            if store_up {
+                ""
+            } else {
+                "; the store cannot be read, answering from the last configuration"
+            }
         ),
-    )
+    );
+    if !store_up {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_static("x-signpost-degraded"),
+            axum::http::HeaderValue::from_static("store-unreachable"),
+        );
+    }
+    response
 }
 
 /// Prometheus metrics: requests, latency, failed and limited logins, certificate expiry, the
@@ -62,6 +79,15 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
             "signpost_configuration_version",
             "The store version answers are computed from.",
             plain(snapshot.version as f64),
+        ),
+        (
+            "signpost_store_up",
+            "1 when the store could be read at the last look, 0 while answers come from the last configuration.",
+            plain(if state.store_up.load(std::sync::atomic::Ordering::Relaxed) {
+                1.0
+            } else {
+                0.0
+            }),
         ),
         (
             "signpost_configuration_age_seconds",
