@@ -40,9 +40,12 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Resu
                 "READY=1\nSTATUS=serving on {listeners} listener(s)"
             ));
         },
-        async {
-            shutdown_signal().await;
-            crate::systemd::notify("STOPPING=1");
+        {
+            let stop = shutdown_signal();
+            async move {
+                stop.await;
+                crate::systemd::notify("STOPPING=1");
+            }
         },
     )
     .await
@@ -86,26 +89,33 @@ async fn check_config(ctx: &Ctx, config: &signpost_server::ServerConfig) -> anyh
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled: a SIGTERM right after READY must stop the server gracefully too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            let next = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-                Err(_) => std::future::pending::<()>().await,
+            };
+            tokio::select! {
+                _ = next(terminate) => {},
+                _ = next(interrupt) => {},
             }
-        };
-        tokio::select! {
-            _ = interrupt => {},
-            _ = terminate => {},
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
