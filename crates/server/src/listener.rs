@@ -116,6 +116,12 @@ pub async fn run(
         tokio::spawn(snapshot_reload::follow_store(state.clone(), store.clone())),
         tokio::spawn(certificates::watch(state.clone(), store.clone())),
     ];
+    if store.is_shared() && config.recent_requests > 0 {
+        background.push(tokio::spawn(crate::recent::share(
+            state.clone(),
+            store.clone(),
+        )));
+    }
     if let Some(settings) = config.acme.clone() {
         background.push(tokio::spawn(acme::run(
             state.clone(),

@@ -1,32 +1,18 @@
 //! The last discovery requests, kept in a bounded ring so an administrator can see why a user's
 //! phone failed. Never passwords: only who asked, from where, for which address, and the outcome.
+//! Instances sharing a store also copy theirs into it every second, so each shows them all.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use axum::http::HeaderValue;
-use serde::Serialize;
+use signpost_store::Store;
+pub use signpost_store::recent::{RecentFilter, RecentRequest};
+use tracing::warn;
 
 /// The longest user agent and address kept (longer ones are cut).
 const MAX_FIELD_CHARS: usize = 256;
-
-/// One request, as the recent-requests log shows it.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct RecentRequest {
-    /// Unix seconds.
-    pub time: i64,
-    pub client_address: String,
-    pub user_agent: String,
-    pub endpoint: String,
-    /// The address asked about, if the request named one.
-    pub address: Option<String>,
-    /// The domain of that address.
-    pub domain: Option<String>,
-    pub client: String,
-    pub outcome: String,
-    pub status: u16,
-}
 
 /// What is noted while the request runs, turned into a [`RecentRequest`] only when it is kept.
 pub struct Noted {
@@ -56,18 +42,6 @@ thread_local! {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS
     };
-}
-
-/// Which recent requests to show.
-#[derive(Debug, Default, Clone, serde::Deserialize, schemars::JsonSchema)]
-pub struct RecentFilter {
-    /// Only requests about addresses of this domain.
-    pub domain: Option<String>,
-    /// Only requests that ended so (answered, error_answer, unauthorized, rate_limited,
-    /// redirected, not_found, bad_request, server_error).
-    pub outcome: Option<String>,
-    /// At most this many, newest first (default 200).
-    pub limit: Option<usize>,
 }
 
 impl RecentRequests {
@@ -129,6 +103,62 @@ impl RecentRequests {
             })
             .take(limit)
             .collect()
+    }
+}
+
+impl RecentRequests {
+    /// Entries noted after sequence `after`, oldest first, at most the newest `capacity` of
+    /// them; and the sequence to ask after next time.
+    pub fn since(&self, after: Option<u64>) -> (Vec<RecentRequest>, Option<u64>) {
+        let mut found: Vec<(u64, RecentRequest)> = Vec::new();
+        for shard in &self.shards {
+            let Ok(entries) = shard.lock() else {
+                continue;
+            };
+            found.extend(
+                entries
+                    .iter()
+                    .filter(|(sequence, _)| after.is_none_or(|a| *sequence > a))
+                    .map(|(sequence, noted)| (*sequence, shown(noted))),
+            );
+        }
+        found.sort_by_key(|(sequence, _)| *sequence);
+        let last = found.last().map(|(sequence, _)| *sequence).or(after);
+        let skip = found.len().saturating_sub(self.capacity);
+        (found.into_iter().skip(skip).map(|(_, r)| r).collect(), last)
+    }
+}
+
+/// How often an instance sharing its store copies its recent requests there.
+const SHARE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Copies this instance's recent requests into the shared store, every second.
+pub async fn share(state: crate::state::SharedState, store: std::sync::Arc<dyn Store>) {
+    let mut interval = tokio::time::interval(SHARE_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut flushed = None;
+    let mut failing = false;
+    loop {
+        interval.tick().await;
+        let (batch, last) = state.recent.since(flushed);
+        if batch.is_empty() {
+            continue;
+        }
+        match store
+            .record_requests(&batch, state.config.recent_requests)
+            .await
+        {
+            Ok(()) => {
+                flushed = last;
+                failing = false;
+            }
+            Err(e) => {
+                if !failing {
+                    warn!(error = %e, "cannot copy recent requests to the store; keeping them here");
+                }
+                failing = true;
+            }
+        }
     }
 }
 
@@ -200,10 +230,24 @@ mod tests {
         let found = ring.list(&filter, |_| true);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].address.as_deref(), Some("u3@a.example"));
+        let (all, last) = ring.since(None);
+        assert_eq!(all.len(), 3, "at most the capacity");
+        assert_eq!(
+            all[2].address.as_deref(),
+            Some("x@b.example"),
+            "oldest first"
+        );
+        let (none, same) = ring.since(last);
+        assert!(none.is_empty());
+        assert_eq!(same, last);
+        ring.push(noted("y@b.example", "answered"));
+        let (new, _) = ring.since(last);
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0].address.as_deref(), Some("y@b.example"));
         assert!(
             ring.list(&RecentFilter::default(), |d| d == Some("b.example"))
                 .len()
-                == 1
+                == 2
         );
     }
 }

@@ -7,6 +7,7 @@ mod admins;
 mod ispdb_import;
 mod migrations;
 mod notifications;
+pub mod recent;
 mod sql;
 
 use std::path::PathBuf;
@@ -160,6 +161,15 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Withdraws an HTTP-01 answer once its order is over.
     async fn withdraw_acme_challenge(&self, token: &str) -> Result<()>;
+
+    /// Appends to the shared recent-requests log (oldest first), keeping its newest `keep` rows.
+    async fn record_requests(&self, requests: &[recent::RecentRequest], keep: usize) -> Result<()>;
+    /// The shared recent-requests log, newest first; `domains` limits it to those domains.
+    async fn recent_requests(
+        &self,
+        filter: &recent::RecentFilter,
+        domains: Option<&[String]>,
+    ) -> Result<Vec<recent::RecentRequest>>;
 }
 
 /// A change announced by the store.

@@ -24,6 +24,11 @@ pub const SQLITE: &[Migration] = &[
         description: "ACME challenges shared between instances",
         sql: include_str!("../migrations/sqlite/0003_acme_challenges.sql"),
     },
+    Migration {
+        version: 4,
+        description: "recent requests of every instance",
+        sql: include_str!("../migrations/sqlite/0004_recent_requests.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -46,5 +51,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         description: "ACME challenges shared between instances",
         sql: include_str!("../migrations/postgres/0004_acme_challenges.sql"),
+    },
+    Migration {
+        version: 5,
+        description: "recent requests of every instance",
+        sql: include_str!("../migrations/postgres/0005_recent_requests.sql"),
     },
 ];

@@ -1215,6 +1215,22 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn record_requests(
+        &self,
+        requests: &[crate::recent::RecentRequest],
+        keep: usize,
+    ) -> Result<()> {
+        crate::recent::record(&self.pool, requests, keep).await
+    }
+
+    async fn recent_requests(
+        &self,
+        filter: &crate::recent::RecentFilter,
+        domains: Option<&[String]>,
+    ) -> Result<Vec<crate::recent::RecentRequest>> {
+        crate::recent::list(&self.pool, filter, domains).await
+    }
+
     async fn withdraw_acme_challenge(&self, token: &str) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         sqlx::query("DELETE FROM acme_challenges WHERE token = $1")

@@ -130,6 +130,30 @@ fn two_instances_share_changes_within_a_second_and_ride_out_an_outage() {
     );
     println!("instance B answered with the change after {took:?}");
 
+    // Each instance shows the other's recent requests too.
+    let asked_b = b.send(
+        b.client
+            .post(format!("{}/autodiscover/autodiscover.xml", b.base))
+            .header("user-agent", "probe-through-instance-b")
+            .body(pox_request("jo@example.com", OUTLOOK_SCHEMA)),
+    );
+    assert_eq!(asked_b.status, 401);
+    let seen_by_a = || {
+        a.send(
+            a.client
+                .get(format!("{}/api/v1/requests?domain=example.com", a.base))
+                .bearer_auth(&token),
+        )
+        .body
+    };
+    assert!(
+        time_until(Duration::from_secs(5), || seen_by_a()
+            .contains("probe-through-instance-b"))
+        .is_some(),
+        "A does not show B's request: {}",
+        seen_by_a()
+    );
+
     // The database goes away: both keep answering from their snapshots, and say so.
     database.stop();
     for server in [&a, &b] {

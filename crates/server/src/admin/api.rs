@@ -860,15 +860,24 @@ pub async fn list_certificates(
     Ok(Json(certificate_views(&admin).await?))
 }
 
-pub fn recent_for(
+/// The recent requests the caller may see: every instance's from a shared store, else this
+/// instance's own.
+pub async fn recent_for(
     admin: &AdminState,
     caller: &Caller,
     filter: &RecentFilter,
-) -> Vec<RecentRequest> {
-    admin.app.recent.list(filter, |domain| match domain {
+) -> ApiResult<Vec<RecentRequest>> {
+    if admin.store.is_shared() {
+        let domains = match &caller.role {
+            AdminRole::System => None,
+            AdminRole::Domain(domains) => Some(domains.as_slice()),
+        };
+        return Ok(admin.store.recent_requests(filter, domains).await?);
+    }
+    Ok(admin.app.recent.list(filter, |domain| match domain {
         Some(domain) => caller.role.manages(domain),
         None => caller.role.is_system(),
-    })
+    }))
 }
 
 pub async fn list_requests(
@@ -879,7 +888,7 @@ pub async fn list_requests(
     if let Some(domain) = &filter.domain {
         caller.require_domain(&validate::domain_name("domain", domain)?)?;
     }
-    Ok(Json(recent_for(&admin, &caller, &filter)))
+    Ok(Json(recent_for(&admin, &caller, &filter).await?))
 }
 
 // ---- administrators and tokens --------------------------------------------------------------

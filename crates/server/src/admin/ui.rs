@@ -1149,7 +1149,11 @@ async fn requests_page(
         outcome: outcome.clone(),
         limit: Some(500),
     };
-    let rows = api::recent_for(&admin, &signed.caller, &filter)
+    let rows = match api::recent_for(&admin, &signed.caller, &filter).await {
+        Ok(rows) => rows,
+        Err(e) => return e.into_response(),
+    };
+    let rows = rows
         .into_iter()
         .map(|r| RequestRow {
             time: crate::state::time_format(r.time),
