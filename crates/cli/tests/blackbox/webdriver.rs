@@ -189,21 +189,34 @@ impl Browser<'_> {
         );
     }
 
+    /// Reads `property` of the first element matching `css`, by script: no element reference
+    /// to go stale when the page is replaced meanwhile. Waits up to ten seconds for the element.
+    fn read(&self, css: &str, property: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = self.driver.post(
+                &format!("/session/{}/execute/sync", self.session),
+                &json!({
+                    "script": "const e = document.querySelector(arguments[0]); return e ? String(e[arguments[1]]) : null;",
+                    "args": [css, property],
+                }),
+            );
+            if let Some(text) = answer["value"].as_str() {
+                return text.to_string();
+            }
+            assert!(Instant::now() < deadline, "no element {css}: {answer}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The text a person sees in the first element matching `css`.
     pub fn text(&self, css: &str) -> String {
-        let element = self.find(css);
-        self.get(&format!("/element/{}/text", element.0))
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.read(css, "innerText")
     }
 
     /// A form control's current value (what JavaScript sees, not the HTML attribute).
     pub fn value(&self, css: &str) -> String {
-        let element = self.find(css);
-        self.get(&format!("/element/{}/property/value", element.0))
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.read(css, "value")
     }
 
     pub fn script(&self, script: &str) -> Value {
