@@ -183,6 +183,9 @@ pub struct ServeArgs {
     /// At most this many remembered passwords [default: 100000]
     #[arg(long, env = "SIGNPOST_CREDENTIAL_CACHE_ENTRIES")]
     pub credential_cache_entries: Option<usize>,
+    /// Verify weak password schemes of imported users too ({PLAIN}, {SHA}, {SSHA}, ...)
+    #[arg(long, env = "SIGNPOST_ALLOW_WEAK_PASSWORD_SCHEMES")]
+    pub allow_weak_password_schemes: bool,
     /// At most this many password hashes computed at once [default: 4]
     #[arg(long, env = "SIGNPOST_CONCURRENT_PASSWORD_CHECKS")]
     pub concurrent_password_checks: Option<usize>,
@@ -549,6 +552,44 @@ signpost user set john@example.com --login-name jdoe"
     /// Remove a user
     #[command(after_help = "Example:\n  signpost user remove john@example.com")]
     Remove { address: String },
+    /// Import users with their existing password hashes (all of the file, or none of it)
+    #[command(
+        after_help = "Examples:\n  signpost user import example.com --from passwd-file /etc/dovecot/users\n  \
+signpost user import example.com --from csv users.csv\n\n\
+passwd-file: Dovecot's user:{SCHEME}hash:uid:gid:gecos:home:shell:extra (GECOS becomes the display name).\n\
+csv: a header naming address, password_hash and optionally display_name, login_name, deny.\n\
+Hashes: argon2id/argon2i, bcrypt ($2a$/$2b$/$2y$), SHA512-CRYPT/SHA256-CRYPT ($6$/$5$),\n\
+Dovecot's {ARGON2ID} {BLF-CRYPT} {SHA512-CRYPT} {SHA256-CRYPT} {SSHA512} {SSHA256}; weak ones\n\
+({PLAIN} {SHA} {SSHA} ...) only with --allow-weak."
+    )]
+    Import {
+        domain: String,
+        /// The file's format
+        #[arg(long = "from", value_enum)]
+        file_format: UserFileFormat,
+        /// The file (- for standard input)
+        file: PathBuf,
+        /// Accept weak hash schemes (plain text, unsalted digests, salted SHA-1), with a warning
+        #[arg(long)]
+        allow_weak: bool,
+    },
+    /// Check a password the way an autodiscover request would, and say what answered
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | signpost user test john@example.com --password-stdin"
+    )]
+    Test {
+        address: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UserFileFormat {
+    /// Dovecot's passwd-file
+    PasswdFile,
+    /// Comma-separated values with a header
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

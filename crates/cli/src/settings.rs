@@ -81,6 +81,7 @@ pub struct ServerSection {
     pub credential_cache_seconds: Option<u64>,
     pub credential_cache_entries: Option<usize>,
     pub concurrent_password_checks: Option<usize>,
+    pub allow_weak_password_schemes: Option<bool>,
     pub reload_interval_ms: Option<u64>,
     pub auth_failures_per_client: Option<usize>,
     pub auth_failures_per_account: Option<usize>,
@@ -273,6 +274,13 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
     }
     if let Some(ms) = args.reload_interval_ms.or(section.reload_interval_ms) {
         config.reload_interval = Duration::from_millis(ms.max(10));
+    }
+    config.allow_weak_password_schemes =
+        args.allow_weak_password_schemes || section.allow_weak_password_schemes.unwrap_or(false);
+    if config.allow_weak_password_schemes {
+        tracing::warn!(
+            "weak password schemes are allowed: users imported with plain or unsalted hashes can sign in; ask them for new passwords"
+        );
     }
     config.profile_signing = profile_signing(args, &section.profile_signing)?;
     admin_settings(args, file, &mut config)?;

@@ -13,6 +13,7 @@ pub mod overrides;
 pub mod password;
 pub mod snapshot;
 pub mod snippets;
+pub mod user_import;
 pub mod validate;
 
 pub use model::{

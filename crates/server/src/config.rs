@@ -108,6 +108,9 @@ pub struct ServerConfig {
     pub realm: String,
     /// At most this many password hashes computed at once (each argon2 check takes ~19 MiB).
     pub concurrent_password_checks: usize,
+    /// Verify weak password schemes (plain text, unsalted digests, salted SHA-1) of imported
+    /// users too.
+    pub allow_weak_password_schemes: bool,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_grace: Duration,
     /// How long a client may take to send its request headers.
@@ -167,6 +170,7 @@ impl Default for ServerConfig {
             reload_interval: Duration::from_millis(250),
             realm: "Signpost autodiscover".into(),
             concurrent_password_checks: 4,
+            allow_weak_password_schemes: false,
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             profile_signing: ProfileSigning::default(),

@@ -114,7 +114,10 @@ impl AppState {
                 config.credential_cache_ttl,
                 config.credential_cache_entries,
             ),
-            passwords: PasswordChecker::new(config.concurrent_password_checks)?,
+            passwords: PasswordChecker::new(
+                config.concurrent_password_checks,
+                config.allow_weak_password_schemes,
+            )?,
             config,
         })
     }

@@ -83,6 +83,8 @@ pub trait Store: Send + Sync {
     async fn user_counts(&self) -> Result<std::collections::HashMap<String, u64>>;
     /// Fails if the address is taken or its domain is not hosted.
     async fn create_user(&self, user: &User) -> Result<()>;
+    /// Creates all of `users` in one transaction: all of them, or none if any fails.
+    async fn create_users(&self, users: &[User]) -> Result<()>;
     async fn save_user(&self, user: &User) -> Result<()>;
     async fn delete_user(&self, address: &str) -> Result<()>;
 

@@ -770,8 +770,14 @@ impl Store for SqlStore {
     }
 
     async fn create_user(&self, user: &User) -> Result<()> {
+        self.create_users(std::slice::from_ref(user)).await
+    }
+
+    async fn create_users(&self, users: &[User]) -> Result<()> {
         let mut tx = self.write_transaction().await?;
-        Self::insert_user(&mut tx, user).await?;
+        for user in users {
+            Self::insert_user(&mut tx, user).await?;
+        }
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())

@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use serde::Serialize;
-use signpost_core::{ServiceAccess, User, UserChange, validate};
+use signpost_core::{ServiceAccess, User, UserChange, password, user_import, validate};
 
 use super::{Ctx, read_password_from_stdin};
-use crate::cli::UserCommand;
+use crate::cli::{UserCommand, UserFileFormat};
 use crate::output::{self, Format, Table};
 
 /// A user as shown: everything but the password hash.
@@ -124,6 +124,146 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
             ctx.store.delete_user(&address).await?;
             println!("removed user {address}");
         }
+        UserCommand::Import {
+            domain,
+            file_format,
+            file,
+            allow_weak,
+        } => import(ctx, &domain, file_format, &file, allow_weak).await?,
+        UserCommand::Test {
+            address,
+            password_stdin: _,
+        } => test(ctx, &address).await?,
+    }
+    Ok(())
+}
+
+/// Files of users are text a person exported; this is far beyond a million users.
+const MAX_USER_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+async fn import(
+    ctx: &Ctx,
+    domain: &str,
+    format: UserFileFormat,
+    file: &std::path::Path,
+    allow_weak: bool,
+) -> anyhow::Result<()> {
+    let domain = super::domain::load(ctx, domain).await?;
+    let source = file.display().to_string();
+    let mut text = String::new();
+    let reader: Box<dyn std::io::Read> = if source == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(file).with_context(|| format!("cannot open {source}"))?)
+    };
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(reader, MAX_USER_FILE_BYTES),
+        &mut text,
+    )
+    .with_context(|| format!("cannot read {source} as UTF-8 text"))?;
+    let names: Vec<&str> = domain.all_names().collect();
+    let imported = match format {
+        UserFileFormat::PasswdFile => user_import::from_passwd_file(&text, &names, allow_weak),
+        UserFileFormat::Csv => user_import::from_csv(&text, &names, allow_weak),
+    }
+    .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
+    if ctx.format == Format::Table {
+        for warning in &imported.warnings {
+            eprintln!("warning: {warning}");
+        }
+        eprintln!(
+            "importing {} users into {} in one transaction ...",
+            imported.users.len(),
+            domain.name
+        );
+    }
+    ctx.store
+        .create_users(&imported.users)
+        .await
+        .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
+    match ctx.format {
+        Format::Json => output::print_json(&serde_json::json!({
+            "domain": domain.name,
+            "imported": imported.users.len(),
+            "warnings": imported.warnings,
+        }))?,
+        Format::Table => println!(
+            "imported {} users into {} with their existing password hashes",
+            imported.users.len(),
+            domain.name
+        ),
+    }
+    Ok(())
+}
+
+/// What `user test` found.
+#[derive(Serialize)]
+struct TestReport {
+    address: String,
+    source: &'static str,
+    scheme: Option<&'static str>,
+    weak_scheme: bool,
+    password_matches: bool,
+    display_name: String,
+    login_name: String,
+    access: ServiceAccess,
+}
+
+async fn test(ctx: &Ctx, login: &str) -> anyhow::Result<()> {
+    let password = read_password_from_stdin()?;
+    let snapshot = ctx.store.load_snapshot().await?;
+    let login = login.trim();
+    let user = snapshot.user_for_login(login, None).with_context(|| {
+        format!("no user '{login}' in the built-in store (by address or login name)")
+    })?;
+    let scheme = password::identify(&user.password_hash).ok().map(|(s, _)| s);
+    let hash = user.password_hash.clone();
+    let matches = tokio::task::spawn_blocking(move || {
+        password::verify_password_allowing(&hash, &password, true)
+    })
+    .await?;
+    let report = TestReport {
+        address: user.address.clone(),
+        source: "built-in store",
+        scheme: scheme.map(|s| s.name()),
+        weak_scheme: scheme.is_some_and(|s| s.is_weak()),
+        password_matches: matches,
+        display_name: user.shown_name().to_string(),
+        login_name: user.login().to_string(),
+        access: user.access,
+    };
+    match ctx.format {
+        Format::Json => output::print_json(&report)?,
+        Format::Table => {
+            output::print_fields(&[
+                ("Address", report.address.clone()),
+                ("Answered by", report.source.to_string()),
+                (
+                    "Hash scheme",
+                    match (report.scheme, report.weak_scheme) {
+                        (Some(name), true) => format!(
+                            "{name} (weak: the server accepts it only with allow_weak_password_schemes)"
+                        ),
+                        (Some(name), false) => name.to_string(),
+                        (None, _) => "unknown (no password can match)".to_string(),
+                    },
+                ),
+                (
+                    "Password",
+                    if report.password_matches {
+                        "matches".to_string()
+                    } else {
+                        "DOES NOT MATCH".to_string()
+                    },
+                ),
+                ("Display name", report.display_name.clone()),
+                ("Login name", report.login_name.clone()),
+                ("Access", report.access.summary()),
+            ]);
+        }
+    }
+    if !report.password_matches {
+        anyhow::bail!("the password does not match {}", report.address);
     }
     Ok(())
 }

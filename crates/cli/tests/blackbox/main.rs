@@ -26,4 +26,5 @@ mod servers;
 mod snippets;
 mod tls;
 mod tls_client;
+mod user_import;
 mod webdriver;
