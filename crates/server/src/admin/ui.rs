@@ -94,6 +94,31 @@ impl FromRequestParts<Arc<AdminState>> for Signed {
     }
 }
 
+/// A form posted by a signed-in administrator, with this session's CSRF token checked: a handler
+/// that takes it cannot forget the check.
+struct Posted {
+    signed: Signed,
+    fields: Fields,
+}
+
+impl axum::extract::FromRequest<Arc<AdminState>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        admin: &Arc<AdminState>,
+    ) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, admin).await?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let axum::Form(fields) = axum::Form::<Fields>::from_request(request, admin)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        signed.check(&fields).map_err(IntoResponse::into_response)?;
+        Ok(Self { signed, fields })
+    }
+}
+
 /// The posted fields of a form.
 #[derive(Deserialize)]
 #[serde(transparent)]
@@ -312,15 +337,7 @@ async fn login_submit(
     }
 }
 
-async fn logout(
-    State(admin): Admin,
-    signed: Signed,
-    parts: Parts,
-    axum::Form(fields): axum::Form<Fields>,
-) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
+async fn logout(State(admin): Admin, parts: Parts, _checked: Posted) -> Response {
     if let Err(e) = auth::end_session(&admin, &parts.headers).await {
         return e.into_response();
     }
@@ -462,14 +479,7 @@ async fn domains_page(
     })
 }
 
-async fn domain_create(
-    State(admin): Admin,
-    signed: Signed,
-    axum::Form(fields): axum::Form<Fields>,
-) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
+async fn domain_create(State(admin): Admin, Posted { signed, fields }: Posted) -> Response {
     let new = api::NewDomain {
         name: fields.text("name"),
         hostname: fields.text("hostname"),
@@ -609,13 +619,9 @@ async fn domain_page(
 
 async fn options_submit(
     State(admin): Admin,
-    signed: Signed,
     Path(name): Path<String>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, fields }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let change = DomainChange {
         hostname: fields.get("hostname").map(str::to_string),
         display_name: fields.get("display_name").map(str::to_string),
@@ -629,13 +635,9 @@ async fn options_submit(
 
 async fn protocol_submit(
     State(admin): Admin,
-    signed: Signed,
     Path((name, protocol)): Path<(String, String)>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, fields }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let outcome = match protocol_change(&fields) {
         Ok(change) => api::change_protocol(&admin, &signed.caller, &name, &protocol, &change)
             .await
@@ -673,13 +675,9 @@ fn protocol_change(fields: &Fields) -> Result<ProtocolChange, ApiError> {
 
 async fn override_submit(
     State(admin): Admin,
-    signed: Signed,
     Path((name, kind)): Path<(String, String)>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, fields }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let path = domain_path(&name);
     let kind = match api::override_kind(&kind) {
         Ok(kind) => kind,
@@ -703,13 +701,9 @@ async fn override_submit(
 
 async fn domain_remove(
     State(admin): Admin,
-    signed: Signed,
     Path(name): Path<String>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, fields }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     if !fields.flag("confirm") {
         return back(
             &domain_path(&name),
@@ -789,13 +783,9 @@ fn domain_of(address: &str) -> &str {
 
 async fn user_create(
     State(admin): Admin,
-    signed: Signed,
     Path(name): Path<String>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, fields }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let display_name = fields.text("display_name");
     let new = api::NewUser {
         address: fields.text("address"),
@@ -813,13 +803,9 @@ async fn user_create(
 
 async fn user_submit(
     State(admin): Admin,
-    signed: Signed,
     Path(address): Path<String>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, fields }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let (allow, deny): (Vec<ProtocolKind>, Vec<ProtocolKind>) = ProtocolKind::ALL
         .iter()
         .partition(|k| fields.flag(&format!("allow_{}", k.key())));
@@ -837,13 +823,9 @@ async fn user_submit(
 
 async fn password_submit(
     State(admin): Admin,
-    signed: Signed,
     Path(address): Path<String>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, fields }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let outcome = api::set_password(&admin, &signed.caller, &address, &fields.text("password"))
         .await
         .map(|()| format!("password set for {address}"));
@@ -852,13 +834,9 @@ async fn password_submit(
 
 async fn user_remove(
     State(admin): Admin,
-    signed: Signed,
     Path(address): Path<String>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, .. }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let outcome = async {
         let user = api::load_user(&admin, &signed.caller, &address).await?;
         admin.store.delete_user(&user.address).await?;
@@ -931,13 +909,9 @@ async fn dns_page(
 
 async fn dns_check(
     State(admin): Admin,
-    signed: Signed,
     Path(name): Path<String>,
-    axum::Form(fields): axum::Form<Fields>,
+    Posted { signed, .. }: Posted,
 ) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
     let results = match api::run_check(&admin, &signed.caller, &name).await {
         Ok(results) => results,
         Err(e) => return back(&format!("{}/dns", domain_path(&name)), Err(e)),
@@ -1004,14 +978,7 @@ async fn test_page(signed: Signed, Query(query): Query<TestQuery>) -> Response {
     })
 }
 
-async fn test_submit(
-    State(admin): Admin,
-    signed: Signed,
-    axum::Form(fields): axum::Form<Fields>,
-) -> Response {
-    if let Err(refused) = signed.check(&fields) {
-        return refused.into_response();
-    }
+async fn test_submit(State(admin): Admin, Posted { signed, fields }: Posted) -> Response {
     let address = fields.text("address");
     let mut answers = Vec::new();
     for (client, kind) in [
