@@ -242,3 +242,74 @@ fn acme_orders_once_for_two_instances() {
         .sum::<usize>();
     assert_eq!(orders, 1, "A: {}\nB: {}", a.log(), b.log());
 }
+
+/// The README's load balancer, on loopback: nginx in front of two instances on one database.
+fn load_balancer(
+    dir: &std::path::Path,
+    port: u16,
+    a: &Server,
+    b: &Server,
+) -> crate::servers::Running {
+    let config = format!(
+        "  upstream signpost {{\n    server {};\n    server {};\n  }}\n  server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://signpost;\n      proxy_set_header Host $host;\n      proxy_set_header X-Forwarded-For $remote_addr;\n      proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n  }}\n",
+        a.addr, b.addr
+    );
+    crate::servers::nginx_http(dir, "127.0.0.1", port, &config)
+}
+
+/// Answered autodiscover requests an instance counted.
+fn answered(server: &Server) -> u64 {
+    server
+        .get("/metrics", None)
+        .body
+        .lines()
+        .filter(|l| {
+            l.starts_with("signpost_requests_total{endpoint=\"autodiscover_xml\"")
+                && l.contains("outcome=\"answered\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn behind_a_load_balancer_losing_an_instance_loses_no_autodiscovery() {
+    let url = postgres::shared().new_database();
+    let sp = Signpost::on_database(&url).with_example_domain();
+    sp.add_user("jo@example.com", "pw one", &[]);
+    let a = sp.serve_with(&["--trusted-proxy", "127.0.0.1"]);
+    let mut b = sp.serve_with(&["--trusted-proxy", "127.0.0.1"]);
+    let port = crate::pebble::free_port();
+    let _nginx = load_balancer(sp.dir.path(), port, &a, &b);
+    let through = |client: &reqwest::blocking::Client| {
+        client
+            .post(format!(
+                "http://127.0.0.1:{port}/autodiscover/autodiscover.xml"
+            ))
+            .basic_auth("jo@example.com", Some("pw one"))
+            .body(pox_request("jo@example.com", OUTLOOK_SCHEMA))
+            .send()
+            .expect("through nginx")
+    };
+    for _ in 0..10 {
+        let answer = through(&a.client);
+        assert_eq!(answer.status(), 200);
+        assert!(
+            answer
+                .text()
+                .unwrap()
+                .contains("<Server>mail.example.com</Server>")
+        );
+    }
+    assert!(
+        answered(&a) > 0 && answered(&b) > 0,
+        "both instances answered"
+    );
+    b.kill();
+    for _ in 0..10 {
+        assert_eq!(
+            through(&a.client).status(),
+            200,
+            "one instance down, answers go on"
+        );
+    }
+}

@@ -193,6 +193,21 @@ pub fn nginx(
         None => String::new(),
     };
     let root = dir.join("nginx");
+    nginx_http(
+        dir,
+        ip,
+        http,
+        &format!(
+            "  server {{\n    listen {ip}:{http};\n{tls_lines}    server_name {name};\n    root {root};\n{body}\n  }}\n",
+            root = root.display()
+        ),
+    )
+}
+
+/// nginx with `http_block` inside its `http { }` (server and upstream blocks); waits until
+/// `ip:port` accepts connections.
+pub fn nginx_http(dir: &Path, ip: &str, port: u16, http_block: &str) -> Running {
+    let root = dir.join("nginx");
     std::fs::create_dir_all(root.join("logs")).unwrap();
     let config = root.join("nginx.conf");
     std::fs::write(
@@ -200,11 +215,10 @@ pub fn nginx(
         format!(
             "daemon off;\nworker_processes 1;\npid {pid};\nerror_log {err};\nevents {{ worker_connections 64; }}\n\
 http {{\n  access_log off;\n  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n  fastcgi_temp_path {tmp};\n  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n\
-  server {{\n    listen {ip}:{http};\n{tls_lines}    server_name {name};\n    root {root};\n{body}\n  }}\n}}\n",
+{http_block}}}\n",
             pid = root.join("nginx.pid").display(),
             err = root.join("logs/error.log").display(),
             tmp = root.display(),
-            root = root.display(),
         ),
     )
     .unwrap();
@@ -230,7 +244,7 @@ http {{\n  access_log off;\n  client_body_temp_path {tmp};\n  proxy_temp_path {t
             .arg(&root),
         dir,
     );
-    wait_for_tcp(SocketAddr::new(ip.parse().unwrap(), http), "nginx", dir);
+    wait_for_tcp(SocketAddr::new(ip.parse().unwrap(), port), "nginx", dir);
     process
 }
 
