@@ -389,15 +389,18 @@ impl SqlStore {
         // With a name, every query is limited to that domain; without, all rows are read.
         let filter = name.unwrap_or("");
         let all = name.is_none();
-        let rows = sqlx::query("SELECT * FROM domains WHERE $1 OR name = $2 ORDER BY name")
-            .bind(all)
-            .bind(filter)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut domains = rows
-            .iter()
-            .map(domain_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let mut domains = Vec::new();
+        for_each_row(
+            conn,
+            sqlx::query("SELECT * FROM domains WHERE $1 OR name = $2 ORDER BY name")
+                .bind(all)
+                .bind(filter),
+            |row| {
+                domains.push(domain_from_row(row)?);
+                Ok(())
+            },
+        )
+        .await?;
         let index: std::collections::HashMap<String, usize> = domains
             .iter()
             .enumerate()
@@ -408,84 +411,109 @@ impl SqlStore {
             Ok(index.get(&domain).copied())
         };
 
-        let aliases =
+        for_each_row(
+            conn,
             sqlx::query("SELECT * FROM domain_aliases WHERE $1 OR domain = $2 ORDER BY alias")
                 .bind(all)
-                .bind(filter)
-                .fetch_all(&mut *conn)
-                .await?;
-        for row in &aliases {
-            if let Some(i) = find(row)? {
-                domains[i].aliases.push(row.try_get("alias")?);
-            }
-        }
-        let protocols = sqlx::query("SELECT * FROM domain_protocols WHERE $1 OR domain = $2")
-            .bind(all)
-            .bind(filter)
-            .fetch_all(&mut *conn)
-            .await?;
-        for row in &protocols {
-            if let Some(i) = find(row)? {
-                let kind = parse_protocol(row)?;
-                domains[i].protocols.get_mut(kind).enabled = flag(row, "enabled")?;
-            }
-        }
-        let endpoints = sqlx::query(
-            "SELECT * FROM domain_endpoints WHERE $1 OR domain = $2 ORDER BY domain, protocol, position",
-        )
-        .bind(all)
-        .bind(filter)
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in &endpoints {
-            if let Some(i) = find(row)? {
-                let kind = parse_protocol(row)?;
-                let position: i64 = row.try_get("position")?;
-                let endpoint = endpoint_from_row(row)?;
-                let setting = domains[i].protocols.get_mut(kind);
-                if position == 0 {
-                    setting.primary = endpoint;
-                } else {
-                    setting.extra.push(endpoint);
+                .bind(filter),
+            |row| {
+                if let Some(i) = find(row)? {
+                    domains[i].aliases.push(row.try_get("alias")?);
                 }
-            }
-        }
-        let docs = sqlx::query(
-            "SELECT * FROM domain_documentation WHERE $1 OR domain = $2 ORDER BY domain, position",
+                Ok(())
+            },
         )
-        .bind(all)
-        .bind(filter)
-        .fetch_all(&mut *conn)
         .await?;
-        for row in &docs {
-            if let Some(i) = find(row)? {
-                let descriptions: String = row.try_get("descriptions")?;
-                domains[i].documentation.push(DocumentationLink {
-                    url: row.try_get("url")?,
-                    descriptions: serde_json::from_str(&descriptions)
-                        .map_err(|e| StoreError::Corrupt(format!("documentation: {e}")))?,
-                });
-            }
-        }
+        for_each_row(
+            conn,
+            sqlx::query("SELECT * FROM domain_protocols WHERE $1 OR domain = $2")
+                .bind(all)
+                .bind(filter),
+            |row| {
+                if let Some(i) = find(row)? {
+                    let kind = parse_protocol(row)?;
+                    domains[i].protocols.get_mut(kind).enabled = flag(row, "enabled")?;
+                }
+                Ok(())
+            },
+        )
+        .await?;
+        for_each_row(
+            conn,
+            sqlx::query(
+                "SELECT * FROM domain_endpoints WHERE $1 OR domain = $2 ORDER BY domain, protocol, position",
+            )
+            .bind(all)
+            .bind(filter),
+            |row| {
+                if let Some(i) = find(row)? {
+                    let kind = parse_protocol(row)?;
+                    let position: i64 = row.try_get("position")?;
+                    let endpoint = endpoint_from_row(row)?;
+                    let setting = domains[i].protocols.get_mut(kind);
+                    if position == 0 {
+                        setting.primary = endpoint;
+                    } else {
+                        setting.extra.push(endpoint);
+                    }
+                }
+                Ok(())
+            },
+        )
+        .await?;
+        for_each_row(
+            conn,
+            sqlx::query(
+                "SELECT * FROM domain_documentation WHERE $1 OR domain = $2 ORDER BY domain, position",
+            )
+            .bind(all)
+            .bind(filter),
+            |row| {
+                if let Some(i) = find(row)? {
+                    let descriptions: String = row.try_get("descriptions")?;
+                    domains[i].documentation.push(DocumentationLink {
+                        url: row.try_get("url")?,
+                        descriptions: serde_json::from_str(&descriptions)
+                            .map_err(|e| StoreError::Corrupt(format!("documentation: {e}")))?,
+                    });
+                }
+                Ok(())
+            },
+        )
+        .await?;
         Ok(domains)
     }
 
     async fn read_users(conn: &mut sqlx::AnyConnection, domain: Option<&str>) -> Result<Vec<User>> {
-        let rows = match domain {
+        let query = match domain {
             Some(domain) => {
-                sqlx::query("SELECT * FROM users WHERE domain = $1 ORDER BY address")
-                    .bind(domain)
-                    .fetch_all(&mut *conn)
-                    .await?
+                sqlx::query("SELECT * FROM users WHERE domain = $1 ORDER BY address").bind(domain)
             }
-            None => {
-                sqlx::query("SELECT * FROM users ORDER BY address")
-                    .fetch_all(&mut *conn)
-                    .await?
-            }
+            None => sqlx::query("SELECT * FROM users ORDER BY address"),
         };
-        rows.iter().map(user_from_row).collect()
+        let mut users = Vec::new();
+        for_each_row(conn, query, |row| {
+            users.push(user_from_row(row)?);
+            Ok(())
+        })
+        .await?;
+        Ok(users)
     }
+}
+
+/// Hands each row of `query` to `each` as it arrives, holding one at a time: a snapshot of a
+/// million users is read without a million rows in memory besides the users themselves.
+async fn for_each_row(
+    conn: &mut sqlx::AnyConnection,
+    query: AnyQuery<'_>,
+    mut each: impl FnMut(&AnyRow) -> Result<()>,
+) -> Result<()> {
+    use futures_util::TryStreamExt;
+    let mut rows = query.fetch(conn);
+    while let Some(row) = rows.try_next().await? {
+        each(&row)?;
+    }
+    Ok(())
 }
 
 /// A stable 64-bit advisory lock key for a name (FNV-1a: the same in every instance and release).
