@@ -98,12 +98,7 @@ pub fn inspect(der: &[u8]) -> Result<CertificateInfo, CertificateError> {
         not_after: unix_seconds(validity.not_after.to_unix_duration()),
         issuer: tbs.issuer.to_string(),
         subject: tbs.subject.to_string(),
-        serial: tbs
-            .serial_number
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        serial: crate::hex(tbs.serial_number.as_bytes()),
     })
 }
 

@@ -22,3 +22,14 @@ pub use model::{
 };
 pub use snapshot::Snapshot;
 pub use validate::ValidationError;
+
+/// Lowercase hexadecimal of `bytes` (certificate serials, digests of secrets and content).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}

@@ -215,7 +215,7 @@ fn hex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Equal, compared in time independent of where they differ.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -4,6 +4,7 @@ use signpost_core::admin::{AdminRole, Administrator};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool as Pool, Row};
 
+use crate::sql::{is_foreign_key_violation, is_unique_violation};
 use crate::{AdminSession, ApiToken, Result, StoreError};
 
 pub fn administrator_from_row(row: &AnyRow) -> Result<Administrator> {
@@ -28,10 +29,6 @@ fn role_columns(role: &AdminRole) -> (&'static str, String) {
         AdminRole::System => ("system", String::new()),
         AdminRole::Domain(domains) => ("domain", domains.join(",")),
     }
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
 pub async fn administrators(pool: &Pool) -> Result<Vec<Administrator>> {
@@ -144,7 +141,7 @@ pub async fn insert_api_token<'e>(
                 kind: "API token",
                 name: format!("{}/{}", token.administrator, token.name),
             }
-        } else if matches!(&e, sqlx::Error::Database(d) if d.is_foreign_key_violation()) {
+        } else if is_foreign_key_violation(&e) {
             StoreError::not_found("administrator", &token.administrator)
         } else {
             e.into()

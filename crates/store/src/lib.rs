@@ -258,10 +258,7 @@ impl Export {
         use sha2::Digest;
         let canonical = self.clone().canonical();
         let json = serde_json::to_vec(&canonical).unwrap_or_default();
-        sha2::Sha256::digest(&json)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        signpost_core::hex(&sha2::Sha256::digest(&json))
     }
 }
 

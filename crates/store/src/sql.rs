@@ -686,11 +686,11 @@ fn certificate_from_row(row: &AnyRow) -> Result<StoredCertificate> {
     })
 }
 
-fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
-fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+pub(crate) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_foreign_key_violation())
 }
 

@@ -63,10 +63,7 @@ pub fn random_secret() -> String {
 
 /// How secrets are kept in the store: a stolen database does not give working tokens.
 pub fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    signpost_core::hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -78,7 +75,7 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

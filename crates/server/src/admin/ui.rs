@@ -291,25 +291,15 @@ async fn login_page(Query(messages): Query<Messages>, parts: Parts) -> Response 
     response
 }
 
-fn login_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == LOGIN_COOKIE)
-        .map(|(_, value)| value)
-}
-
 async fn login_submit(
     State(admin): Admin,
     parts: Parts,
     axum::Form(fields): axum::Form<Fields>,
 ) -> Response {
     let sent = fields.get("csrf").unwrap_or_default();
-    if !login_cookie(&parts).is_some_and(|cookie| auth::same_secret(cookie, sent)) {
+    if !auth::cookie_value(&parts.headers, LOGIN_COOKIE)
+        .is_some_and(|cookie| auth::same_secret(cookie, sent))
+    {
         return back(
             "/admin/login",
             Err(ApiError::forbidden("the sign-in form expired; try again")),
@@ -429,22 +419,7 @@ struct DomainsPage {
 struct DomainsQuery {
     q: Option<String>,
     #[serde(flatten)]
-    messages: MessagesFlat,
-}
-
-#[derive(Deserialize, Default)]
-struct MessagesFlat {
-    notice: Option<String>,
-    error: Option<String>,
-}
-
-impl From<MessagesFlat> for Messages {
-    fn from(m: MessagesFlat) -> Self {
-        Self {
-            notice: m.notice,
-            error: m.error,
-        }
-    }
+    messages: Messages,
 }
 
 async fn domains_page(
@@ -472,7 +447,7 @@ async fn domains_page(
         })
         .collect();
     page(&DomainsPage {
-        chrome: signed.chrome(&query.messages.into()),
+        chrome: signed.chrome(&query.messages),
         search,
         rows,
         system: signed.caller.role.is_system(),
@@ -965,12 +940,12 @@ struct TestPage {
 struct TestQuery {
     address: Option<String>,
     #[serde(flatten)]
-    messages: MessagesFlat,
+    messages: Messages,
 }
 
 async fn test_page(signed: Signed, Query(query): Query<TestQuery>) -> Response {
     page(&TestPage {
-        chrome: signed.chrome(&query.messages.into()),
+        chrome: signed.chrome(&query.messages),
         address: query.address.unwrap_or_default(),
         probe: false,
         answers: Vec::new(),
