@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         certificates: Vec::new(),
         acme_accounts: Vec::new(),
         administrators: Vec::new(),
+        user_sources: Vec::new(),
         api_tokens: Vec::new(),
     };
     eprintln!(

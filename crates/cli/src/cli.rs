@@ -424,6 +424,32 @@ signpost domain set old.example --redirect-to new.example\n  signpost domain set
     /// Stop hosting a domain (its users are removed too)
     #[command(after_help = "Example:\n  signpost domain remove example.com")]
     Remove { name: String },
+    /// Show or set where a domain's users are authenticated: built in, SQL, LDAP or IMAP login
+    #[command(
+        after_help = "Examples:\n  signpost domain user-source example.com\n  \
+signpost domain user-source example.com --set ldap.json\n  \
+signpost domain user-source example.com --builtin\n\n\
+The file is JSON; secrets are shown as ******** and a ******** sent back keeps the stored one.\n\
+SQL (PostfixAdmin):\n  \
+{\"kind\": \"sql\", \"url\": \"mysql://reader:PASSWORD@db/postfix\",\n   \
+\"query\": \"SELECT password, name AS display_name, active FROM mailbox WHERE username = '%u'\"}\n\
+LDAP (search, then bind as the user):\n  \
+{\"kind\": \"ldap\", \"url\": \"ldap://ldap.example.com\", \"starttls\": true,\n   \
+\"lookup\": {\"mode\": \"search\", \"base\": \"ou=people,dc=example,dc=com\", \"filter\": \"(mail=%u)\",\n   \
+\"bind_dn\": \"cn=reader,dc=example,dc=com\", \"bind_password\": \"PASSWORD\"}, \"display_name_attribute\": \"cn\"}\n\
+IMAP login (the domain's IMAP server decides):\n  \
+{\"kind\": \"imap\", \"check_pop\": true}\n\
+See the README's \"Bring your own users\" for every setting."
+    )]
+    UserSource {
+        name: String,
+        /// A JSON file with the new source (- for standard input)
+        #[arg(long, value_name = "FILE", conflicts_with = "builtin")]
+        set: Option<PathBuf>,
+        /// Go back to Signpost's own users
+        #[arg(long)]
+        builtin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

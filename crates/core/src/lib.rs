@@ -18,7 +18,7 @@ pub mod validate;
 
 pub use model::{
     AuthPolicy, Domain, DomainChange, Encryption, OverrideKind, ProtocolChange, ProtocolKind,
-    ProtocolSetting, ProtocolSettings, ServiceAccess, User, UserChange, XmlOverride,
+    ProtocolSetting, ProtocolSettings, ServiceAccess, User, UserChange, UserSource, XmlOverride,
 };
 pub use snapshot::Snapshot;
 pub use validate::ValidationError;

@@ -2,8 +2,9 @@
 //! A new one is built and swapped in whole when the store changes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::model::{Domain, User, address_from_derived_legacy_dn};
+use crate::model::{Domain, User, UserSource, address_from_derived_legacy_dn};
 
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -19,6 +20,8 @@ pub struct Snapshot {
     legacy_dns: HashMap<String, String>,
     /// Every domain's mail hostname.
     hostnames: std::collections::HashSet<String>,
+    /// Domains whose users live in a directory rather than in the store.
+    user_sources: HashMap<String, Arc<UserSource>>,
 }
 
 impl Snapshot {
@@ -49,7 +52,31 @@ impl Snapshot {
             users: users.into_iter().map(|u| (u.address.clone(), u)).collect(),
             logins,
             legacy_dns,
+            user_sources: HashMap::new(),
         }
+    }
+
+    /// This snapshot with the domains' user sources (domain name to source); built-in ones are
+    /// not kept.
+    pub fn with_user_sources(
+        mut self,
+        sources: impl IntoIterator<Item = (String, UserSource)>,
+    ) -> Self {
+        self.user_sources = sources
+            .into_iter()
+            .filter(|(_, source)| !source.is_builtin())
+            .map(|(domain, source)| (domain, Arc::new(source)))
+            .collect();
+        self
+    }
+
+    /// The directory a domain's users are authenticated against; `None` for built-in users.
+    pub fn user_source(&self, domain: &str) -> Option<&Arc<UserSource>> {
+        if self.user_sources.is_empty() {
+            return None;
+        }
+        let canonical = self.domain(domain)?;
+        self.user_sources.get(&canonical.name)
     }
 
     /// The domain serving `name`, by its own name or one of its aliases.

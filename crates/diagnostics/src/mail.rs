@@ -62,10 +62,10 @@ pub async fn connect(
         session(protocol, host, port, security, dns, roots, credentials),
     )
     .await
-    .unwrap_or_else(|_| Err("timed out".into()));
+    .unwrap_or_else(|_| Err("timed out".to_string().into()));
     let (status, detail) = match outcome {
         Ok(detail) => (Status::Pass, detail),
-        Err(why) => (Status::Fail, why),
+        Err(why) => (Status::Fail, why.message),
     };
     Connection {
         protocol,
@@ -77,6 +77,54 @@ pub async fn connect(
     }
 }
 
+/// Why a connection or a login did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The server answered and refused the login (as opposed to not being reachable, or its
+    /// certificate not being trusted).
+    pub refused: bool,
+    pub message: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self {
+            refused: false,
+            message,
+        }
+    }
+}
+
+/// Logs in as `user` over TLS (implicit or STARTTLS, the certificate checked for `host`), then
+/// logs out: whether the server takes this password.
+pub async fn log_in(
+    protocol: MailProtocol,
+    (host, port, security): (&str, u16, Security),
+    dns: &Dns,
+    roots: &Roots,
+    user: &str,
+    password: &str,
+) -> Result<(), Failure> {
+    if security == Security::Plain {
+        return Err("passwords are only sent over TLS".to_string().into());
+    }
+    tokio::time::timeout(
+        STEP_TIMEOUT,
+        session(
+            protocol,
+            host,
+            port,
+            security,
+            dns,
+            roots,
+            Some((user, password)),
+        ),
+    )
+    .await
+    .unwrap_or_else(|_| Err(format!("{host}:{port} did not answer in time").into()))
+    .map(|_| ())
+}
+
 async fn session(
     protocol: MailProtocol,
     host: &str,
@@ -85,7 +133,7 @@ async fn session(
     dns: &Dns,
     roots: &Roots,
     credentials: Option<(&str, &str)>,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let ip = *dns
         .addresses(host)
         .await
@@ -131,11 +179,21 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     line: &mut Lines<S>,
     protocol: MailProtocol,
     credentials: Option<(&str, &str)>,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let Some((user, password)) = credentials else {
         return Ok(String::new());
     };
-    let refused = |reply: &str| format!("login as {user} refused: {}", reply.trim());
+    let refused = |reply: &str| Failure {
+        refused: true,
+        message: format!("login as {user} refused: {}", printable(reply.trim())),
+    };
+    // A line break would end the command early and start another one with the rest.
+    if [user, password]
+        .iter()
+        .any(|s| s.contains(['\r', '\n', '\0']))
+    {
+        return Err(refused("a line break or NUL in the user name or password"));
+    }
     match protocol {
         MailProtocol::Imap => {
             let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
@@ -169,6 +227,15 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     Ok(format!("; logged in as {user}"))
+}
+
+/// A server's reply as it may be shown: printable characters only, at most 200.
+fn printable(reply: &str) -> String {
+    reply
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// A line-oriented conversation, each read bounded in time and length.

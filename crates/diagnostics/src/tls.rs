@@ -46,6 +46,19 @@ impl Roots {
     }
 }
 
+impl Roots {
+    /// A client configuration that refuses any certificate these roots do not vouch for.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(Arc::new(
+            ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()?
+                .with_root_certificates(self.store.clone())
+                .with_no_client_auth(),
+        ))
+    }
+}
+
 /// What the handshake showed about the server's certificate.
 #[derive(Debug, Clone)]
 pub struct CertificateVerdict {

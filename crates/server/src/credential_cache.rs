@@ -3,20 +3,64 @@
 //!
 //! Entries are keyed by HMAC-SHA256 of the login and password under a key that lives only in this
 //! process: the cache never holds a password or anything that can be tested offline. Each entry
-//! remembers the stored hash it was verified against, so a password change ends it at once.
+//! remembers what it was verified against (the stored hash, or the directory's settings), so a
+//! password change in Signpost or a change of the domain's user source ends it at once.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
+use signpost_core::{User, UserSource};
+
 type CacheKey = [u8; 32];
 
+/// Whose credentials a request carried, once verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// A built-in user, by address (the record is the snapshot's).
+    Builtin(String),
+    /// A user as the domain's directory described them.
+    Directory(Arc<User>),
+}
+
+impl Verified {
+    pub fn address(&self) -> &str {
+        match self {
+            Self::Builtin(address) => address,
+            Self::Directory(user) => &user.address,
+        }
+    }
+
+    /// The user's record: the snapshot's for built-in users, the directory's otherwise.
+    pub fn user<'a>(&'a self, snapshot: &'a signpost_core::Snapshot) -> Option<&'a User> {
+        match self {
+            Self::Builtin(address) => snapshot.user(address),
+            Self::Directory(user) => Some(user),
+        }
+    }
+
+    /// Directory users' details can change without Signpost's configuration changing, so
+    /// answers for them are not remembered.
+    pub fn is_from_directory(&self) -> bool {
+        matches!(self, Self::Directory(_))
+    }
+}
+
+/// What a remembered login was verified against.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// The built-in user's password hash at the time.
+    Hash(String),
+    /// The domain's directory settings at the time.
+    Source(Arc<UserSource>),
+}
+
 struct Entry {
-    address: String,
-    password_hash: String,
+    verified: Verified,
+    proof: Proof,
     expires: Instant,
 }
 
@@ -52,26 +96,25 @@ impl CredentialCache {
         mac.finalize().into_bytes().into()
     }
 
-    /// The address remembered for `key`, if it has not expired and `still_current(address,
-    /// hash)` says the password hash it was verified against is still that address's.
+    /// The user remembered for `key`, if it has not expired and `still_current(user, proof)`
+    /// says what it was verified against still holds.
     pub fn lookup(
         &self,
         key: &CacheKey,
-        still_current: impl FnOnce(&str, &str) -> bool,
-    ) -> Option<String> {
+        still_current: impl FnOnce(&Verified, &Proof) -> bool,
+    ) -> Option<Verified> {
         let mut entries = self.entries.lock().ok()?;
         let entry = entries.get(key)?;
-        let valid =
-            entry.expires > Instant::now() && still_current(&entry.address, &entry.password_hash);
+        let valid = entry.expires > Instant::now() && still_current(&entry.verified, &entry.proof);
         if valid {
-            Some(entry.address.clone())
+            Some(entry.verified.clone())
         } else {
             entries.remove(key);
             None
         }
     }
 
-    pub fn remember(&self, key: CacheKey, address: &str, password_hash: &str) {
+    pub fn remember(&self, key: CacheKey, verified: Verified, proof: Proof) {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -87,8 +130,8 @@ impl CredentialCache {
         entries.insert(
             key,
             Entry {
-                address: address.to_string(),
-                password_hash: password_hash.to_string(),
+                verified,
+                proof,
                 expires: now + self.ttl,
             },
         );
@@ -104,31 +147,37 @@ impl CredentialCache {
 mod tests {
     use super::*;
 
+    fn jo() -> Verified {
+        Verified::Builtin("jo@x.y".into())
+    }
+
     #[test]
     fn remembers_until_hash_changes_or_expiry() {
         let cache = CredentialCache::new(Duration::from_secs(60), 10);
         let key = cache.key_for("Jo@X.y", "pw");
         assert_eq!(key, cache.key_for("jo@x.y", "pw"));
         assert_ne!(key, cache.key_for("jo@x.y", "other"));
-        cache.remember(key, "jo@x.y", "h1");
-        assert_eq!(
-            cache.lookup(&key, |_, hash| hash == "h1").as_deref(),
-            Some("jo@x.y")
-        );
-        assert_eq!(cache.lookup(&key, |_, hash| hash == "h2"), None);
-        assert_eq!(cache.lookup(&key, |_, hash| hash == "h1"), None, "evicted");
+        let hash_is = |wanted: &'static str| move |_: &Verified, proof: &Proof| matches!(proof, Proof::Hash(h) if h == wanted);
+        cache.remember(key, jo(), Proof::Hash("h1".into()));
+        assert_eq!(cache.lookup(&key, hash_is("h1")), Some(jo()));
+        assert_eq!(cache.lookup(&key, hash_is("h2")), None);
+        assert_eq!(cache.lookup(&key, hash_is("h1")), None, "evicted");
 
         let short = CredentialCache::new(Duration::from_millis(0), 10);
         let key = short.key_for("a", "b");
-        short.remember(key, "a@x.y", "h");
-        assert_eq!(short.lookup(&key, |_, hash| hash == "h"), None);
+        short.remember(key, jo(), Proof::Hash("h".into()));
+        assert_eq!(short.lookup(&key, hash_is("h")), None);
     }
 
     #[test]
     fn stays_within_capacity() {
         let cache = CredentialCache::new(Duration::from_secs(60), 3);
         for i in 0..10 {
-            cache.remember(cache.key_for(&format!("u{i}"), "p"), "a@x.y", "h");
+            cache.remember(
+                cache.key_for(&format!("u{i}"), "p"),
+                jo(),
+                Proof::Hash("h".into()),
+            );
             assert!(cache.len() <= 3);
         }
     }

@@ -61,6 +61,7 @@ labelled!(
         NotFound => "not_found",
         BadRequest => "bad_request",
         ServerError => "server_error",
+        DirectoryUnavailable => "directory_unavailable",
     }
 );
 
@@ -81,6 +82,8 @@ impl Outcome {
             404 => Self::NotFound,
             429 => Self::RateLimited,
             400..=499 => Self::BadRequest,
+            // Only a user directory that cannot be asked makes a discovery answer 503.
+            503 => Self::DirectoryUnavailable,
             _ => Self::ServerError,
         }
     }
@@ -153,6 +156,8 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     /// Logins answered from the credential cache.
     pub remembered_logins: AtomicU64,
+    /// Logins that could not be checked because the domain's directory was unavailable.
+    pub directory_unavailable: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -162,6 +167,7 @@ impl Default for Metrics {
             auth_failures: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             remembered_logins: AtomicU64::new(0),
+            directory_unavailable: AtomicU64::new(0),
         }
     }
 }
@@ -272,6 +278,11 @@ impl Metrics {
                 "signpost_remembered_logins_total",
                 "Logins answered from remembered credentials, without hashing.",
                 &self.remembered_logins,
+            ),
+            (
+                "signpost_directory_unavailable_total",
+                "Logins not checked because the domain's user directory was unavailable.",
+                &self.directory_unavailable,
             ),
         ] {
             let _ = writeln!(

@@ -9,12 +9,13 @@ use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use signpost_core::Snapshot;
 
-use tracing::info;
+use signpost_directory::{Answer, DirectoryLogin, directory_for};
+use tracing::{debug, info, warn};
 
 use crate::auth_limiter::FailureLimiter;
 use crate::basic_auth::BasicCredentials;
 use crate::config::ServerConfig;
-use crate::credential_cache::CredentialCache;
+use crate::credential_cache::{CredentialCache, Proof, Verified};
 use crate::memo::Memo;
 use crate::metrics::Metrics;
 use crate::observe::CurrentRequest;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub acme_http_challenges: Mutex<HashMap<String, String>>,
     pub credentials: CredentialCache,
     pub passwords: PasswordChecker,
+    /// The SQL, LDAP and IMAP directories domains authenticate their users against.
+    pub directories: signpost_directory::Directories,
     pub limiter: FailureLimiter,
     pub metrics: Metrics,
     /// POX request bodies already parsed, by their bytes.
@@ -50,11 +53,13 @@ pub struct AppState {
 /// The result of checking a client's credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthOutcome {
-    /// The address of the user they belong to.
-    Verified(String),
+    /// The user they belong to.
+    Verified(Verified),
     Refused,
     /// Too many recent failures from this client or for this account; try again after this.
     Limited(std::time::Duration),
+    /// The domain's directory could not be asked (the reason is for the log).
+    Unavailable(String),
 }
 
 pub type SharedState = Arc<AppState>;
@@ -118,6 +123,7 @@ impl AppState {
                 config.concurrent_password_checks,
                 config.allow_weak_password_schemes,
             )?,
+            directories: signpost_directory::Directories::with_system_defaults()?,
             config,
         })
     }
@@ -154,6 +160,28 @@ impl AppState {
         Ok(body)
     }
 
+    /// [`Self::answer_once`] for an answer about `asker`, except that answers for directory users
+    /// are computed each time: their details can change without the configuration changing.
+    pub fn answer_for<E>(
+        &self,
+        version: i64,
+        kind: AnswerKind,
+        subject: &str,
+        asker: Option<&Verified>,
+        compute: impl FnOnce() -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        match asker {
+            Some(verified) if verified.is_from_directory() => compute(),
+            _ => self.answer_once(
+                version,
+                kind,
+                subject,
+                asker.map(Verified::address),
+                compute,
+            ),
+        }
+    }
+
     /// Replaces the snapshot answers are computed from.
     pub fn replace_snapshot(&self, snapshot: Snapshot) {
         self.snapshot.store(Arc::new(snapshot));
@@ -163,9 +191,10 @@ impl AppState {
 
     /// Checks `credentials` from `client`.
     ///
-    /// A credential verified recently is answered from memory; otherwise argon2 runs once (on a
-    /// blocking thread), also for unknown users, so the two failures look alike. Clients and
-    /// accounts with too many recent failures are refused before any hashing.
+    /// A credential verified recently is answered from memory. Otherwise a domain with a
+    /// directory asks it; built-in users are checked with argon2 once (on a blocking thread),
+    /// also when unknown, so the two failures look alike. Clients and accounts with too many
+    /// recent failures are refused before any hashing or directory question.
     pub async fn authenticate(
         &self,
         snapshot: &Snapshot,
@@ -176,28 +205,47 @@ impl AppState {
         let key = self
             .credentials
             .key_for(&credentials.login, &credentials.password);
-        let still_current = |address: &str, hash: &str| {
-            snapshot
-                .user(address)
-                .is_some_and(|u| u.password_hash == hash)
+        let still_current = |verified: &Verified, proof: &Proof| match (verified, proof) {
+            (Verified::Builtin(address), Proof::Hash(hash)) => {
+                snapshot
+                    .user(address)
+                    .is_some_and(|u| u.password_hash == *hash)
+                    && snapshot.user_source(domain_of(address)).is_none()
+            }
+            (Verified::Directory(user), Proof::Source(source)) => snapshot
+                .user_source(user.domain())
+                .is_some_and(|current| **current == **source),
+            _ => false,
         };
-        if let Some(address) = self.credentials.lookup(&key, still_current) {
+        if let Some(verified) = self.credentials.lookup(&key, still_current) {
             self.metrics
                 .remembered_logins
                 .fetch_add(1, Ordering::Relaxed);
-            return AuthOutcome::Verified(address);
+            return AuthOutcome::Verified(verified);
         }
         if let Some(wait) = self.limiter.blocked_for(client, &credentials.login) {
             self.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
             return AuthOutcome::Limited(wait);
         }
-        let user = snapshot.user_for_login(&credentials.login, address_hint);
+        if let Some(found) = directory_for(snapshot, &credentials.login, address_hint) {
+            return self
+                .authenticate_in_directory(found, credentials, key, client)
+                .await;
+        }
+        // A built-in record left in a domain that now uses a directory does not count.
+        let user = snapshot
+            .user_for_login(&credentials.login, address_hint)
+            .filter(|u| snapshot.user_source(u.domain()).is_none());
         let hash = user.map(|u| u.password_hash.as_str());
         match user {
             Some(user) if self.passwords.verify(hash, &credentials.password).await => {
-                self.credentials
-                    .remember(key, &user.address, &user.password_hash);
-                AuthOutcome::Verified(user.address.clone())
+                let verified = Verified::Builtin(user.address.clone());
+                self.credentials.remember(
+                    key,
+                    verified.clone(),
+                    Proof::Hash(user.password_hash.clone()),
+                );
+                AuthOutcome::Verified(verified)
             }
             _ => {
                 if user.is_none() {
@@ -208,6 +256,60 @@ impl AppState {
                 AuthOutcome::Refused
             }
         }
+    }
+
+    async fn authenticate_in_directory(
+        &self,
+        found: DirectoryLogin<'_>,
+        credentials: &BasicCredentials,
+        key: [u8; 32],
+        client: IpAddr,
+    ) -> AuthOutcome {
+        let DirectoryLogin {
+            domain,
+            source,
+            subject,
+        } = found;
+        let answer = self
+            .directories
+            .authenticate(source, domain, &subject, &credentials.password)
+            .await;
+        let user = match answer {
+            Answer::Verified(user) => user,
+            Answer::HashToCheck(user, hash) => {
+                if self
+                    .passwords
+                    .verify(Some(&hash), &credentials.password)
+                    .await
+                {
+                    user
+                } else {
+                    debug!(id = %CurrentRequest, address = %subject.address, "the directory's password hash does not match");
+                    self.record_failure(&credentials.login, client);
+                    return AuthOutcome::Refused;
+                }
+            }
+            Answer::Refused(why) => {
+                debug!(id = %CurrentRequest, address = %subject.address, %why, "the directory refused the login");
+                if source.kind() == "sql" {
+                    // Unknown users cost the same hash as wrong passwords.
+                    self.passwords.verify(None, &credentials.password).await;
+                }
+                self.record_failure(&credentials.login, client);
+                return AuthOutcome::Refused;
+            }
+            Answer::Unavailable(why) => {
+                self.metrics
+                    .directory_unavailable
+                    .fetch_add(1, Ordering::Relaxed);
+                warn!(id = %CurrentRequest, domain = %domain.name, source = source.kind(), %why, "the user directory is unavailable; the client was told to try again later");
+                return AuthOutcome::Unavailable(why);
+            }
+        };
+        let verified = Verified::Directory(Arc::new(user));
+        self.credentials
+            .remember(key, verified.clone(), Proof::Source(source.clone()));
+        AuthOutcome::Verified(verified)
     }
 
     fn record_failure(&self, login: &str, client: IpAddr) {
@@ -225,6 +327,10 @@ impl AppState {
             }
         }
     }
+}
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
 }
 
 /// A login name as it may appear in logs: nothing an attacker could use to forge another line
@@ -319,7 +425,10 @@ mod tests {
                 "192.0.2.2".parse().unwrap(),
             )
             .await;
-        assert_eq!(elsewhere, AuthOutcome::Verified("jo@example.com".into()));
+        assert_eq!(
+            elsewhere,
+            AuthOutcome::Verified(Verified::Builtin("jo@example.com".into()))
+        );
     }
 
     fn state_with(users: Vec<User>) -> AppState {
@@ -344,7 +453,7 @@ mod tests {
         let state = state_with(vec![user]);
         let snapshot = state.snapshot.load_full();
         let good = credentials("jo@example.com", "pw");
-        let verified = AuthOutcome::Verified("jo@example.com".into());
+        let verified = AuthOutcome::Verified(Verified::Builtin("jo@example.com".into()));
         assert_eq!(
             state.authenticate(&snapshot, &good, None, IP).await,
             verified

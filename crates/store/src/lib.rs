@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use signpost_core::admin::Administrator;
 use signpost_core::certificate::{CertificateInfo, CertificateSource, StoredCertificate};
-use signpost_core::{Domain, Snapshot, User};
+use signpost_core::{Domain, Snapshot, User, UserSource};
 
 pub use ispdb_import::{IspdbImport, MAX_ISPDB_BYTES, import_ispdb};
 pub use sql::{Backend, SqlStore};
@@ -87,6 +87,13 @@ pub trait Store: Send + Sync {
     async fn create_users(&self, users: &[User]) -> Result<()>;
     async fn save_user(&self, user: &User) -> Result<()>;
     async fn delete_user(&self, address: &str) -> Result<()>;
+
+    /// Domains whose users live in a directory, with its settings (secrets included).
+    async fn user_sources(&self) -> Result<Vec<(String, UserSource)>>;
+    /// A domain's user source (built-in when none was set).
+    async fn user_source(&self, domain: &str) -> Result<UserSource>;
+    /// Sets a domain's user source; [`UserSource::Builtin`] removes the directory.
+    async fn set_user_source(&self, domain: &str, source: &UserSource) -> Result<()>;
 
     /// Every stored certificate, oldest first.
     async fn certificates(&self) -> Result<Vec<StoredCertificate>>;
@@ -233,6 +240,17 @@ pub struct Export {
     /// API tokens, as their hashes.
     #[serde(default)]
     pub api_tokens: Vec<ExportedApiToken>,
+    /// Domains' user sources, with their secrets (absent in exports from before them).
+    #[serde(default)]
+    pub user_sources: Vec<ExportedUserSource>,
+}
+
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct ExportedUserSource {
+    pub domain: String,
+    pub source: UserSource,
 }
 
 impl Export {
@@ -248,6 +266,7 @@ impl Export {
         self.acme_accounts
             .sort_by(|a, b| a.directory_url.cmp(&b.directory_url));
         self.administrators.sort_by(|a, b| a.name.cmp(&b.name));
+        self.user_sources.sort_by(|a, b| a.domain.cmp(&b.domain));
         self.api_tokens
             .sort_by(|a, b| (&a.administrator, &a.name).cmp(&(&b.administrator, &b.name)));
         self

@@ -29,6 +29,11 @@ pub const SQLITE: &[Migration] = &[
         description: "recent requests of every instance",
         sql: include_str!("../migrations/sqlite/0004_recent_requests.sql"),
     },
+    Migration {
+        version: 5,
+        description: "user sources (SQL, LDAP, IMAP login) per domain",
+        sql: include_str!("../migrations/sqlite/0005_user_sources.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -56,5 +61,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         description: "recent requests of every instance",
         sql: include_str!("../migrations/postgres/0005_recent_requests.sql"),
+    },
+    Migration {
+        version: 6,
+        description: "user sources (SQL, LDAP, IMAP login) per domain",
+        sql: include_str!("../migrations/postgres/0006_user_sources.sql"),
     },
 ];

@@ -12,7 +12,7 @@ use signpost_core::model::{
 };
 use signpost_core::{
     AuthPolicy, Domain, Encryption, ProtocolKind, ProtocolSettings, ServiceAccess, Snapshot, User,
-    XmlOverride,
+    UserSource, XmlOverride,
 };
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
@@ -174,6 +174,53 @@ impl SqlStore {
                     .await?
             }
         })
+    }
+
+    async fn read_user_sources(
+        conn: &mut sqlx::AnyConnection,
+        domain: Option<&str>,
+    ) -> Result<Vec<(String, UserSource)>> {
+        let rows: Vec<(String, String)> = match domain {
+            Some(name) => {
+                sqlx::query_as("SELECT domain, settings FROM user_sources WHERE domain = $1")
+                    .bind(name)
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
+            None => {
+                sqlx::query_as("SELECT domain, settings FROM user_sources ORDER BY domain")
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
+        };
+        rows.into_iter()
+            .map(|(domain, settings)| {
+                let source = serde_json::from_str(&settings)
+                    .map_err(|e| StoreError::Corrupt(format!("user source of {domain}: {e}")))?;
+                Ok((domain, source))
+            })
+            .collect()
+    }
+
+    async fn write_user_source(
+        tx: &mut Transaction<'static, Any>,
+        domain: &str,
+        source: &UserSource,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM user_sources WHERE domain = $1")
+            .bind(domain)
+            .execute(&mut **tx)
+            .await?;
+        if !source.is_builtin() {
+            let settings = serde_json::to_string(source)
+                .map_err(|e| StoreError::Corrupt(format!("user source of {domain}: {e}")))?;
+            sqlx::query("INSERT INTO user_sources (domain, settings) VALUES ($1, $2)")
+                .bind(domain)
+                .bind(settings)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn bump_version(tx: &mut Transaction<'static, Any>) -> Result<()> {
@@ -711,8 +758,9 @@ impl Store for SqlStore {
             .await?;
         let domains = Self::read_domains(&mut tx, None).await?;
         let users = Self::read_users(&mut tx, None).await?;
+        let sources = Self::read_user_sources(&mut tx, None).await?;
         tx.commit().await?;
-        Ok(Snapshot::new(version, domains, users))
+        Ok(Snapshot::new(version, domains, users).with_user_sources(sources))
     }
 
     async fn domains(&self) -> Result<Vec<Domain>> {
@@ -924,10 +972,44 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn user_sources(&self) -> Result<Vec<(String, UserSource)>> {
+        let mut conn = self.pool.acquire().await?;
+        Self::read_user_sources(&mut conn, None).await
+    }
+
+    async fn user_source(&self, domain: &str) -> Result<UserSource> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(Self::read_user_sources(&mut conn, Some(domain))
+            .await?
+            .pop()
+            .map(|(_, source)| source)
+            .unwrap_or_default())
+    }
+
+    async fn set_user_source(&self, domain: &str, source: &UserSource) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM domains WHERE name = $1")
+            .bind(domain)
+            .fetch_one(&mut *tx)
+            .await?;
+        if exists == 0 {
+            return Err(StoreError::not_found("domain", domain));
+        }
+        Self::write_user_source(&mut tx, domain, source).await?;
+        Self::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn export(&self) -> Result<Export> {
         let mut tx = self.read_transaction().await?;
         let domains = Self::read_domains(&mut tx, None).await?;
         let users = Self::read_users(&mut tx, None).await?;
+        let user_sources = Self::read_user_sources(&mut tx, None)
+            .await?
+            .into_iter()
+            .map(|(domain, source)| crate::ExportedUserSource { domain, source })
+            .collect();
         let certificates = sqlx::query("SELECT * FROM certificates ORDER BY id")
             .fetch_all(&mut *tx)
             .await?
@@ -982,6 +1064,7 @@ impl Store for SqlStore {
                     created_at: t.created_at,
                 })
                 .collect(),
+            user_sources,
             acme_accounts: acme_accounts
                 .into_iter()
                 .map(|(directory_url, credentials)| ExportedAcmeAccount {
@@ -1020,6 +1103,9 @@ impl Store for SqlStore {
         }
         for user in &export.users {
             Self::insert_user(&mut tx, user).await?;
+        }
+        for exported in &export.user_sources {
+            Self::write_user_source(&mut tx, &exported.domain, &exported.source).await?;
         }
         for certificate in &export.certificates {
             let chain =

@@ -150,6 +150,9 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
             ctx.store.delete_domain(&name).await?;
             println!("removed domain {name} and its {users} user(s)");
         }
+        DomainCommand::UserSource { name, set, builtin } => {
+            super::user_source::run(ctx, &name, set.as_deref(), builtin).await?;
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod protocol;
 mod serve;
 mod snippet;
 mod user;
+mod user_source;
 
 use std::io::BufRead;
 use std::sync::Arc;

@@ -200,19 +200,60 @@ async fn import(
 #[derive(Serialize)]
 struct TestReport {
     address: String,
+    /// `built-in store`, `sql`, `ldap` or `imap`.
     source: &'static str,
+    /// Which store or directory answered, in words.
+    answered_by: String,
+    /// The hash scheme, when the password was checked against a stored hash.
     scheme: Option<&'static str>,
     weak_scheme: bool,
     password_matches: bool,
-    display_name: String,
-    login_name: String,
-    access: ServiceAccess,
+    /// The directory could not be asked (clients are told to try again later).
+    unavailable: bool,
+    /// Why the login was refused or could not be checked (never the password).
+    reason: Option<String>,
+    /// What the store or directory returned, when the login succeeded.
+    display_name: Option<String>,
+    login_name: Option<String>,
+    access: Option<ServiceAccess>,
+}
+
+impl TestReport {
+    fn with_user(mut self, user: &User) -> Self {
+        self.display_name = Some(user.shown_name().to_string());
+        self.login_name = Some(user.login().to_string());
+        self.access = Some(user.access);
+        self
+    }
 }
 
 async fn test(ctx: &Ctx, login: &str) -> anyhow::Result<()> {
     let password = read_password_from_stdin()?;
     let snapshot = ctx.store.load_snapshot().await?;
     let login = login.trim();
+    let report = match signpost_directory::directory_for(&snapshot, login, None) {
+        Some(found) => test_in_directory(found, password).await?,
+        None => test_built_in(&snapshot, login, password).await?,
+    };
+    print_test(ctx, &report)?;
+    if report.unavailable {
+        anyhow::bail!(
+            "the directory of {} could not be asked: {}",
+            report.address,
+            report.reason.as_deref().unwrap_or("")
+        );
+    }
+    if !report.password_matches {
+        anyhow::bail!("the password does not match {}", report.address);
+    }
+    Ok(())
+}
+
+async fn test_built_in(
+    snapshot: &signpost_core::Snapshot,
+    login: &str,
+    password: String,
+) -> anyhow::Result<TestReport> {
     let user = snapshot.user_for_login(login, None).with_context(|| {
         format!("no user '{login}' in the built-in store (by address or login name)")
     })?;
@@ -222,49 +263,121 @@ async fn test(ctx: &Ctx, login: &str) -> anyhow::Result<()> {
         password::verify_password_allowing(&hash, &password, true)
     })
     .await?;
-    let report = TestReport {
+    Ok(TestReport {
         address: user.address.clone(),
         source: "built-in store",
+        answered_by: "Signpost's own users".into(),
         scheme: scheme.map(|s| s.name()),
         weak_scheme: scheme.is_some_and(|s| s.is_weak()),
         password_matches: matches,
-        display_name: user.shown_name().to_string(),
-        login_name: user.login().to_string(),
-        access: user.access,
+        unavailable: false,
+        reason: None,
+        display_name: None,
+        login_name: None,
+        access: None,
+    }
+    .with_user(user))
+}
+
+/// Asks the domain's directory exactly as an autodiscover request would.
+async fn test_in_directory(
+    found: signpost_directory::DirectoryLogin<'_>,
+    password: String,
+) -> anyhow::Result<TestReport> {
+    use signpost_directory::Answer;
+    let directories = signpost_directory::Directories::with_system_defaults()?;
+    let answer = directories
+        .authenticate(found.source, found.domain, &found.subject, &password)
+        .await;
+    let mut report = TestReport {
+        address: found.subject.address.clone(),
+        source: found.source.kind(),
+        answered_by: super::user_source::describe(found.source),
+        scheme: None,
+        weak_scheme: false,
+        password_matches: false,
+        unavailable: false,
+        reason: None,
+        display_name: None,
+        login_name: None,
+        access: None,
     };
-    match ctx.format {
-        Format::Json => output::print_json(&report)?,
-        Format::Table => {
-            output::print_fields(&[
-                ("Address", report.address.clone()),
-                ("Answered by", report.source.to_string()),
-                (
-                    "Hash scheme",
-                    match (report.scheme, report.weak_scheme) {
-                        (Some(name), true) => format!(
-                            "{name} (weak: the server accepts it only with allow_weak_password_schemes)"
-                        ),
-                        (Some(name), false) => name.to_string(),
-                        (None, _) => "unknown (no password can match)".to_string(),
-                    },
-                ),
-                (
-                    "Password",
-                    if report.password_matches {
-                        "matches".to_string()
-                    } else {
-                        "DOES NOT MATCH".to_string()
-                    },
-                ),
-                ("Display name", report.display_name.clone()),
-                ("Login name", report.login_name.clone()),
-                ("Access", report.access.summary()),
-            ]);
+    match answer {
+        Answer::Verified(user) => {
+            report.password_matches = true;
+            report = report.with_user(&user);
+        }
+        Answer::HashToCheck(user, hash) => {
+            let scheme = password::identify(&hash).ok().map(|(s, _)| s);
+            report.scheme = scheme.map(|s| s.name());
+            report.weak_scheme = scheme.is_some_and(|s| s.is_weak());
+            report.password_matches = tokio::task::spawn_blocking(move || {
+                password::verify_password_allowing(&hash, &password, true)
+            })
+            .await?;
+            if report.password_matches {
+                report = report.with_user(&user);
+            } else {
+                report.reason = Some("the password does not match the stored hash".into());
+            }
+        }
+        Answer::Refused(why) => report.reason = Some(why),
+        Answer::Unavailable(why) => {
+            report.unavailable = true;
+            report.reason = Some(why);
         }
     }
-    if !report.password_matches {
-        anyhow::bail!("the password does not match {}", report.address);
+    Ok(report)
+}
+
+fn print_test(ctx: &Ctx, report: &TestReport) -> anyhow::Result<()> {
+    if ctx.format == Format::Json {
+        return output::print_json(report);
     }
+    let mut fields = vec![
+        ("Address", report.address.clone()),
+        (
+            "Answered by",
+            format!("{} ({})", report.source, report.answered_by),
+        ),
+    ];
+    if let Some(name) = report.scheme {
+        fields.push((
+            "Hash scheme",
+            if report.weak_scheme {
+                format!(
+                    "{name} (weak: the server accepts it only with allow_weak_password_schemes)"
+                )
+            } else {
+                name.to_string()
+            },
+        ));
+    } else if report.source == "built-in store" {
+        fields.push(("Hash scheme", "unknown (no password can match)".to_string()));
+    }
+    fields.push((
+        "Password",
+        if report.unavailable {
+            "NOT CHECKED (the directory is unavailable)".to_string()
+        } else if report.password_matches {
+            "matches".to_string()
+        } else {
+            "DOES NOT MATCH (or the user is unknown or disabled)".to_string()
+        },
+    ));
+    if let Some(reason) = &report.reason {
+        fields.push(("Reason", reason.clone()));
+    }
+    if let Some(name) = &report.display_name {
+        fields.push(("Display name", name.clone()));
+    }
+    if let Some(login) = &report.login_name {
+        fields.push(("Login name", login.clone()));
+    }
+    if let Some(access) = report.access {
+        fields.push(("Access", access.summary()));
+    }
+    output::print_fields(&fields);
     Ok(())
 }
 

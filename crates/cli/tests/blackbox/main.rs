@@ -9,6 +9,7 @@ mod autodiscover_xml;
 mod browser;
 mod check;
 mod cli;
+mod directories;
 mod discovery_client;
 mod durability;
 mod hardening;

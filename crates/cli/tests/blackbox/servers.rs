@@ -1,6 +1,6 @@
 //! Real servers from Debian for the tests, each on 127.0.0.0/8 with its own configuration in a
 //! temporary directory, stopped when dropped: dnsmasq (DNS), nginx, Apache and Caddy (a company
-//! website), Dovecot (IMAP and submission).
+//! website), Dovecot (IMAP and submission), slapd (LDAP).
 
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
@@ -338,7 +338,30 @@ pub struct Dovecot {
 
 /// Dovecot with IMAP (implicit TLS and STARTTLS), POP3S and submission (STARTTLS), users from a
 /// passwd-file of `(address, password)` hashed by `doveadm pw`.
-pub fn dovecot(dir: &Path, (cert, key): (&Path, &Path), users: &[(&str, &str)]) -> Dovecot {
+pub fn dovecot(dir: &Path, tls: (&Path, &Path), users: &[(&str, &str)]) -> Dovecot {
+    let users: Vec<DovecotUser> = users
+        .iter()
+        .map(|(address, password)| DovecotUser {
+            address,
+            password,
+            disabled: false,
+            pop_denied: false,
+        })
+        .collect();
+    dovecot_with(dir, tls, &users)
+}
+
+/// A Dovecot account: `disabled` ones are refused whatever the password (`nologin`), and
+/// `pop_denied` ones are refused by POP3 only (a deny passdb per service, as Dovecot's
+/// documentation shows).
+pub struct DovecotUser<'a> {
+    pub address: &'a str,
+    pub password: &'a str,
+    pub disabled: bool,
+    pub pop_denied: bool,
+}
+
+pub fn dovecot_with(dir: &Path, (cert, key): (&Path, &Path), users: &[DovecotUser]) -> Dovecot {
     let root = dir.join("dovecot");
     for sub in ["run", "state", "home"] {
         std::fs::create_dir_all(root.join(sub)).unwrap();
@@ -348,17 +371,31 @@ pub fn dovecot(dir: &Path, (cert, key): (&Path, &Path), users: &[(&str, &str)]) 
         .arg(root.join("home"))
         .status();
     let mut passwd = String::new();
-    for (user, password) in users {
+    let mut pop_denied = String::new();
+    for user in users {
         let hash = Command::new("doveadm")
-            .args(["pw", "-s", "SHA512-CRYPT", "-p", password])
+            .args(["pw", "-s", "SHA512-CRYPT", "-p", user.password])
             .output()
             .expect("doveadm");
+        let extra = if user.disabled {
+            "nologin=y reason=disabled"
+        } else {
+            ""
+        };
         passwd.push_str(&format!(
-            "{user}:{}::::::\n",
+            "{}:{}::::::{extra}\n",
+            user.address,
             String::from_utf8_lossy(&hash.stdout).trim()
         ));
+        if user.pop_denied {
+            pop_denied.push_str(&format!("{}\n", user.address));
+        }
     }
     std::fs::write(root.join("users"), passwd).unwrap();
+    for service in ["imap", "submission"] {
+        std::fs::write(root.join(format!("deny-{service}")), "").unwrap();
+    }
+    std::fs::write(root.join("deny-pop3"), pop_denied).unwrap();
     let (imaps, imap, submission, pop3s) = (free_port(), free_port(), free_port(), free_port());
     let config = root.join("dovecot.conf");
     let d = root.display();
@@ -367,7 +404,8 @@ pub fn dovecot(dir: &Path, (cert, key): (&Path, &Path), users: &[(&str, &str)]) 
         format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nprotocols = imap pop3 submission\n\
 listen = 127.0.0.1\ndefault_login_user = dovenull\ndefault_internal_user = dovecot\nfirst_valid_uid = 1\n\
-ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = plain login\n\
+ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = plain login\nauth_failure_delay = 0\n\
+passdb {{\n  driver = passwd-file\n  deny = yes\n  args = {d}/deny-%s\n}}\n\
 passdb {{\n  driver = passwd-file\n  args = scheme=SHA512-CRYPT {d}/users\n}}\n\
 userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\nmail_location = maildir:{d}/home/%u/Maildir\n\
 service imap-login {{\n  inet_listener imap {{\n    port = {imap}\n  }}\n  inet_listener imaps {{\n    port = {imaps}\n    ssl = yes\n  }}\n}}\n\
@@ -393,4 +431,94 @@ service submission-login {{\n  inet_listener submission {{\n    port = {submissi
         submission,
         pop3s,
     }
+}
+
+/// A running slapd with the test tree of `testdata/ldap`, on plain LDAP (with StartTLS) and LDAPS.
+pub struct Slapd {
+    process: Option<Running>,
+    command: Vec<String>,
+    dir: std::path::PathBuf,
+    pub ldap: u16,
+    pub ldaps: u16,
+}
+
+impl Slapd {
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    pub fn start_again(&mut self) {
+        let mut command = Command::new(&self.command[0]);
+        command.args(&self.command[1..]);
+        self.process = Some(spawn("slapd", &mut command, &self.dir));
+        wait_for_tcp(
+            SocketAddr::from(([127, 0, 0, 1], self.ldap)),
+            "slapd",
+            &self.dir,
+        );
+    }
+}
+
+/// slapd (Debian's, with the mdb backend) serving `dc=example,dc=com` from
+/// `testdata/ldap/tree.ldif`, with TLS from `cert`/`key`. Passwords are readable by nobody;
+/// the search account `cn=reader` reads entries, and users read their own.
+pub fn slapd(dir: &Path, (cert, key): (&Path, &Path)) -> Slapd {
+    let root = dir.join("slapd");
+    std::fs::create_dir_all(root.join("db")).unwrap();
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/ldap");
+    let config = root.join("slapd.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n\
+include /etc/ldap/schema/inetorgperson.schema\ninclude {schema}\n\
+modulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {r}/slapd.pid\n\
+TLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n\
+database mdb\nsuffix \"dc=example,dc=com\"\nrootdn \"cn=admin,dc=example,dc=com\"\n\
+directory {r}/db\n\
+access to attrs=userPassword by anonymous auth by * none\n\
+access to * by dn.exact=\"cn=reader,dc=example,dc=com\" read by self read by * none\n",
+            schema = testdata.join("mail.schema").display(),
+            r = root.display(),
+            cert = cert.display(),
+            key = key.display(),
+        ),
+    )
+    .unwrap();
+    let loaded = Command::new("slapadd")
+        .arg("-f")
+        .arg(&config)
+        .arg("-l")
+        .arg(testdata.join("tree.ldif"))
+        .output()
+        .expect("slapadd (scripts/test installs slapd)");
+    assert!(
+        loaded.status.success(),
+        "slapadd: {}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let (ldap, ldaps) = (free_port(), free_port());
+    let command: Vec<String> = vec![
+        "slapd".into(),
+        "-d".into(),
+        "0".into(),
+        "-f".into(),
+        config.display().to_string(),
+        "-h".into(),
+        format!("ldap://127.0.0.1:{ldap}/ ldaps://127.0.0.1:{ldaps}/"),
+    ];
+    let mut server = Slapd {
+        process: None,
+        command,
+        dir: root,
+        ldap,
+        ldaps,
+    };
+    server.start_again();
+    wait_for_tcp(
+        SocketAddr::from(([127, 0, 0, 1], ldaps)),
+        "slapd",
+        &server.dir,
+    );
+    server
 }

@@ -5,7 +5,7 @@
 use crate::harness::*;
 
 /// The hash `tool` made of `password` in the checked-in vectors.
-fn vector(tool: &str, password: &str) -> String {
+pub fn vector(tool: &str, password: &str) -> String {
     let vectors =
         std::fs::read_to_string(workspace_root().join("testdata/password-hashes/vectors.tsv"))
             .expect("vectors");

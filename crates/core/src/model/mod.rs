@@ -4,10 +4,12 @@
 mod domain;
 mod protocol;
 mod user;
+mod user_source;
 
 pub use domain::*;
 pub use protocol::*;
 pub use user::*;
+pub use user_source::*;
 
 #[cfg(test)]
 mod tests;

@@ -281,6 +281,36 @@ pub async fn delete_domain(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A domain's user source, its secrets shown as `********`.
+pub async fn get_user_source(
+    State(admin): Admin,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<signpost_core::UserSource>> {
+    let domain = load_domain(&admin, &caller, &name).await?;
+    Ok(Json(
+        admin.store.user_source(&domain.name).await?.redacted(),
+    ))
+}
+
+/// Sets where a domain's users are authenticated. Only system administrators: a directory is a
+/// connection Signpost opens to another server. A `********` sent back keeps the stored secret.
+pub async fn put_user_source(
+    State(admin): Admin,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(source): ApiJson<signpost_core::UserSource>,
+) -> ApiResult<Json<signpost_core::UserSource>> {
+    caller.require_system()?;
+    let domain = load_domain(&admin, &caller, &name).await?;
+    let current = admin.store.user_source(&domain.name).await?;
+    let source = source.keeping_secrets_of(&current);
+    source.validate()?;
+    admin.store.set_user_source(&domain.name, &source).await?;
+    tracing::info!(administrator = %caller.name, domain = %domain.name, source = source.kind(), "user source changed");
+    Ok(Json(source.redacted()))
+}
+
 pub fn protocol_kind(value: &str) -> ApiResult<ProtocolKind> {
     ProtocolKind::parse(value).map_err(|e| ApiError::invalid("protocol", e.message))
 }

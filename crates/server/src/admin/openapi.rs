@@ -159,6 +159,10 @@ pub fn routes() -> Vec<ApiRoute> {
             .json::<GenerateRequest>().answers::<Generated>(OK),
         ApiRoute::new(M::GET, "/api/v1/domains/{domain}/users", "users", "A domain's users", Any, || get(api::list_users))
             .answers::<Vec<UserView>>(OK),
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/user-source", "users", "Where the domain's users are authenticated (secrets hidden)", Any, || get(api::get_user_source))
+            .answers::<signpost_core::UserSource>(OK),
+        ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/user-source", "users", "Authenticate the domain's users in SQL, LDAP or by IMAP login, or built in", System, || put(api::put_user_source))
+            .json::<signpost_core::UserSource>().answers::<signpost_core::UserSource>(OK),
         ApiRoute::new(M::GET, "/api/v1/domains/{domain}/dns-records", "dns", "The DNS records the domain needs", Any, || get(api::get_dns_records))
             .answers::<Vec<signpost_core::dns_records::DnsRecord>>(OK),
         ApiRoute::new(M::POST, "/api/v1/domains/{domain}/checks", "dns", "Check DNS, TLS and every discovery URL live", Any, || post(api::create_check))

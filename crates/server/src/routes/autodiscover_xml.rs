@@ -87,7 +87,7 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
         (Some(address), _) => (address, None),
         (None, Presented::Basic(credentials)) => {
             match client_auth::verify(&state, &snapshot, credentials, None, client_ip).await {
-                Ok(address) => (address.clone(), Some(address)),
+                Ok(user) => (user.address().to_string(), Some(user)),
                 Err(refusal) => return observed(refusal, client, None),
             }
         }
@@ -118,7 +118,7 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
     if domain.auth == AuthPolicy::Off {
         verified = None;
     }
-    let asker = match verified.as_deref().and_then(|a| snapshot.user(a)) {
+    let asker = match verified.as_ref().and_then(|v| v.user(&snapshot)) {
         Some(user) if user.address != address => {
             debug!(asked = %address, login = %user.address, "authenticated user asked for another address");
             let refusal = responses::text(
@@ -133,8 +133,8 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
 
     // The same question with the same configuration gets the same answer: Outlook asks again
     // at every start and every hour.
-    let asker_address = match asker {
-        Asker::Authenticated(user) => Some(user.address.as_str()),
+    let asker_verified = match asker {
+        Asker::Authenticated(_) => verified.as_ref(),
         Asker::Anonymous | Asker::Public => None,
     };
     let kind = match schema {
@@ -142,7 +142,7 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
         ResponseSchema::MobileSync => AnswerKind::MobileSync,
     };
     let options = &state.config.answers;
-    let answered = state.answer_once(snapshot.version, kind, &address, asker_address, || {
+    let answered = state.answer_for(snapshot.version, kind, &address, asker_verified, || {
         let body = match (discovery::discover(&snapshot, &address, asker), schema) {
             (Discovery::NotHosted, _) => {
                 return Err((ErrorCode::AddressNotFound, "domain not hosted"));

@@ -59,7 +59,7 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
                 .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
             match client_auth::verify(&state, &snapshot, &credentials, Some(&address), client).await
             {
-                Ok(user) if user == address => Some(user),
+                Ok(user) if user.address() == address => Some(user),
                 Ok(_) => {
                     return responses::text(
                         StatusCode::FORBIDDEN,
@@ -70,17 +70,18 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
             }
         }
     };
-    let user = verified.as_deref().and_then(|a| snapshot.user(a));
+    let user = verified.as_ref().and_then(|v| v.user(&snapshot));
     let asker = match user {
         Some(user) => Asker::Authenticated(user),
         None => Asker::Public,
     };
+    let asker_verified = verified.as_ref().filter(|_| user.is_some());
     // Signing costs about a millisecond: the same profile is signed once per configuration.
-    let answered = state.answer_once(
+    let answered = state.answer_for(
         snapshot.version,
         AnswerKind::Profile,
         &address,
-        user.map(|u| u.address.as_str()),
+        asker_verified,
         || {
             let Some((plist, domain_name)) = build(&snapshot, &address, asker) else {
                 return Err(NothingToSetUp);

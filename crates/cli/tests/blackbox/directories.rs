@@ -1,0 +1,411 @@
+//! Users who live where the mail server keeps them: an LDAP directory (slapd with the test tree of
+//! testdata/ldap), the domain's own IMAP server (Dovecot over TLS), and an SQL database with a
+//! PostfixAdmin-like schema (PostgreSQL). Each proves a good login with what the directory says
+//! (display name, service access), a wrong password, a disabled user, a user without POP, and
+//! what clients are told when the directory is down.
+
+use serde_json::Value;
+
+use crate::harness::*;
+use crate::pki::TestCa;
+use crate::servers;
+use crate::user_import::vector;
+
+const JO: (&str, &str) = ("jo@example.com", "jo's secret");
+const NOPOP: (&str, &str) = ("nopop@example.com", "nopop secret");
+const GONE: (&str, &str) = ("gone@example.com", "gone secret");
+
+fn pop_offered(answer: &Answer) -> bool {
+    count(&answer.body, "//*[local-name()='Type'][.='POP3']") == 1
+}
+
+/// Outlook's request for `address`, signing in as `login`.
+fn outlook(server: &Server, address: &str, (login, password): (&str, &str)) -> Answer {
+    server.autodiscover(address, OUTLOOK_SCHEMA, Some((login, password)))
+}
+
+fn set_source(sp: &Signpost, server: Option<&Server>, source: &Value) -> String {
+    let file = sp.dir.path().join("source.json");
+    std::fs::write(&file, source.to_string()).unwrap();
+    let args = [
+        "domain",
+        "user-source",
+        "example.com",
+        "--set",
+        file.to_str().unwrap(),
+    ];
+    match server {
+        Some(server) => {
+            let mut out = String::new();
+            server.after_change(|| out = sp.ok(&args));
+            out
+        }
+        None => sp.ok(&args),
+    }
+}
+
+/// A system administrator's API token.
+fn api_token(sp: &Signpost) -> String {
+    sp.ok_with_stdin(
+        &["admin", "add", "root", "--password-stdin"],
+        "an admin password\n",
+    );
+    sp.ok(&["admin", "token", "create", "tests", "--admin", "root"])
+        .trim()
+        .to_string()
+}
+
+fn api_get(server: &Server, token: &str, path: &str) -> Value {
+    let answer = server.send(
+        server
+            .client
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(token),
+    );
+    assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+    serde_json::from_str(&answer.body).expect("JSON")
+}
+
+/// What clients are told while the directory is down: 503 with Retry-After, counted, and in the
+/// recent-requests log; never an answer.
+fn assert_unavailable(server: &Server, token: &str, (address, password): (&str, &str)) {
+    let down = outlook(server, address, (address, password));
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert_eq!(down.headers["retry-after"], "30");
+    assert!(!down.body.contains("<Protocol>"));
+    let recent = api_get(
+        server,
+        token,
+        "/api/v1/requests?domain=example.com&outcome=directory_unavailable",
+    );
+    assert!(
+        recent
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["address"] == address && r["status"] == 503),
+        "{recent:#}"
+    );
+    let metrics = server.get("/metrics", None).body;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("signpost_directory_unavailable_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn ldap_users_sign_in_with_their_directory_password_and_attributes() {
+    let sp = Signpost::new().with_example_domain();
+    let dir = sp.dir.path();
+    let ca = TestCa::new(dir, "ldap test CA");
+    let tls = ca.issue(dir, "slapd", &["127.0.0.1", "localhost"], -1, 30);
+    let mut slapd = servers::slapd(dir, (&tls.0, &tls.1));
+    let search = serde_json::json!({
+        "kind": "ldap",
+        "url": format!("ldaps://127.0.0.1:{}", slapd.ldaps),
+        "ca_file": ca.path,
+        "lookup": {
+            "mode": "search",
+            "base": "ou=people,dc=example,dc=com",
+            "filter": "(&(objectClass=inetOrgPerson)(mail=%u))",
+            "bind_dn": "cn=reader,dc=example,dc=com",
+            "bind_password": "reader secret",
+        },
+        "display_name_attribute": "displayName",
+        "login_attribute": "uid",
+        "services_attribute": "enabledService",
+        "active_attribute": "accountStatus",
+        "active_value": "active",
+    });
+    let shown = set_source(&sp, None, &search);
+    assert!(shown.contains("LDAP at ldaps://127.0.0.1"), "{shown}");
+    assert!(
+        !shown.contains("reader secret") && shown.contains("********"),
+        "{shown}"
+    );
+    let token = api_token(&sp);
+    let server = sp.serve();
+
+    // A good login: the directory's display name (markup and all, escaped) and login name.
+    let jo = outlook(&server, JO.0, JO);
+    assert_eq!(jo.status, 200, "{}", jo.body);
+    assert_valid(&jo.body, "schemas/outlook-response.xsd");
+    assert_eq!(element_text(&jo.body, "DisplayName"), "Jo <Example> & Co");
+    assert!(jo.body.contains("Jo &lt;Example&gt; &amp; Co"));
+    assert_eq!(
+        xpath(
+            &jo.body,
+            "string(//*[local-name()='Protocol'][*[local-name()='Type']='IMAP']/*[local-name()='LoginName'])"
+        ),
+        "jo"
+    );
+    assert!(pop_offered(&jo));
+    // A wrong password, a disabled account, and POP3 not among the services.
+    assert_eq!(outlook(&server, JO.0, (JO.0, "wrong")).status, 401);
+    assert_eq!(outlook(&server, GONE.0, GONE).status, 401);
+    let nopop = outlook(&server, NOPOP.0, NOPOP);
+    assert_eq!(nopop.status, 200, "{}", nopop.body);
+    assert!(!pop_offered(&nopop) && nopop.body.contains("IMAP"));
+
+    // Filter values are escaped (RFC 4515): unescaped, `j*@example.com` would match jo's entry
+    // and jo's password would let it in; a bare `*)(uid=*` would widen the filter.
+    assert_eq!(outlook(&server, JO.0, ("j*@example.com", JO.1)).status, 401);
+    assert_eq!(outlook(&server, JO.0, ("*)(uid=*", JO.1)).status, 401);
+    let probe = sp.run(
+        &["user", "test", "j*@example.com", "--password-stdin"],
+        &format!("{}\n", JO.1),
+    );
+    assert!(!probe.status.success());
+    let said = String::from_utf8_lossy(&probe.stdout);
+    assert!(
+        said.contains(r"(mail=j\2a@example.com)") && said.contains("ldap"),
+        "{said}"
+    );
+
+    // `user test` says which source answered and what it returned, never the password.
+    let tested = sp.ok_with_stdin(
+        &[
+            "user",
+            "test",
+            "nopop@example.com",
+            "--password-stdin",
+            "--format",
+            "json",
+        ],
+        &format!("{}\n", NOPOP.1),
+    );
+    let report: Value = serde_json::from_str(&tested).unwrap();
+    assert_eq!(report["source"], "ldap");
+    assert_eq!(report["password_matches"], true);
+    assert_eq!(report["display_name"], "No Pop");
+    assert_eq!(report["login_name"], "nopop");
+    assert_eq!(report["access"]["pop"], false);
+    assert_eq!(report["access"]["imap"], true);
+    assert!(!tested.contains(NOPOP.1));
+
+    // The API shows the source with its secret hidden.
+    let source = api_get(&server, &token, "/api/v1/domains/example.com/user-source");
+    assert_eq!(source["lookup"]["bind_password"], "********");
+
+    // Direct bind with a DN template, over StartTLS: the change ends remembered logins.
+    let template = serde_json::json!({
+        "kind": "ldap",
+        "url": format!("ldap://127.0.0.1:{}", slapd.ldap),
+        "starttls": true,
+        "ca_file": ca.path,
+        "lookup": {"mode": "template", "dn": "uid=%n,ou=people,dc=example,dc=com"},
+        "display_name_attribute": "cn",
+        "services_attribute": "enabledService",
+    });
+    set_source(&sp, Some(&server), &template);
+    let jo = outlook(&server, JO.0, JO);
+    assert_eq!(jo.status, 200, "{}", jo.body);
+    assert_eq!(element_text(&jo.body, "DisplayName"), "Jo Example");
+    assert_eq!(outlook(&server, JO.0, (JO.0, "wrong")).status, 401);
+
+    // The directory goes away: the login remembered a moment ago still works, a new one gets
+    // 503 (never a wrong answer), and all is well again when it is back.
+    slapd.stop();
+    assert_eq!(outlook(&server, JO.0, JO).status, 200);
+    assert_unavailable(&server, &token, NOPOP);
+    slapd.start_again();
+    let back = outlook(&server, NOPOP.0, NOPOP);
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert!(!pop_offered(&back));
+
+    let log = server.log();
+    for secret in ["reader secret", JO.1, NOPOP.1, GONE.1] {
+        assert!(!log.contains(secret), "the log holds a password");
+    }
+}
+
+#[test]
+fn imap_logins_decide_with_dovecot_over_tls() {
+    let sp = Signpost::new().with_example_domain();
+    let dir = sp.dir.path();
+    let ca = TestCa::new(dir, "imap test CA");
+    let tls = ca.issue(dir, "dovecot", &["mail.example.com", "127.0.0.1"], -1, 30);
+    let dovecot = servers::dovecot_with(
+        dir,
+        (&tls.0, &tls.1),
+        &[
+            servers::DovecotUser {
+                address: JO.0,
+                password: JO.1,
+                disabled: false,
+                pop_denied: false,
+            },
+            servers::DovecotUser {
+                address: NOPOP.0,
+                password: NOPOP.1,
+                disabled: false,
+                pop_denied: true,
+            },
+            servers::DovecotUser {
+                address: GONE.0,
+                password: GONE.1,
+                disabled: true,
+                pop_denied: false,
+            },
+        ],
+    );
+    // The answers advertise Dovecot's ports; the source logs in where they point.
+    let imaps = dovecot.imaps.to_string();
+    let pop3s = dovecot.pop3s.to_string();
+    sp.ok(&["protocol", "set", "example.com", "imap", "--port", &imaps]);
+    sp.ok(&["protocol", "set", "example.com", "pop", "--port", &pop3s]);
+    set_source(
+        &sp,
+        None,
+        &serde_json::json!({
+            "kind": "imap",
+            "host": "127.0.0.1",
+            "ca_file": ca.path,
+            "check_pop": true,
+        }),
+    );
+    let token = api_token(&sp);
+    let server = sp.serve();
+
+    let jo = outlook(&server, JO.0, JO);
+    assert_eq!(jo.status, 200, "{}", jo.body);
+    assert!(pop_offered(&jo) && jo.body.contains(&format!("<Port>{imaps}</Port>")));
+    assert_eq!(element_text(&jo.body, "DisplayName"), JO.0);
+    assert_eq!(outlook(&server, JO.0, (JO.0, "wrong")).status, 401);
+    assert_eq!(outlook(&server, GONE.0, GONE).status, 401);
+    let nopop = outlook(&server, NOPOP.0, NOPOP);
+    assert_eq!(nopop.status, 200, "{}", nopop.body);
+    assert!(!pop_offered(&nopop), "Dovecot refuses nopop's POP3 login");
+
+    let tested = sp.ok_with_stdin(
+        &["user", "test", "nopop@example.com", "--password-stdin"],
+        &format!("{}\n", NOPOP.1),
+    );
+    assert!(
+        tested.contains("imap") && tested.contains("matches") && !tested.contains(NOPOP.1),
+        "{tested}"
+    );
+    let refused = sp.run(
+        &["user", "test", "gone@example.com", "--password-stdin"],
+        &format!("{}\n", GONE.1),
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("refused"));
+
+    // Dovecot stops: a remembered login still works, a new one is told to try again later.
+    drop(dovecot);
+    assert_eq!(outlook(&server, JO.0, JO).status, 200, "remembered");
+    assert_unavailable(&server, &token, GONE);
+}
+
+/// A PostfixAdmin-like `mailbox` table (with iRedMail's per-service columns) in a database the
+/// test owns; Signpost reads it with the query an administrator would write.
+#[test]
+fn sql_users_sign_in_with_the_hashes_postfixadmin_keeps() {
+    let database = signpost_testkit::postgres::shared();
+    let url = database.new_database();
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let hash = |tool: &str| vector(tool, "correct horse").replace('\'', "''");
+    database
+        .psql(
+            &name,
+            &format!(
+                "CREATE TABLE mailbox (
+                    username varchar(255) PRIMARY KEY,
+                    password varchar(255) NOT NULL,
+                    name varchar(255) NOT NULL DEFAULT '',
+                    local_part varchar(255) NOT NULL,
+                    domain varchar(255) NOT NULL,
+                    quota bigint NOT NULL DEFAULT 0,
+                    active boolean NOT NULL DEFAULT true,
+                    enableimap smallint NOT NULL DEFAULT 1,
+                    enablepop3 smallint NOT NULL DEFAULT 1
+                 );
+                 INSERT INTO mailbox (username, password, name, local_part, domain, active, enablepop3) VALUES
+                   ('jo@example.com', '{}', 'Jo <SQL> Doe', 'jo', 'example.com', true, 1),
+                   ('nopop@example.com', '{}', 'No Pop', 'nopop', 'example.com', true, 0),
+                   ('gone@example.com', '{}', 'Gone', 'gone', 'example.com', false, 1);",
+                hash("doveadm pw -s SHA512-CRYPT"),
+                hash("doveadm pw -s BLF-CRYPT"),
+                hash("mkpasswd -m sha-512"),
+            ),
+        )
+        .expect("schema");
+    let sp = Signpost::new().with_example_domain();
+    let source = serde_json::json!({
+        "kind": "sql",
+        "url": url.replace("postgres@", "postgres:db%20secret@"),
+        "query": "SELECT password, name AS display_name, active, enableimap AS allow_imap, \
+                  enablepop3 AS allow_pop FROM mailbox WHERE username = '%u' AND domain = '%d'",
+    });
+    let shown = set_source(&sp, None, &source);
+    assert!(
+        !shown.contains("db%20secret") && shown.contains("********"),
+        "{shown}"
+    );
+    let token = api_token(&sp);
+    let server = sp.serve();
+    let password = "correct horse";
+
+    let jo = outlook(&server, JO.0, (JO.0, password));
+    assert_eq!(jo.status, 200, "{}", jo.body);
+    assert_eq!(element_text(&jo.body, "DisplayName"), "Jo <SQL> Doe");
+    assert!(pop_offered(&jo));
+    assert_eq!(outlook(&server, JO.0, (JO.0, "wrong")).status, 401);
+    assert_eq!(outlook(&server, GONE.0, (GONE.0, password)).status, 401);
+    let nopop = outlook(&server, NOPOP.0, (NOPOP.0, password));
+    assert_eq!(nopop.status, 200, "{}", nopop.body);
+    assert!(!pop_offered(&nopop));
+    // A quote in the login is a value, never SQL.
+    assert_eq!(
+        outlook(&server, JO.0, ("x'or'1'='1@example.com", password)).status,
+        401
+    );
+
+    let tested = sp.ok_with_stdin(
+        &[
+            "user",
+            "test",
+            "jo@example.com",
+            "--password-stdin",
+            "--format",
+            "json",
+        ],
+        &format!("{password}\n"),
+    );
+    let report: Value = serde_json::from_str(&tested).unwrap();
+    assert_eq!(report["source"], "sql");
+    assert_eq!(report["scheme"], "SHA512-CRYPT");
+    assert_eq!(report["password_matches"], true);
+    assert_eq!(report["display_name"], "Jo <SQL> Doe");
+
+    // The connection is read-only: a query that writes fails, and nothing is changed.
+    let writing = serde_json::json!({
+        "kind": "sql",
+        "url": url,
+        "query": "WITH gone AS (DELETE FROM mailbox WHERE username = %u RETURNING password) \
+                  SELECT password FROM gone",
+    });
+    set_source(&sp, Some(&server), &writing);
+    let refused = outlook(&server, NOPOP.0, (NOPOP.0, password));
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(
+        database
+            .psql(&name, "SELECT count(*) FROM mailbox")
+            .unwrap()
+            .trim(),
+        "3"
+    );
+
+    // The database goes away (a port nothing listens on): 503, never a wrong answer.
+    let closed = crate::pebble::free_port();
+    let gone_database = serde_json::json!({
+        "kind": "sql",
+        "url": format!("postgres://postgres@127.0.0.1:{closed}/{name}"),
+        "query": "SELECT password FROM mailbox WHERE username = %u",
+    });
+    set_source(&sp, Some(&server), &gone_database);
+    assert_unavailable(&server, &token, (JO.0, password));
+}

@@ -1,0 +1,107 @@
+//! The domain's own IMAP server as the judge of passwords, for setups where nothing else is
+//! reachable: a login over TLS, and optionally a POP3 login to learn whether POP is allowed.
+
+use signpost_core::Domain;
+use signpost_core::model::{Encryption, ImapSource, ProtocolKind, expand_pattern};
+use signpost_diagnostics::dns::Dns;
+use signpost_diagnostics::mail::{self, MailProtocol, Security};
+use signpost_diagnostics::tls::Roots;
+
+use crate::placeholders::Subject;
+use crate::{Answer, directory_user};
+
+pub async fn authenticate(
+    source: &ImapSource,
+    domain: &Domain,
+    subject: &Subject,
+    password: &str,
+    dns: &Dns,
+    roots: &Roots,
+) -> Answer {
+    let imap = server(source, domain, ProtocolKind::Imap, &subject.address);
+    if let Err(failure) = mail::log_in(
+        MailProtocol::Imap,
+        imap.as_tuple(),
+        dns,
+        roots,
+        &subject.login,
+        password,
+    )
+    .await
+    {
+        return refusal_or_outage("IMAP", &imap, failure);
+    }
+    let mut user = directory_user(subject);
+    if !subject.login.eq_ignore_ascii_case(&subject.address) {
+        user.login_name = Some(subject.login.clone());
+    }
+    if source.check_pop && domain.protocols.pop.enabled {
+        let pop = server(source, domain, ProtocolKind::Pop, &subject.address);
+        match mail::log_in(
+            MailProtocol::Pop3,
+            pop.as_tuple(),
+            dns,
+            roots,
+            &subject.login,
+            password,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(failure) if failure.refused => user.access.pop = false,
+            Err(failure) => return refusal_or_outage("POP3", &pop, failure),
+        }
+    }
+    Answer::Verified(user)
+}
+
+struct Server {
+    host: String,
+    port: u16,
+    security: Security,
+}
+
+impl Server {
+    fn as_tuple(&self) -> (&str, u16, Security) {
+        (&self.host, self.port, self.security)
+    }
+}
+
+/// The server to log in to for `kind`: the domain's own endpoint, with the source's overrides
+/// (the port and encryption overrides are IMAP's; POP3 keeps the domain's).
+fn server(source: &ImapSource, domain: &Domain, kind: ProtocolKind, address: &str) -> Server {
+    let endpoint = &domain.protocols.get(kind).primary;
+    let host = match &source.host {
+        Some(host) => host.clone(),
+        None => expand_pattern(domain.host_of(endpoint), address).into_owned(),
+    };
+    let (port, encryption) = match kind {
+        ProtocolKind::Imap => (
+            source.port.unwrap_or(endpoint.port),
+            source.encryption.unwrap_or(endpoint.encryption),
+        ),
+        _ => (endpoint.port, endpoint.encryption),
+    };
+    let security = match encryption {
+        Encryption::Ssl => Security::Ssl,
+        Encryption::Starttls => Security::Starttls,
+        Encryption::None => Security::Plain,
+    };
+    Server {
+        host,
+        port,
+        security,
+    }
+}
+
+fn refusal_or_outage(protocol: &str, server: &Server, failure: mail::Failure) -> Answer {
+    let message = format!(
+        "{protocol} {}:{}: {}",
+        server.host, server.port, failure.message
+    );
+    if failure.refused {
+        Answer::Refused(message)
+    } else {
+        Answer::Unavailable(message)
+    }
+}

@@ -1,0 +1,185 @@
+//! An LDAP directory (OpenLDAP, Active Directory, 389-ds...): the user's entry found by a search
+//! or a DN template, the password checked by binding as that entry.
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use signpost_core::model::{LdapLookup, LdapSource, ProtocolKind, ldap_service_names};
+use signpost_diagnostics::tls::Roots;
+
+use crate::placeholders::{Subject, fill, ldap_dn_value, ldap_filter_value};
+use crate::{Answer, LOOKUP_TIMEOUT, directory_user};
+
+/// LDAP result code for a wrong password (or a DN that does not exist).
+const INVALID_CREDENTIALS: u32 = 49;
+/// Some servers (389-ds, AD) answer a disabled or locked account with this.
+const UNWILLING_TO_PERFORM: u32 = 53;
+
+pub async fn authenticate(
+    source: &LdapSource,
+    subject: &Subject,
+    password: &str,
+    roots: &Roots,
+) -> Answer {
+    let tls = match roots.client_config() {
+        Ok(config) => config,
+        Err(e) => return Answer::Unavailable(format!("TLS settings: {e}")),
+    };
+    let settings = LdapConnSettings::new()
+        .set_conn_timeout(LOOKUP_TIMEOUT)
+        .set_starttls(source.starttls)
+        .set_config(tls);
+    let (connection, mut ldap) = match LdapConnAsync::with_settings(settings, &source.url).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            return Answer::Unavailable(format!("cannot reach {}: {e}", source.url));
+        }
+    };
+    ldap3::drive!(connection);
+    let answer = match converse(source, subject, password, &mut ldap).await {
+        Ok(answer) => answer,
+        Err(e) => Answer::Unavailable(format!("{}: {e}", source.url)),
+    };
+    let _ = ldap.unbind().await;
+    answer
+}
+
+fn attributes(source: &LdapSource) -> Vec<&str> {
+    let mut wanted = vec![source.display_name_attribute.as_str()];
+    for name in [
+        &source.login_attribute,
+        &source.services_attribute,
+        &source.active_attribute,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        wanted.push(name);
+    }
+    wanted
+}
+
+async fn converse(
+    source: &LdapSource,
+    subject: &Subject,
+    password: &str,
+    ldap: &mut Ldap,
+) -> ldap3::result::Result<Answer> {
+    let wanted = attributes(source);
+    let (dn, found) = match &source.lookup {
+        LdapLookup::Search {
+            base,
+            filter,
+            bind_dn,
+            bind_password,
+        } => {
+            if let Some(bind_dn) = bind_dn {
+                let bound = ldap
+                    .simple_bind(bind_dn, bind_password.as_deref().unwrap_or(""))
+                    .await?;
+                if bound.rc != 0 {
+                    return Ok(Answer::Unavailable(format!(
+                        "the search account {bind_dn} cannot bind (result {}: {})",
+                        bound.rc,
+                        bound.text.trim()
+                    )));
+                }
+            }
+            let filter = fill(filter, subject, ldap_filter_value);
+            let (entries, _) = ldap
+                .search(base, Scope::Subtree, &filter, wanted.clone())
+                .await?
+                .success()?;
+            let mut entries = entries.into_iter().map(SearchEntry::construct);
+            match (entries.next(), entries.next()) {
+                (None, _) => return Ok(Answer::Refused(format!("no entry matches {filter}"))),
+                (Some(_), Some(_)) => {
+                    return Ok(Answer::Refused(format!(
+                        "more than one entry matches {filter}: the filter must find one user"
+                    )));
+                }
+                (Some(entry), None) => (entry.dn.clone(), Some(entry)),
+            }
+        }
+        LdapLookup::Template { dn } => (fill(dn, subject, ldap_dn_value), None),
+    };
+    let bound = ldap.simple_bind(&dn, password).await?;
+    match bound.rc {
+        0 => {}
+        INVALID_CREDENTIALS | UNWILLING_TO_PERFORM => {
+            return Ok(Answer::Refused(format!(
+                "binding as {dn} was refused ({})",
+                bound.text.trim()
+            )));
+        }
+        other => {
+            return Ok(Answer::Unavailable(format!(
+                "binding as {dn} failed (result {other}: {})",
+                bound.text.trim()
+            )));
+        }
+    }
+    // The entry as the user sees it (a template names no entry until now).
+    let entry = match found {
+        Some(entry) => entry,
+        None => {
+            let (entries, _) = ldap
+                .search(&dn, Scope::Base, "(objectClass=*)", wanted)
+                .await?
+                .success()?;
+            match entries.into_iter().next() {
+                Some(entry) => SearchEntry::construct(entry),
+                None => {
+                    return Ok(Answer::Unavailable(format!(
+                        "{dn} cannot read its own entry"
+                    )));
+                }
+            }
+        }
+    };
+    Ok(user_from_entry(source, subject, &entry))
+}
+
+fn first<'e>(entry: &'e SearchEntry, attribute: &str) -> Option<&'e str> {
+    entry
+        .attrs
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(attribute))
+        .and_then(|(_, values)| values.first())
+        .map(String::as_str)
+}
+
+fn user_from_entry(source: &LdapSource, subject: &Subject, entry: &SearchEntry) -> Answer {
+    if let (Some(attribute), Some(wanted)) = (&source.active_attribute, &source.active_value)
+        && !first(entry, attribute).is_some_and(|v| v.eq_ignore_ascii_case(wanted))
+    {
+        return Answer::Refused(format!("{} does not hold {attribute}: {wanted}", entry.dn));
+    }
+    let mut user = directory_user(subject);
+    if let Some(name) = first(entry, &source.display_name_attribute) {
+        user.display_name = name.trim().chars().take(256).collect();
+    }
+    if let Some(login) = source
+        .login_attribute
+        .as_deref()
+        .and_then(|a| first(entry, a))
+    {
+        let login = login.trim();
+        if !login.is_empty() && !login.eq_ignore_ascii_case(&user.address) {
+            user.login_name = Some(login.chars().take(256).collect());
+        }
+    }
+    if let Some(attribute) = &source.services_attribute {
+        let services: Vec<&String> = entry
+            .attrs
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case(attribute))
+            .flat_map(|(_, values)| values)
+            .collect();
+        for kind in ProtocolKind::ALL {
+            let named = ldap_service_names(kind)
+                .iter()
+                .any(|n| services.iter().any(|s| s.eq_ignore_ascii_case(n)));
+            user.access.set(kind, named);
+        }
+    }
+    Answer::Verified(user)
+}

@@ -1,0 +1,155 @@
+//! Authenticating a domain's users where they already are: an SQL database, an LDAP directory,
+//! or the domain's own IMAP server. What a directory says becomes a [`User`] for the answer
+//! (display name, login name, service access); Signpost never writes to a directory.
+
+mod imap;
+mod ldap;
+pub mod placeholders;
+mod sql;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use signpost_core::model::UserSource;
+use signpost_core::{Domain, Snapshot, User, validate};
+use signpost_diagnostics::dns::Dns;
+use signpost_diagnostics::tls::Roots;
+
+pub use placeholders::Subject;
+
+/// How long one directory question may take before the client is told to try again later.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a directory said about a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The directory checked the password itself (an LDAP bind, an IMAP login).
+    Verified(User),
+    /// The directory gave the stored hash: the caller checks the password against it.
+    HashToCheck(User, String),
+    /// No such user, a disabled one, or a wrong password. The reason is for the administrator
+    /// (`signpost user test`, debug logs), never for the client.
+    Refused(String),
+    /// The directory could not be asked (down, slow, misconfigured, untrusted certificate).
+    Unavailable(String),
+}
+
+/// The connections to every configured directory.
+pub struct Directories {
+    sql: sql::Pools,
+    dns: Dns,
+    roots: Roots,
+}
+
+impl Directories {
+    /// `dns` resolves the IMAP servers to log in to; `roots` are trusted for every directory
+    /// without a `ca_file` of its own.
+    pub fn new(dns: Dns, roots: Roots) -> Self {
+        Self {
+            sql: sql::Pools::default(),
+            dns,
+            roots,
+        }
+    }
+
+    /// Reached with the system's resolver and trusted CAs (each directory may add its own CA).
+    pub fn with_system_defaults() -> anyhow::Result<Self> {
+        let dns = Dns::new(None).or_else(|_| Dns::new(Some(([127, 0, 0, 1], 53).into())))?;
+        Ok(Self::new(dns, Roots::load(&[])?))
+    }
+
+    /// Asks `source` (one of `domain`'s) whether `password` is `subject`'s.
+    pub async fn authenticate(
+        &self,
+        source: &UserSource,
+        domain: &Domain,
+        subject: &Subject,
+        password: &str,
+    ) -> Answer {
+        if password.is_empty() {
+            // An LDAP bind with an empty password is an anonymous bind, which succeeds.
+            return Answer::Refused("an empty password is never accepted".into());
+        }
+        let asked = async {
+            match source {
+                UserSource::Builtin => Answer::Unavailable(
+                    "the domain's users are built in, not in a directory".into(),
+                ),
+                UserSource::Sql(settings) => self.sql.look_up(settings, subject).await,
+                UserSource::Ldap(settings) => match self.roots_for(settings.ca_file.as_deref()) {
+                    Ok(roots) => ldap::authenticate(settings, subject, password, &roots).await,
+                    Err(why) => Answer::Unavailable(why),
+                },
+                UserSource::Imap(settings) => match self.roots_for(settings.ca_file.as_deref()) {
+                    Ok(roots) => {
+                        imap::authenticate(settings, domain, subject, password, &self.dns, &roots)
+                            .await
+                    }
+                    Err(why) => Answer::Unavailable(why),
+                },
+            }
+        };
+        tokio::time::timeout(LOOKUP_TIMEOUT, asked)
+            .await
+            .unwrap_or_else(|_| {
+                Answer::Unavailable(format!(
+                    "the {} directory did not answer within {} seconds",
+                    source.kind(),
+                    LOOKUP_TIMEOUT.as_secs()
+                ))
+            })
+    }
+
+    fn roots_for(&self, ca_file: Option<&str>) -> Result<Roots, String> {
+        match ca_file {
+            None => Ok(self.roots.clone()),
+            Some(path) => Roots::load(&[PathBuf::from(path)]).map_err(|e| format!("{e:#}")),
+        }
+    }
+}
+
+/// A login that a domain's directory decides, with what it needs to ask.
+pub struct DirectoryLogin<'s> {
+    pub domain: &'s Domain,
+    pub source: &'s std::sync::Arc<UserSource>,
+    pub subject: Subject,
+}
+
+/// The directory deciding `login`: its own domain's when it is an address, else the domain of
+/// the address asked about (`address_hint`). `None` when that domain's users are built in.
+pub fn directory_for<'s>(
+    snapshot: &'s Snapshot,
+    login: &str,
+    address_hint: Option<&str>,
+) -> Option<DirectoryLogin<'s>> {
+    let login = login.trim();
+    let address = if login.contains('@') {
+        validate::address("login", login).ok()?
+    } else {
+        validate::login_name("login", login).ok()?;
+        validate::address("address", address_hint?).ok()?
+    };
+    let domain_name = address.rsplit_once('@').map(|(_, d)| d)?;
+    let domain = snapshot.domain(domain_name)?;
+    let source = snapshot.user_source(&domain.name)?;
+    Some(DirectoryLogin {
+        domain,
+        source,
+        subject: Subject {
+            address,
+            login: login.to_string(),
+        },
+    })
+}
+
+/// A user as a directory describes them, before service access is narrowed.
+fn directory_user(subject: &Subject) -> User {
+    User {
+        address: subject.address.clone(),
+        password_hash: String::new(),
+        display_name: String::new(),
+        login_name: None,
+        legacy_dn: None,
+        access: signpost_core::ServiceAccess::ALL,
+    }
+}
