@@ -34,11 +34,16 @@ pub enum Answer {
     Unavailable(String),
 }
 
+/// Directory questions in flight at once; more wait (within [`LOOKUP_TIMEOUT`]), so a flood of
+/// new logins cannot open a connection each to somebody's LDAP or IMAP server.
+pub const MAX_CONCURRENT_LOOKUPS: usize = 32;
+
 /// The connections to every configured directory.
 pub struct Directories {
     sql: sql::Pools,
     dns: Dns,
     roots: Roots,
+    permits: tokio::sync::Semaphore,
 }
 
 impl Directories {
@@ -49,6 +54,7 @@ impl Directories {
             sql: sql::Pools::default(),
             dns,
             roots,
+            permits: tokio::sync::Semaphore::new(MAX_CONCURRENT_LOOKUPS),
         }
     }
 
@@ -71,6 +77,9 @@ impl Directories {
             return Answer::Refused("an empty password is never accepted".into());
         }
         let asked = async {
+            let Ok(_permit) = self.permits.acquire().await else {
+                return Answer::Unavailable("shutting down".into());
+            };
             match source {
                 UserSource::Builtin => Answer::Unavailable(
                     "the domain's users are built in, not in a directory".into(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::{StreamExt, TryStreamExt};
 use signpost_core::model::{ProtocolKind, SqlSource, sql_access_column};
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{AnyPool, Column, Executor, Row};
 use tracing::warn;
 
@@ -22,7 +23,15 @@ const MAX_POOLS: usize = 64;
 
 #[derive(Default)]
 pub struct Pools {
-    by_url: Mutex<HashMap<String, AnyPool>>,
+    by_url: Mutex<HashMap<String, Pool>>,
+}
+
+/// MySQL and MariaDB get their own driver: sqlx's `Any` cannot read their TINYINT columns
+/// (PostfixAdmin's `active`).
+#[derive(Clone)]
+enum Pool {
+    Any(AnyPool),
+    MySql(MySqlPool),
 }
 
 /// Which SQL dialect a URL speaks, and how its sessions are made read-only.
@@ -59,7 +68,7 @@ impl Dialect {
 }
 
 impl Pools {
-    fn pool(&self, url: &str) -> Result<(AnyPool, Dialect), String> {
+    fn pool(&self, url: &str) -> Result<(Pool, Dialect), String> {
         let (dialect, connect_url) =
             Dialect::of(url).ok_or_else(|| "unsupported database URL".to_string())?;
         let mut pools = self
@@ -69,23 +78,46 @@ impl Pools {
         if let Some(pool) = pools.get(url) {
             return Ok((pool.clone(), dialect));
         }
-        sqlx::any::install_default_drivers();
-        let read_only = dialect.read_only_statement();
-        let pool = AnyPoolOptions::new()
-            .max_connections(CONNECTIONS_PER_DATABASE)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(4))
-            .idle_timeout(Duration::from_secs(300))
-            .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    if let Some(statement) = read_only {
-                        connection.execute(statement).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_lazy(&connect_url)
-            .map_err(|e| without_secrets(&e.to_string(), url))?;
+        let pool = match dialect {
+            Dialect::MySql => Pool::MySql(
+                MySqlPoolOptions::new()
+                    .max_connections(CONNECTIONS_PER_DATABASE)
+                    .min_connections(0)
+                    .acquire_timeout(Duration::from_secs(4))
+                    .idle_timeout(Duration::from_secs(300))
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection
+                                .execute("SET SESSION TRANSACTION READ ONLY")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&connect_url)
+                    .map_err(|e| without_secrets(&e.to_string(), url))?,
+            ),
+            Dialect::Postgres | Dialect::Sqlite => {
+                sqlx::any::install_default_drivers();
+                let read_only = dialect.read_only_statement();
+                Pool::Any(
+                    AnyPoolOptions::new()
+                        .max_connections(CONNECTIONS_PER_DATABASE)
+                        .min_connections(0)
+                        .acquire_timeout(Duration::from_secs(4))
+                        .idle_timeout(Duration::from_secs(300))
+                        .after_connect(move |connection, _| {
+                            Box::pin(async move {
+                                if let Some(statement) = read_only {
+                                    connection.execute(statement).await?;
+                                }
+                                Ok(())
+                            })
+                        })
+                        .connect_lazy(&connect_url)
+                        .map_err(|e| without_secrets(&e.to_string(), url))?,
+                )
+            }
+        };
         if pools.len() >= MAX_POOLS {
             pools.clear();
         }
@@ -99,107 +131,147 @@ impl Pools {
             Err(why) => return Answer::Unavailable(why),
         };
         let (text, values) = sql_parameters(&source.query, subject, dialect == Dialect::Postgres);
-        // The administrator's own query; every value from a login is a bound parameter.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
-        for value in values {
-            query = query.bind(value);
-        }
         // Two rows at most: one is the user, a second means the query is ambiguous.
-        let rows: Result<Vec<AnyRow>, sqlx::Error> = query.fetch(&pool).take(2).try_collect().await;
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(e) => {
-                return Answer::Unavailable(format!(
-                    "the user database failed: {}",
-                    without_secrets(&e.to_string(), &source.url)
-                ));
+        let found = match &pool {
+            Pool::Any(pool) => {
+                // The administrator's own query; every value from a login is a bound parameter.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+                for value in values {
+                    query = query.bind(value);
+                }
+                let rows: Result<Vec<AnyRow>, _> = query.fetch(pool).take(2).try_collect().await;
+                rows.map(|rows| one_user(&rows, subject))
+            }
+            Pool::MySql(pool) => {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+                for value in values {
+                    query = query.bind(value);
+                }
+                let rows: Result<Vec<MySqlRow>, _> = query.fetch(pool).take(2).try_collect().await;
+                rows.map(|rows| one_user(&rows, subject))
             }
         };
-        match rows.as_slice() {
-            [] => Answer::Refused("the query found no such user".into()),
-            [row] => user_from_row(row, subject),
-            _ => {
-                warn!(address = %subject.address, "the user query returned more than one row; refusing the login");
-                Answer::Refused(
-                    "the query returned more than one row: it must find exactly one user".into(),
-                )
-            }
+        found.unwrap_or_else(|e| {
+            Answer::Unavailable(format!(
+                "the user database failed: {}",
+                without_secrets(&e.to_string(), &source.url)
+            ))
+        })
+    }
+}
+
+fn one_user<R: Cells>(rows: &[R], subject: &Subject) -> Answer {
+    match rows {
+        [] => Answer::Refused("the query found no such user".into()),
+        [row] => user_from_row(row, subject),
+        _ => {
+            warn!(address = %subject.address, "the user query returned more than one row; refusing the login");
+            Answer::Refused(
+                "the query returned more than one row: it must find exactly one user".into(),
+            )
         }
     }
 }
 
-/// Reads the documented columns by name (ignoring case); absent optional columns change nothing.
-fn user_from_row(row: &AnyRow, subject: &Subject) -> Answer {
-    let column = |name: &str| {
-        row.columns()
-            .iter()
-            .position(|c| c.name().eq_ignore_ascii_case(name))
+/// Reading a row's cells by what they mean, whatever the driver.
+trait Cells {
+    fn column(&self, name: &str) -> Option<usize>;
+    fn text(&self, index: usize) -> Option<String>;
+    fn integer(&self, index: usize) -> Option<Option<i64>>;
+    fn boolean(&self, index: usize) -> Option<Option<bool>>;
+
+    /// A yes/no column as databases write them: booleans, 0/1 integers, or text such as `1`,
+    /// `y`, `yes`, `t`, `true` (PostfixAdmin's `active` is a TINYINT; older schemas use 'Y'/'N').
+    fn flag(&self, index: usize) -> Option<bool> {
+        if let Some(value) = self.boolean(index) {
+            return value;
+        }
+        if let Some(value) = self.integer(index) {
+            return value.map(|v| v != 0);
+        }
+        self.text(index).map(|t| {
+            matches!(
+                t.trim().to_ascii_lowercase().as_str(),
+                "1" | "y" | "yes" | "t" | "true" | "on"
+            )
+        })
+    }
+}
+
+/// The same decoding for each driver's row type; integers are tried in every width the driver
+/// may report.
+macro_rules! cells_for {
+    ($row:ty, [$($int:ty),*]) => {
+        impl Cells for $row {
+            fn column(&self, name: &str) -> Option<usize> {
+                self.columns()
+                    .iter()
+                    .position(|c| c.name().eq_ignore_ascii_case(name))
+            }
+
+            fn text(&self, index: usize) -> Option<String> {
+                if let Ok(value) = self.try_get::<Option<String>, _>(index) {
+                    return value;
+                }
+                self.try_get::<Option<Vec<u8>>, _>(index)
+                    .ok()
+                    .flatten()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+            }
+
+            fn integer(&self, index: usize) -> Option<Option<i64>> {
+                $(
+                    if let Ok(value) = self.try_get::<Option<$int>, _>(index) {
+                        return Some(value.and_then(|v| i64::try_from(v).ok()));
+                    }
+                )*
+                None
+            }
+
+            fn boolean(&self, index: usize) -> Option<Option<bool>> {
+                self.try_get::<Option<bool>, _>(index).ok()
+            }
+        }
     };
-    let Some(password_column) = column("password") else {
+}
+
+cells_for!(AnyRow, [i64, i32, i16]);
+cells_for!(MySqlRow, [i64, i32, i16, i8, u64, u32, u16, u8]);
+
+/// Reads the documented columns by name (ignoring case); absent optional columns change nothing.
+fn user_from_row<R: Cells>(row: &R, subject: &Subject) -> Answer {
+    let Some(password_column) = row.column("password") else {
         return Answer::Unavailable(
             "the query returns no 'password' column (name the hash column AS password)".into(),
         );
     };
-    let Some(hash) = text(row, password_column).filter(|h| !h.is_empty()) else {
+    let Some(hash) = row.text(password_column).filter(|h| !h.is_empty()) else {
         return Answer::Refused("the user has no password".into());
     };
-    if let Some(index) = column("active")
-        && flag(row, index) != Some(true)
+    if let Some(index) = row.column("active")
+        && row.flag(index) != Some(true)
     {
         return Answer::Refused("the user is not active".into());
     }
     let mut user = directory_user(subject);
-    if let Some(name) = column("display_name").and_then(|i| text(row, i)) {
+    if let Some(name) = row.column("display_name").and_then(|i| row.text(i)) {
         user.display_name = name.trim().chars().take(256).collect();
     }
-    if let Some(login) = column("login_name").and_then(|i| text(row, i)) {
+    if let Some(login) = row.column("login_name").and_then(|i| row.text(i)) {
         let login = login.trim();
         if !login.is_empty() && !login.eq_ignore_ascii_case(&user.address) {
             user.login_name = Some(login.chars().take(256).collect());
         }
     }
     for kind in ProtocolKind::ALL {
-        if let Some(index) = column(sql_access_column(kind)) {
-            // NULL says nothing: the protocol stays allowed.
-            if flag(row, index) == Some(false) {
-                user.access.set(kind, false);
-            }
+        // NULL says nothing: the protocol stays allowed.
+        if let Some(index) = row.column(sql_access_column(kind))
+            && row.flag(index) == Some(false)
+        {
+            user.access.set(kind, false);
         }
     }
     Answer::HashToCheck(user, hash)
-}
-
-fn text(row: &AnyRow, index: usize) -> Option<String> {
-    if let Ok(value) = row.try_get::<Option<String>, _>(index) {
-        return value;
-    }
-    row.try_get::<Option<Vec<u8>>, _>(index)
-        .ok()
-        .flatten()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-}
-
-/// A yes/no column as databases write them: booleans, 0/1 integers, or text such as `1`, `y`,
-/// `yes`, `t`, `true` (PostfixAdmin's `active` is a TINYINT; older schemas use 'Y'/'N').
-fn flag(row: &AnyRow, index: usize) -> Option<bool> {
-    if let Ok(value) = row.try_get::<Option<bool>, _>(index) {
-        return value;
-    }
-    if let Ok(value) = row.try_get::<Option<i64>, _>(index) {
-        return value.map(|v| v != 0);
-    }
-    if let Ok(value) = row.try_get::<Option<i32>, _>(index) {
-        return value.map(|v| v != 0);
-    }
-    if let Ok(value) = row.try_get::<Option<i16>, _>(index) {
-        return value.map(|v| v != 0);
-    }
-    text(row, index).map(|t| {
-        matches!(
-            t.trim().to_ascii_lowercase().as_str(),
-            "1" | "y" | "yes" | "t" | "true" | "on"
-        )
-    })
 }
 
 /// An error message with the URL's password taken out (drivers sometimes repeat the URL).

@@ -35,7 +35,7 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
         DomainCommand::List => list(ctx).await?,
         DomainCommand::Show { name } => {
             let domain = load(ctx, &name).await?;
-            show(ctx, &domain)?;
+            show(ctx, &domain).await?;
         }
         DomainCommand::Set {
             name,
@@ -230,10 +230,11 @@ fn override_state(o: &signpost_core::XmlOverride) -> String {
     }
 }
 
-pub fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
+pub async fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
     if ctx.format == Format::Json {
         return output::print_json(domain);
     }
+    let users_from = super::user_source::describe(&ctx.store.user_source(&domain.name).await?);
     let or_dash = |value: Option<&str>| value.unwrap_or("-").to_string();
     let mut fields = vec![
         ("Domain", domain.name.clone()),
@@ -252,6 +253,7 @@ pub fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
             or_dash((!domain.short_name.is_empty()).then_some(domain.short_name.as_str())),
         ),
         ("Authentication", domain.auth.key().to_string()),
+        ("Users", users_from),
         ("Redirect to", or_dash(domain.redirect_to.as_deref())),
         ("Desktop override", override_state(&domain.desktop_override)),
         ("Mobile override", override_state(&domain.mobile_override)),

@@ -43,7 +43,7 @@ pub async fn run(ctx: &Ctx, command: ProtocolCommand) -> anyhow::Result<()> {
             }
             domain.change_protocol(protocol, &change)?;
             ctx.store.save_domain(&domain).await?;
-            super::domain::show(ctx, &domain)?;
+            super::domain::show(ctx, &domain).await?;
         }
         ProtocolCommand::AddEndpoint {
             domain,
@@ -53,7 +53,7 @@ pub async fn run(ctx: &Ctx, command: ProtocolCommand) -> anyhow::Result<()> {
             let mut domain = super::domain::load(ctx, &domain).await?;
             domain.add_endpoint(protocol, &endpoint.into())?;
             ctx.store.save_domain(&domain).await?;
-            super::domain::show(ctx, &domain)?;
+            super::domain::show(ctx, &domain).await?;
         }
         ProtocolCommand::RemoveEndpoint {
             domain,
@@ -63,7 +63,7 @@ pub async fn run(ctx: &Ctx, command: ProtocolCommand) -> anyhow::Result<()> {
             let mut domain = super::domain::load(ctx, &domain).await?;
             domain.remove_endpoint(protocol, number)?;
             ctx.store.save_domain(&domain).await?;
-            super::domain::show(ctx, &domain)?;
+            super::domain::show(ctx, &domain).await?;
         }
     }
     Ok(())

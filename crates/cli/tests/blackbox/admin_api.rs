@@ -891,3 +891,112 @@ fn the_web_forms_need_a_session_and_their_csrf_token() {
         "{location}"
     );
 }
+
+#[test]
+fn user_sources_are_changed_by_system_administrators_and_never_show_secrets() {
+    let sp = Signpost::new().with_example_domain();
+    add_admin(&sp, "root", &[]);
+    add_admin(&sp, "dana", &["example.com"]);
+    let root = Auth::Token(token_for(&sp, "root", "ops"));
+    let dana = Auth::Token(token_for(&sp, "dana", "ops"));
+    let server = sp.serve();
+    let path = "/api/v1/domains/example.com/user-source";
+    assert_eq!(
+        call(&server, &root, "GET", path, None).body,
+        json!({"kind": "builtin"})
+    );
+
+    let ldap = json!({
+        "kind": "ldap",
+        "url": "ldaps://ldap.example.com",
+        "lookup": {"mode": "search", "base": "dc=example,dc=com", "filter": "(mail=%u)",
+                   "bind_dn": "cn=reader,dc=example,dc=com", "bind_password": "s3cret-bind"},
+    });
+    // A domain administrator may look, not change: a directory is a connection to elsewhere.
+    assert_eq!(
+        call(&server, &dana, "PUT", path, Some(ldap.clone())).status,
+        403
+    );
+    let saved = call(&server, &root, "PUT", path, Some(ldap.clone()));
+    assert_eq!(saved.status, 200, "{:?}", saved.body);
+    assert_eq!(saved.body["lookup"]["bind_password"], "********");
+    let shown = call(&server, &dana, "GET", path, None);
+    assert_eq!(shown.body["lookup"]["bind_password"], "********");
+    assert!(!shown.body.to_string().contains("s3cret-bind"));
+    // Sending the redacted copy back (with a change) keeps the stored secret.
+    let mut edited = shown.body.clone();
+    edited["display_name_attribute"] = json!("cn");
+    assert_eq!(call(&server, &root, "PUT", path, Some(edited)).status, 200);
+    let exported_source = || {
+        let export: Value = serde_json::from_str(&sp.ok(&["export"])).unwrap();
+        export["user_sources"][0]["source"].clone()
+    };
+    let stored = exported_source();
+    assert_eq!(stored["lookup"]["bind_password"], "s3cret-bind");
+    assert_eq!(stored["display_name_attribute"], "cn");
+
+    // Bad settings name their field; unknown fields and kinds are refused; nothing changes.
+    let mut bad = ldap.clone();
+    bad["lookup"]["filter"] = json!("mail=%u");
+    let refused = call(&server, &root, "PUT", path, Some(bad));
+    assert_eq!(
+        (refused.status, refused.body["field"].as_str()),
+        (400, Some("filter"))
+    );
+    let unknown = call(
+        &server,
+        &root,
+        "PUT",
+        path,
+        Some(json!({"kind": "ldap", "uri": "x"})),
+    );
+    assert_eq!(unknown.status, 400);
+    let sql = json!({"kind": "sql", "url": "sqlite:///tmp/x.db", "query": "DELETE FROM users"});
+    assert_eq!(
+        call(&server, &root, "PUT", path, Some(sql)).body["field"],
+        "query"
+    );
+    assert_eq!(exported_source(), stored);
+
+    // The web page shows it redacted, and its form needs the session's CSRF token.
+    add_admin(&sp, "alice", &[]);
+    let Auth::Session { cookie, csrf } = session_of(&sign_in(&server, "alice", PASSWORD)) else {
+        unreachable!()
+    };
+    let page = server.send(
+        server
+            .client
+            .get(format!("{}/admin/domains/example.com/users", server.base))
+            .header("cookie", &cookie),
+    );
+    assert!(
+        page.body
+            .contains("&#34;bind_password&#34;: &#34;********&#34;"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("s3cret-bind"));
+    let post = |token: &str, source: &str| {
+        server.send(
+            server
+                .client
+                .post(format!(
+                    "{}/admin/domains/example.com/user-source",
+                    server.base
+                ))
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(&[("csrf", token), ("source", source)])),
+        )
+    };
+    assert_eq!(post("stale", "").status, 403);
+    assert_eq!(call(&server, &root, "GET", path, None).body["kind"], "ldap");
+    assert_eq!(post(&csrf, "{not json").status, 303);
+    assert_eq!(call(&server, &root, "GET", path, None).body["kind"], "ldap");
+    let back = post(&csrf, "");
+    assert_eq!(back.status, 303);
+    assert_eq!(
+        call(&server, &root, "GET", path, None).body,
+        json!({"kind": "builtin"})
+    );
+}

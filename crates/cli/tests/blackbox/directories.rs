@@ -300,49 +300,46 @@ fn imap_logins_decide_with_dovecot_over_tls() {
     assert_unavailable(&server, &token, GONE);
 }
 
-/// A PostfixAdmin-like `mailbox` table (with iRedMail's per-service columns) in a database the
-/// test owns; Signpost reads it with the query an administrator would write.
-#[test]
-fn sql_users_sign_in_with_the_hashes_postfixadmin_keeps() {
-    let database = signpost_testkit::postgres::shared();
-    let url = database.new_database();
-    let name = url.rsplit('/').next().unwrap().to_string();
+/// A PostfixAdmin-like `mailbox` table (with iRedMail's per-service columns), the same in
+/// PostgreSQL and MariaDB; `quote` makes a hash a string literal.
+fn mailbox_table() -> String {
     let hash = |tool: &str| vector(tool, "correct horse").replace('\'', "''");
-    database
-        .psql(
-            &name,
-            &format!(
-                "CREATE TABLE mailbox (
-                    username varchar(255) PRIMARY KEY,
-                    password varchar(255) NOT NULL,
-                    name varchar(255) NOT NULL DEFAULT '',
-                    local_part varchar(255) NOT NULL,
-                    domain varchar(255) NOT NULL,
-                    quota bigint NOT NULL DEFAULT 0,
-                    active boolean NOT NULL DEFAULT true,
-                    enableimap smallint NOT NULL DEFAULT 1,
-                    enablepop3 smallint NOT NULL DEFAULT 1
-                 );
-                 INSERT INTO mailbox (username, password, name, local_part, domain, active, enablepop3) VALUES
-                   ('jo@example.com', '{}', 'Jo <SQL> Doe', 'jo', 'example.com', true, 1),
-                   ('nopop@example.com', '{}', 'No Pop', 'nopop', 'example.com', true, 0),
-                   ('gone@example.com', '{}', 'Gone', 'gone', 'example.com', false, 1);",
-                hash("doveadm pw -s SHA512-CRYPT"),
-                hash("doveadm pw -s BLF-CRYPT"),
-                hash("mkpasswd -m sha-512"),
-            ),
-        )
-        .expect("schema");
+    format!(
+        "CREATE TABLE mailbox (
+            username varchar(255) PRIMARY KEY,
+            password varchar(255) NOT NULL,
+            name varchar(255) NOT NULL DEFAULT '',
+            local_part varchar(255) NOT NULL,
+            domain varchar(255) NOT NULL,
+            quota bigint NOT NULL DEFAULT 0,
+            active boolean NOT NULL DEFAULT true,
+            enableimap smallint NOT NULL DEFAULT 1,
+            enablepop3 smallint NOT NULL DEFAULT 1
+         );
+         INSERT INTO mailbox (username, password, name, local_part, domain, active, enablepop3) VALUES
+           ('jo@example.com', '{}', 'Jo <SQL> Doe', 'jo', 'example.com', true, 1),
+           ('nopop@example.com', '{}', 'No Pop', 'nopop', 'example.com', true, 0),
+           ('gone@example.com', '{}', 'Gone', 'gone', 'example.com', false, 1);",
+        hash("doveadm pw -s SHA512-CRYPT"),
+        hash("doveadm pw -s BLF-CRYPT"),
+        hash("mkpasswd -m sha-512"),
+    )
+}
+
+/// Signpost reading `url` (with its password, which must never show) with the query an
+/// administrator would write for PostfixAdmin; `closed_url` is the same database where nothing
+/// listens.
+fn sql_source_behaves(url: &str, closed_url: &str, secret: &str) -> (Signpost, Server, String) {
     let sp = Signpost::new().with_example_domain();
     let source = serde_json::json!({
         "kind": "sql",
-        "url": url.replace("postgres@", "postgres:db%20secret@"),
+        "url": url,
         "query": "SELECT password, name AS display_name, active, enableimap AS allow_imap, \
                   enablepop3 AS allow_pop FROM mailbox WHERE username = '%u' AND domain = '%d'",
     });
     let shown = set_source(&sp, None, &source);
     assert!(
-        !shown.contains("db%20secret") && shown.contains("********"),
+        !shown.contains(secret) && shown.contains("********"),
         "{shown}"
     );
     let token = api_token(&sp);
@@ -350,7 +347,7 @@ fn sql_users_sign_in_with_the_hashes_postfixadmin_keeps() {
     let password = "correct horse";
 
     let jo = outlook(&server, JO.0, (JO.0, password));
-    assert_eq!(jo.status, 200, "{}", jo.body);
+    assert_eq!(jo.status, 200, "{}\n{}", jo.body, server.log());
     assert_eq!(element_text(&jo.body, "DisplayName"), "Jo <SQL> Doe");
     assert!(pop_offered(&jo));
     assert_eq!(outlook(&server, JO.0, (JO.0, "wrong")).status, 401);
@@ -380,6 +377,34 @@ fn sql_users_sign_in_with_the_hashes_postfixadmin_keeps() {
     assert_eq!(report["scheme"], "SHA512-CRYPT");
     assert_eq!(report["password_matches"], true);
     assert_eq!(report["display_name"], "Jo <SQL> Doe");
+    assert_eq!(report["access"]["pop"], true);
+    assert!(!tested.contains(secret));
+
+    // The database goes away: 503, never a wrong answer.
+    let gone_database = serde_json::json!({
+        "kind": "sql",
+        "url": closed_url,
+        "query": "SELECT password FROM mailbox WHERE username = %u",
+    });
+    set_source(&sp, Some(&server), &gone_database);
+    assert_unavailable(&server, &token, (JO.0, password));
+    assert!(!server.log().contains(secret));
+    (sp, server, token)
+}
+
+#[test]
+fn sql_users_sign_in_from_postgresql() {
+    let database = signpost_testkit::postgres::shared();
+    let url = database.new_database();
+    let name = url.rsplit('/').next().unwrap().to_string();
+    database.psql(&name, &mailbox_table()).expect("schema");
+    // The test cluster trusts local connections, so any password is taken.
+    let closed = crate::pebble::free_port();
+    let (sp, server, _) = sql_source_behaves(
+        &url.replace("postgres@", "postgres:db%20secret@"),
+        &format!("postgres://postgres@127.0.0.1:{closed}/{name}"),
+        "db%20secret",
+    );
 
     // The connection is read-only: a query that writes fails, and nothing is changed.
     let writing = serde_json::json!({
@@ -389,7 +414,7 @@ fn sql_users_sign_in_with_the_hashes_postfixadmin_keeps() {
                   SELECT password FROM gone",
     });
     set_source(&sp, Some(&server), &writing);
-    let refused = outlook(&server, NOPOP.0, (NOPOP.0, password));
+    let refused = outlook(&server, NOPOP.0, (NOPOP.0, "correct horse"));
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(
         database
@@ -398,14 +423,38 @@ fn sql_users_sign_in_with_the_hashes_postfixadmin_keeps() {
             .trim(),
         "3"
     );
+}
 
-    // The database goes away (a port nothing listens on): 503, never a wrong answer.
+#[test]
+fn sql_users_sign_in_from_mariadb() {
+    let sp_dir = tempfile::tempdir().unwrap();
+    let mariadb = servers::mariadb(sp_dir.path());
+    mariadb
+        .sql("", "CREATE DATABASE postfix")
+        .expect("database");
+    mariadb.sql("postfix", &mailbox_table()).expect("schema");
+    // A user that may only read, as the README advises.
+    mariadb
+        .sql(
+            "",
+            "CREATE USER 'signpost'@'%' IDENTIFIED BY 'maria secret'; \
+             GRANT SELECT ON postfix.* TO 'signpost'@'%';",
+        )
+        .expect("user");
     let closed = crate::pebble::free_port();
-    let gone_database = serde_json::json!({
-        "kind": "sql",
-        "url": format!("postgres://postgres@127.0.0.1:{closed}/{name}"),
-        "query": "SELECT password FROM mailbox WHERE username = %u",
-    });
-    set_source(&sp, Some(&server), &gone_database);
-    assert_unavailable(&server, &token, (JO.0, password));
+    sql_source_behaves(
+        &format!(
+            "mariadb://signpost:maria%20secret@127.0.0.1:{}/postfix",
+            mariadb.port
+        ),
+        &format!("mysql://signpost@127.0.0.1:{closed}/postfix"),
+        "maria%20secret",
+    );
+    assert_eq!(
+        mariadb
+            .sql("postfix", "SELECT count(*) FROM mailbox")
+            .unwrap()
+            .trim(),
+        "3"
+    );
 }

@@ -522,3 +522,71 @@ access to * by dn.exact=\"cn=reader,dc=example,dc=com\" read by self read by * n
     );
     server
 }
+
+/// A private MariaDB (Debian's mariadb-server) on 127.0.0.1: root without a password, for the
+/// test to create databases and users.
+pub struct MariaDb {
+    _process: Running,
+    pub port: u16,
+}
+
+impl MariaDb {
+    /// Runs SQL as root; its output, or why it failed.
+    pub fn sql(&self, database: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new("mariadb")
+            .args([
+                "--no-defaults",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &self.port.to_string(),
+            ])
+            .args(["-u", "root", "-N", "-B", "-e", sql, database])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        }
+    }
+}
+
+pub fn mariadb(dir: &Path) -> MariaDb {
+    let root = dir.join("mariadb");
+    std::fs::create_dir_all(&root).unwrap();
+    let data = root.join("data");
+    let installed = Command::new("mariadb-install-db")
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .args([
+            "--auth-root-authentication-method=normal",
+            "--user=root",
+            "--skip-test-db",
+        ])
+        .output()
+        .expect("mariadb-install-db (scripts/test installs mariadb-server)");
+    assert!(
+        installed.status.success(),
+        "mariadb-install-db: {}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    let port = free_port();
+    let process = spawn(
+        "mariadb",
+        Command::new("mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--port={port}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", root.join("socket").display()))
+            .arg(format!("--pid-file={}", root.join("pid").display()))
+            .args(["--user=root", "--skip-log-bin"]),
+        &root,
+    );
+    wait_for_tcp(SocketAddr::from(([127, 0, 0, 1], port)), "mariadb", &root);
+    MariaDb {
+        _process: process,
+        port,
+    }
+}

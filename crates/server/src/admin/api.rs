@@ -301,14 +301,24 @@ pub async fn put_user_source(
     Path(name): Path<String>,
     ApiJson(source): ApiJson<signpost_core::UserSource>,
 ) -> ApiResult<Json<signpost_core::UserSource>> {
+    Ok(Json(set_user_source(&admin, &caller, &name, source).await?))
+}
+
+/// Saves a domain's user source; the answer is the saved source, redacted.
+pub async fn set_user_source(
+    admin: &AdminState,
+    caller: &Caller,
+    name: &str,
+    source: signpost_core::UserSource,
+) -> ApiResult<signpost_core::UserSource> {
     caller.require_system()?;
-    let domain = load_domain(&admin, &caller, &name).await?;
+    let domain = load_domain(admin, caller, name).await?;
     let current = admin.store.user_source(&domain.name).await?;
     let source = source.keeping_secrets_of(&current);
     source.validate()?;
     admin.store.set_user_source(&domain.name, &source).await?;
     tracing::info!(administrator = %caller.name, domain = %domain.name, source = source.kind(), "user source changed");
-    Ok(Json(source.redacted()))
+    Ok(source.redacted())
 }
 
 pub fn protocol_kind(value: &str) -> ApiResult<ProtocolKind> {

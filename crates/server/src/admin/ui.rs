@@ -54,6 +54,10 @@ pub fn router() -> Router<Arc<AdminState>> {
             "/admin/domains/{domain}/users",
             get(users_page).post(user_create),
         )
+        .route(
+            "/admin/domains/{domain}/user-source",
+            post(user_source_submit),
+        )
         .route("/admin/users/{address}", post(user_submit))
         .route("/admin/users/{address}/password", post(password_submit))
         .route("/admin/users/{address}/remove", post(user_remove))
@@ -714,6 +718,12 @@ struct UsersPage {
     chrome: Chrome,
     name: String,
     users: Vec<UserCard>,
+    /// `builtin`, `sql`, `ldap` or `imap`.
+    source_kind: &'static str,
+    /// The source's settings as JSON, secrets shown as `********` (empty for built-in users).
+    source_json: String,
+    /// Only system administrators change where users sign in.
+    may_change_source: bool,
 }
 
 async fn users_page(
@@ -741,10 +751,22 @@ async fn users_page(
             display_name: u.display_name,
         })
         .collect();
+    let source = match admin.store.user_source(&domain.name).await {
+        Ok(source) => source.redacted(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let source_json = if source.is_builtin() {
+        String::new()
+    } else {
+        serde_json::to_string_pretty(&source).unwrap_or_default()
+    };
     page(&UsersPage {
         chrome: signed.chrome(&messages),
+        may_change_source: signed.caller.require_system().is_ok(),
         name: domain.name,
         users,
+        source_kind: source.kind(),
+        source_json,
     })
 }
 
@@ -754,6 +776,32 @@ fn users_path(domain: &str) -> String {
 
 fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+}
+
+/// The user-source form: empty text means built-in users, else the source as JSON.
+async fn user_source_submit(
+    State(admin): Admin,
+    Path(name): Path<String>,
+    Posted { signed, fields }: Posted,
+) -> Response {
+    let text = fields.text("source");
+    let parsed = if text.trim().is_empty() {
+        Ok(signpost_core::UserSource::Builtin)
+    } else {
+        serde_json::from_str(&text).map_err(|e| {
+            ApiError::invalid(
+                "source",
+                format!("not a user source ({e}); see the README's examples"),
+            )
+        })
+    };
+    let outcome = match parsed {
+        Ok(source) => api::set_user_source(&admin, &signed.caller, &name, source)
+            .await
+            .map(|s| format!("users of {name} now sign in with: {}", s.kind())),
+        Err(e) => Err(e),
+    };
+    back(&users_path(&name), outcome)
 }
 
 async fn user_create(
