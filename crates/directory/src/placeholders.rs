@@ -175,4 +175,31 @@ mod tests {
             "%x % example.com"
         );
     }
+
+    proptest::proptest! {
+        /// Whatever a client types (a bare login, or an address), a filter stays one assertion
+        /// whose value reads back as typed.
+        #[test]
+        fn no_login_changes_the_shape_of_a_filter(local in "[^@\\p{C}]{1,40}", bare: bool) {
+            let address = format!("{local}@example.com");
+            let login = if bare { local.clone() } else { address.clone() };
+            let subject = Subject { address, login: login.clone() };
+            let filter = fill("(uid=%u)", &subject, ldap_filter_value);
+            let value = &filter["(uid=".len()..filter.len() - 1];
+            proptest::prop_assert!(!value.contains(['(', ')', '*', '\0']), "{}", filter);
+            let read_back = ldap3::ldap_unescape(value).map(|v| v.into_owned());
+            proptest::prop_assert_eq!(read_back.ok(), Some(login));
+        }
+
+        /// And an SQL query never holds it: it travels as a parameter.
+        #[test]
+        fn no_login_reaches_the_sql_text(local in "[^@\\p{C}]{1,40}", bare: bool) {
+            let address = format!("{local}@example.com");
+            let login = if bare { local.clone() } else { address.clone() };
+            let subject = Subject { address, login: login.clone() };
+            let (text, values) = sql_parameters("SELECT password FROM users WHERE u = '%u'", &subject, false);
+            proptest::prop_assert_eq!(text, "SELECT password FROM users WHERE u = ?");
+            proptest::prop_assert_eq!(values, vec![login]);
+        }
+    }
 }

@@ -234,7 +234,7 @@ pub async fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
     if ctx.format == Format::Json {
         return output::print_json(domain);
     }
-    let users_from = super::user_source::describe(&ctx.store.user_source(&domain.name).await?);
+    let users_from = ctx.store.user_source(&domain.name).await?.describe();
     let or_dash = |value: Option<&str>| value.unwrap_or("-").to_string();
     let mut fields = vec![
         ("Domain", domain.name.clone()),

@@ -292,7 +292,7 @@ async fn test_in_directory(
     let mut report = TestReport {
         address: found.subject.address.clone(),
         source: found.source.kind(),
-        answered_by: super::user_source::describe(found.source),
+        answered_by: found.source.describe(),
         scheme: None,
         weak_scheme: false,
         password_matches: false,

@@ -31,7 +31,7 @@ pub async fn run(
                 println!(
                     "users of {} now come from: {}",
                     domain.name,
-                    describe(&source)
+                    source.describe()
                 );
                 if !source.is_builtin() {
                     println!(
@@ -57,19 +57,6 @@ pub async fn run(
         }
     }
     Ok(())
-}
-
-/// One line on what a source is, for messages and tables.
-pub fn describe(source: &UserSource) -> String {
-    match source {
-        UserSource::Builtin => "built-in users".into(),
-        UserSource::Sql(_) => "an SQL database".into(),
-        UserSource::Ldap(ldap) => format!("LDAP at {}", ldap.url),
-        UserSource::Imap(imap) => match &imap.host {
-            Some(host) => format!("IMAP logins at {host}"),
-            None => "IMAP logins at the domain's IMAP server".into(),
-        },
-    }
 }
 
 /// Files of settings are small; this bounds what a mistaken path can make Signpost read.

@@ -229,6 +229,36 @@ fn an_administrator_configures_a_domain_in_the_browser_and_outlook_sees_it() {
     assert!(!browser.text("#requests").contains("answered ("));
     browser.screenshot(&shots, "07-requests");
 
+    // Where users sign in: a mistake is named and changes nothing; a directory is saved and
+    // shown; an empty box goes back to the users kept here.
+    browser.goto(&format!("{base}/admin/domains/example.com/users"));
+    browser.type_into("#source", r#"{"kind": "imap", "encryption": "none"}"#);
+    browser.click("#save-source");
+    browser.wait_until("the refusal", |b| {
+        b.text("main").contains("ssl or starttls")
+    });
+    assert!(
+        sp.ok(&["domain", "show", "example.com"])
+            .contains("built-in users")
+    );
+    browser.clear("#source");
+    browser.type_into("#source", r#"{"kind": "imap", "check_pop": true}"#);
+    browser.click("#save-source");
+    browser.wait_until("the saved source", |b| {
+        b.text("main").contains("now sign in with: imap")
+    });
+    assert!(browser.value("#source").contains("\"check_pop\": true"));
+    browser.screenshot(&shots, "10-user-source");
+    assert!(
+        sp.ok(&["domain", "show", "example.com"])
+            .contains("IMAP logins")
+    );
+    browser.clear("#source");
+    browser.click("#save-source");
+    browser.wait_until("built-in again", |b| {
+        b.text("main").contains("now sign in with: builtin")
+    });
+
     // At phone width nothing needs sideways scrolling.
     browser.window_size(390, 844);
     browser.goto(&format!("{base}/admin/domains/example.com"));

@@ -147,6 +147,19 @@ impl UserSource {
         }
     }
 
+    /// What the source is, in a few words for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Builtin => "built-in users".into(),
+            Self::Sql(_) => "an SQL database".into(),
+            Self::Ldap(ldap) => format!("LDAP at {}", ldap.url),
+            Self::Imap(imap) => match &imap.host {
+                Some(host) => format!("IMAP logins at {host}"),
+                None => "IMAP logins at the domain's IMAP server".into(),
+            },
+        }
+    }
+
     pub fn is_builtin(&self) -> bool {
         matches!(self, Self::Builtin)
     }

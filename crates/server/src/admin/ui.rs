@@ -720,6 +720,8 @@ struct UsersPage {
     users: Vec<UserCard>,
     /// `builtin`, `sql`, `ldap` or `imap`.
     source_kind: &'static str,
+    /// The source in words ("LDAP at ldaps://...").
+    source_label: String,
     /// The source's settings as JSON, secrets shown as `********` (empty for built-in users).
     source_json: String,
     /// Only system administrators change where users sign in.
@@ -766,6 +768,7 @@ async fn users_page(
         name: domain.name,
         users,
         source_kind: source.kind(),
+        source_label: source.describe(),
         source_json,
     })
 }
