@@ -601,10 +601,16 @@ Dovecot's {ARGON2ID} {BLF-CRYPT} {SHA512-CRYPT} {SHA256-CRYPT} {SSHA512} {SSHA25
     },
     /// Check a password the way an autodiscover request would, and say what answered
     #[command(
-        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | signpost user test john@example.com --password-stdin"
+        after_help = "Examples:\n  printf '%s\\n' \"$PASSWORD\" | signpost user test john@example.com --password-stdin\n  \
+printf '%s\\n' \"$PASSWORD\" | signpost user test john --address john@example.com --password-stdin"
     )]
     Test {
+        /// The address, or a bare login name (then give --address)
+        #[arg(value_name = "LOGIN")]
         address: String,
+        /// The address a client asks about, which a bare login name belongs to
+        #[arg(long = "address", value_name = "ADDRESS")]
+        asked: Option<String>,
         #[arg(long, required = true)]
         password_stdin: bool,
     },

@@ -125,7 +125,8 @@ pub struct DirectoryLogin<'s> {
 }
 
 /// The directory deciding `login`: its own domain's when it is an address, else the domain of
-/// the address asked about (`address_hint`). `None` when that domain's users are built in.
+/// the address asked about (`address_hint`), the login then standing for `login@domain`. `None`
+/// when that domain's users are built in.
 pub fn directory_for<'s>(
     snapshot: &'s Snapshot,
     login: &str,
@@ -135,8 +136,14 @@ pub fn directory_for<'s>(
     let address = if login.contains('@') {
         validate::address("login", login).ok()?
     } else {
-        validate::login_name("login", login).ok()?;
-        validate::address("address", address_hint?).ok()?
+        // A bare login stands for that name at the domain asked about (Dovecot's %n@%d), never
+        // for the address asked about: the answer must be the login's own.
+        // It need not make a valid address (`*)(uid=*` does not): it is only ever compared with
+        // the address asked about, and the directory gets the login itself, escaped.
+        let login = validate::login_name("login", login).ok()?;
+        let hint = validate::address("address", address_hint?).ok()?;
+        let domain = hint.rsplit_once('@').map(|(_, d)| d)?;
+        format!("{}@{domain}", login.to_lowercase())
     };
     let domain_name = address.rsplit_once('@').map(|(_, d)| d)?;
     let domain = snapshot.domain(domain_name)?;

@@ -6,7 +6,8 @@ use std::borrow::Cow;
 /// Who is logging in: the address Signpost resolved, and the login name as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
-    /// Lowercase `local@domain`: the login when it is an address, else the address asked about.
+    /// Lowercase `local@domain`: the login when it is an address, else the login at the domain
+    /// asked about.
     pub address: String,
     /// As the client sent it (the address, or a bare user name).
     pub login: String,

@@ -132,8 +132,9 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
         } => import(ctx, &domain, file_format, &file, allow_weak).await?,
         UserCommand::Test {
             address,
+            asked,
             password_stdin: _,
-        } => test(ctx, &address).await?,
+        } => test(ctx, &address, asked.as_deref()).await?,
     }
     Ok(())
 }
@@ -227,13 +228,14 @@ impl TestReport {
     }
 }
 
-async fn test(ctx: &Ctx, login: &str) -> anyhow::Result<()> {
+async fn test(ctx: &Ctx, login: &str, asked: Option<&str>) -> anyhow::Result<()> {
+    let asked = asked.map(|a| validate::address("address", a)).transpose()?;
     let password = read_password_from_stdin()?;
     let snapshot = ctx.store.load_snapshot().await?;
     let login = login.trim();
-    let report = match signpost_directory::directory_for(&snapshot, login, None) {
+    let report = match signpost_directory::directory_for(&snapshot, login, asked.as_deref()) {
         Some(found) => test_in_directory(found, password).await?,
-        None => test_built_in(&snapshot, login, password).await?,
+        None => test_built_in(&snapshot, login, asked.as_deref(), password).await?,
     };
     print_test(ctx, &report)?;
     if report.unavailable {
@@ -252,9 +254,10 @@ async fn test(ctx: &Ctx, login: &str) -> anyhow::Result<()> {
 async fn test_built_in(
     snapshot: &signpost_core::Snapshot,
     login: &str,
+    asked: Option<&str>,
     password: String,
 ) -> anyhow::Result<TestReport> {
-    let user = snapshot.user_for_login(login, None).with_context(|| {
+    let user = snapshot.user_for_login(login, asked).with_context(|| {
         format!("no user '{login}' in the built-in store (by address or login name)")
     })?;
     let scheme = password::identify(&user.password_hash).ok().map(|(s, _)| s);

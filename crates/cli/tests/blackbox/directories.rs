@@ -109,7 +109,7 @@ fn ldap_users_sign_in_with_their_directory_password_and_attributes() {
         "lookup": {
             "mode": "search",
             "base": "ou=people,dc=example,dc=com",
-            "filter": "(&(objectClass=inetOrgPerson)(mail=%u))",
+            "filter": "(&(objectClass=inetOrgPerson)(|(mail=%u)(uid=%u)))",
             "bind_dn": "cn=reader,dc=example,dc=com",
             "bind_password": "reader secret",
         },
@@ -149,20 +149,38 @@ fn ldap_users_sign_in_with_their_directory_password_and_attributes() {
     assert_eq!(nopop.status, 200, "{}", nopop.body);
     assert!(!pop_offered(&nopop) && nopop.body.contains("IMAP"));
 
-    // Filter values are escaped (RFC 4515): unescaped, `j*@example.com` would match jo's entry
-    // and jo's password would let it in; a bare `*)(uid=*` would widen the filter.
+    // A bare login is searched for too (uid=jo), and stands for jo@example.com only.
+    assert_eq!(outlook(&server, JO.0, ("jo", JO.1)).status, 200);
+    assert_eq!(outlook(&server, NOPOP.0, ("jo", JO.1)).status, 403);
+
+    // Filter values are escaped (RFC 4515). Unescaped, `j*@example.com` and a bare `j*` would
+    // match jo's entry and jo's password would bind (an answer, or 403 for another address);
+    // escaped, nothing matches.
     assert_eq!(outlook(&server, JO.0, ("j*@example.com", JO.1)).status, 401);
+    assert_eq!(outlook(&server, JO.0, ("j*", JO.1)).status, 401);
     assert_eq!(outlook(&server, JO.0, ("*)(uid=*", JO.1)).status, 401);
-    let probe = sp.run(
-        &["user", "test", "j*@example.com", "--password-stdin"],
-        &format!("{}\n", JO.1),
-    );
-    assert!(!probe.status.success());
-    let said = String::from_utf8_lossy(&probe.stdout);
-    assert!(
-        said.contains(r"(mail=j\2a@example.com)") && said.contains("ldap"),
-        "{said}"
-    );
+    // `user test` shows the filter slapd was given: the hostile value stayed one value.
+    for (login, filter) in [
+        (
+            "j*@example.com",
+            r"(|(mail=j\2a@example.com)(uid=j\2a@example.com))",
+        ),
+        (
+            "*)(uid=*",
+            r"(|(mail=\2a\29\28uid=\2a)(uid=\2a\29\28uid=\2a))",
+        ),
+    ] {
+        let probe = sp.run(
+            &["user", "test", login, "--address", JO.0, "--password-stdin"],
+            &format!("{}\n", JO.1),
+        );
+        assert!(!probe.status.success());
+        let said = String::from_utf8_lossy(&probe.stdout);
+        assert!(
+            said.contains("no entry matches") && said.contains(filter) && said.contains("ldap"),
+            "{said}"
+        );
+    }
 
     // `user test` says which source answered and what it returned, never the password.
     let tested = sp.ok_with_stdin(
@@ -457,4 +475,64 @@ fn sql_users_sign_in_from_mariadb() {
             .trim(),
         "3"
     );
+}
+
+/// Dovecot's own example SQL schema (`users(userid, domain, password, ..., active 'Y'/'N')`,
+/// here with a display name and per-service columns) in SQLite, queried by local part and
+/// domain as the README shows: also a bare login (`jo`) signs in.
+#[test]
+fn sql_users_sign_in_from_a_dovecot_sqlite_database() {
+    let sp = Signpost::new().with_example_domain();
+    let file = sp.dir.path().join("users.sqlite");
+    let hash = vector("doveadm pw -s SHA256-CRYPT", "correct horse").replace('\'', "''");
+    let created = std::process::Command::new("sqlite3")
+        .arg(&file)
+        .arg(format!(
+            "CREATE TABLE users (
+                userid VARCHAR(128) NOT NULL,
+                domain VARCHAR(128) NOT NULL,
+                password VARCHAR(255) NOT NULL,
+                home VARCHAR(255) NOT NULL DEFAULT '',
+                uid INTEGER NOT NULL DEFAULT 5000,
+                gid INTEGER NOT NULL DEFAULT 5000,
+                realname VARCHAR(255) NOT NULL DEFAULT '',
+                enableimap INTEGER NOT NULL DEFAULT 1,
+                enablepop3 INTEGER NOT NULL DEFAULT 1,
+                active CHAR(1) DEFAULT 'Y' NOT NULL
+             );
+             INSERT INTO users (userid, domain, password, realname, enablepop3, active) VALUES
+               ('jo', 'example.com', '{hash}', 'Jo Lite', 1, 'Y'),
+               ('nopop', 'example.com', '{hash}', 'No Pop', 0, 'Y'),
+               ('gone', 'example.com', '{hash}', 'Gone', 1, 'N');"
+        ))
+        .status()
+        .expect("sqlite3 (scripts/test installs it)");
+    assert!(created.success());
+    let before = std::fs::read(&file).unwrap();
+    set_source(
+        &sp,
+        None,
+        &serde_json::json!({
+            "kind": "sql",
+            "url": format!("sqlite://{}", file.display()),
+            "query": "SELECT password, realname AS display_name, active, enablepop3 AS allow_pop, \
+                      enableimap AS allow_imap FROM users WHERE userid = '%n' AND domain = '%d'",
+        }),
+    );
+    let server = sp.serve();
+    let password = "correct horse";
+    let jo = outlook(&server, JO.0, (JO.0, password));
+    assert_eq!(jo.status, 200, "{}", jo.body);
+    assert_eq!(element_text(&jo.body, "DisplayName"), "Jo Lite");
+    let bare = outlook(&server, JO.0, ("jo", password));
+    assert_eq!(bare.status, 200, "{}", bare.body);
+    // A bare login is that name at the domain, never whichever address was asked about.
+    assert_eq!(outlook(&server, NOPOP.0, ("jo", password)).status, 403);
+    assert_eq!(outlook(&server, JO.0, (JO.0, "wrong")).status, 401);
+    assert_eq!(outlook(&server, GONE.0, (GONE.0, password)).status, 401);
+    let nopop = outlook(&server, NOPOP.0, (NOPOP.0, password));
+    assert_eq!(nopop.status, 200, "{}", nopop.body);
+    assert!(!pop_offered(&nopop) && pop_offered(&jo));
+    // Opened read-only: the file is as it was.
+    assert_eq!(std::fs::read(&file).unwrap(), before);
 }
