@@ -183,8 +183,10 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     let Some((user, password)) = credentials else {
         return Ok(String::new());
     };
+    // Only a verdict on the password is a refusal; a server saying it cannot check now
+    // (RFC 5530's UNAVAILABLE, RFC 3206's SYS/TEMP, SMTP's 454...) is an outage.
     let refused = |reply: &str| Failure {
-        refused: true,
+        refused: !is_temporary(protocol, reply),
         message: format!("login as {user} refused: {}", printable(reply.trim())),
     };
     // A line break would end the command early and start another one with the rest.
@@ -192,7 +194,10 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         .iter()
         .any(|s| s.contains(['\r', '\n', '\0']))
     {
-        return Err(refused("a line break or NUL in the user name or password"));
+        return Err(Failure {
+            refused: true,
+            message: "a line break or NUL in the user name or password".into(),
+        });
     }
     match protocol {
         MailProtocol::Imap => {
@@ -227,6 +232,30 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     Ok(format!("; logged in as {user}"))
+}
+
+/// Whether a failed login's reply says the server could not decide now, rather than that the
+/// password is wrong.
+fn is_temporary(protocol: MailProtocol, reply: &str) -> bool {
+    let upper = reply.to_ascii_uppercase();
+    match protocol {
+        MailProtocol::Imap => {
+            upper.split_whitespace().nth(1) == Some("BAD")
+                || [
+                    "[UNAVAILABLE]",
+                    "[SERVERBUG]",
+                    "[INUSE]",
+                    "[LIMIT]",
+                    "[CORRUPTION]",
+                ]
+                .iter()
+                .any(|code| upper.contains(code))
+        }
+        MailProtocol::Pop3 => ["[SYS/TEMP]", "[SYS/PERM]", "[IN-USE]", "[LOGIN-DELAY]"]
+            .iter()
+            .any(|code| upper.contains(code)),
+        MailProtocol::Smtp => !upper.starts_with("535"),
+    }
 }
 
 /// A server's reply as it may be shown: printable characters only, at most 200.
@@ -365,5 +394,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lines<S> {
             );
         }
         Ok(self.reader.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_verdict_on_the_password_is_a_refusal() {
+        use MailProtocol::*;
+        let temporary = |protocol, reply| is_temporary(protocol, reply);
+        assert!(!temporary(
+            Imap,
+            "a2 NO [AUTHENTICATIONFAILED] Authentication failed."
+        ));
+        assert!(!temporary(Imap, "a2 NO [AUTHORIZATIONFAILED] disabled"));
+        assert!(temporary(
+            Imap,
+            "a2 NO [UNAVAILABLE] Temporary authentication failure."
+        ));
+        assert!(temporary(Imap, "a2 BAD Error in IMAP command"));
+        assert!(!temporary(Pop3, "-ERR [AUTH] Authentication failed."));
+        assert!(temporary(Pop3, "-ERR [IN-USE] Mailbox is locked"));
+        assert!(temporary(
+            Pop3,
+            "-ERR [SYS/TEMP] Temporary authentication failure."
+        ));
+        assert!(!temporary(Smtp, "535 5.7.8 Error: authentication failed"));
+        assert!(temporary(
+            Smtp,
+            "454 4.7.0 Temporary authentication failure"
+        ));
     }
 }

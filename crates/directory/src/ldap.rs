@@ -1,7 +1,9 @@
 //! An LDAP directory (OpenLDAP, Active Directory, 389-ds...): the user's entry found by a search
 //! or a DN template, the password checked by binding as that entry.
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{
+    Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions, SearchResult,
+};
 use signpost_core::model::{LdapLookup, LdapSource, ProtocolKind, ldap_service_names};
 use signpost_diagnostics::tls::Roots;
 
@@ -12,6 +14,8 @@ use crate::{Answer, LOOKUP_TIMEOUT, directory_user};
 const INVALID_CREDENTIALS: u32 = 49;
 /// Some servers (389-ds, AD) answer a disabled or locked account with this.
 const UNWILLING_TO_PERFORM: u32 = 53;
+/// More entries matched than asked for.
+const SIZE_LIMIT_EXCEEDED: u32 = 4;
 
 pub async fn authenticate(
     source: &LdapSource,
@@ -84,11 +88,20 @@ async fn converse(
                 }
             }
             let filter = fill(filter, subject, ldap_filter_value);
-            let (entries, _) = ldap
+            // Two entries are enough to know the filter is ambiguous; the server stops there
+            // (sizeLimitExceeded) instead of sending every match.
+            let SearchResult(entries, result) = ldap
+                .with_search_options(SearchOptions::new().sizelimit(2))
                 .search(base, Scope::Subtree, &filter, wanted.clone())
-                .await?
-                .success()?;
-            let mut entries = entries.into_iter().map(SearchEntry::construct);
+                .await?;
+            if result.rc != 0 && result.rc != SIZE_LIMIT_EXCEEDED {
+                return Ok(Answer::Unavailable(format!(
+                    "searching {base} failed (result {}: {})",
+                    result.rc,
+                    result.text.trim()
+                )));
+            }
+            let mut entries = entries.into_iter().filter_map(readable_entry);
             match (entries.next(), entries.next()) {
                 (None, _) => return Ok(Answer::Refused(format!("no entry matches {filter}"))),
                 (Some(_), Some(_)) => {
@@ -136,6 +149,15 @@ async fn converse(
         }
     };
     Ok(user_from_entry(source, subject, &entry))
+}
+
+/// An entry as names and values; `None` for one ldap3 cannot read (it panics on a DN or an
+/// attribute name that is not UTF-8, which only a broken or hostile directory sends).
+fn readable_entry(entry: ldap3::ResultEntry) -> Option<SearchEntry> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        SearchEntry::construct(entry)
+    }))
+    .ok()
 }
 
 fn first<'e>(entry: &'e SearchEntry, attribute: &str) -> Option<&'e str> {

@@ -8,6 +8,7 @@ pub mod placeholders;
 mod sql;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use signpost_core::model::UserSource;
@@ -37,6 +38,11 @@ pub enum Answer {
 /// Directory questions in flight at once; more wait (within [`LOOKUP_TIMEOUT`]), so a flood of
 /// new logins cannot open a connection each to somebody's LDAP or IMAP server.
 pub const MAX_CONCURRENT_LOOKUPS: usize = 32;
+/// Questions in flight to one directory. More are told to try again later at once, so one slow
+/// or dead directory cannot take every slot from the others.
+pub const MAX_LOOKUPS_PER_DIRECTORY: usize = 8;
+/// Directories whose questions are counted; beyond, the counts start afresh.
+const MAX_COUNTED_DIRECTORIES: usize = 1024;
 
 /// The connections to every configured directory.
 pub struct Directories {
@@ -44,6 +50,7 @@ pub struct Directories {
     dns: Dns,
     roots: Roots,
     permits: tokio::sync::Semaphore,
+    per_directory: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Directories {
@@ -55,6 +62,7 @@ impl Directories {
             dns,
             roots,
             permits: tokio::sync::Semaphore::new(MAX_CONCURRENT_LOOKUPS),
+            per_directory: Default::default(),
         }
     }
 
@@ -76,6 +84,12 @@ impl Directories {
             // An LDAP bind with an empty password is an anonymous bind, which succeeds.
             return Answer::Refused("an empty password is never accepted".into());
         }
+        let Some(_own_permit) = self.directory_permit(source, domain) else {
+            return Answer::Unavailable(format!(
+                "{MAX_LOOKUPS_PER_DIRECTORY} questions to this {} directory are already waiting",
+                source.kind()
+            ));
+        };
         let asked = async {
             let Ok(_permit) = self.permits.acquire().await else {
                 return Answer::Unavailable("shutting down".into());
@@ -107,6 +121,33 @@ impl Directories {
                     LOOKUP_TIMEOUT.as_secs()
                 ))
             })
+    }
+
+    /// A place among the questions to the directory `source` names, if one is free.
+    fn directory_permit(
+        &self,
+        source: &UserSource,
+        domain: &Domain,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let place = match source {
+            UserSource::Builtin => return None,
+            UserSource::Sql(sql) => format!("sql {}", sql.url),
+            UserSource::Ldap(ldap) => format!("ldap {}", ldap.url),
+            UserSource::Imap(imap) => {
+                format!("imap {}", imap.host.as_deref().unwrap_or(&domain.name))
+            }
+        };
+        let semaphore = {
+            let mut counted = self.per_directory.lock().ok()?;
+            if counted.len() >= MAX_COUNTED_DIRECTORIES && !counted.contains_key(&place) {
+                counted.clear();
+            }
+            counted
+                .entry(place)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(MAX_LOOKUPS_PER_DIRECTORY)))
+                .clone()
+        };
+        semaphore.try_acquire_owned().ok()
     }
 
     fn roots_for(&self, ca_file: Option<&str>) -> Result<Roots, String> {

@@ -53,10 +53,13 @@ pub fn from_headers(headers: &HeaderMap) -> Presented {
         return Presented::Unreadable;
     };
     match decoded.split_once(':') {
-        Some((login, password)) if !login.is_empty() => Presented::Basic(BasicCredentials {
-            login: login.to_string(),
-            password: password.to_string(),
-        }),
+        // No login name holds a control character (and the credential cache relies on it).
+        Some((login, password)) if !login.is_empty() && !login.contains(char::is_control) => {
+            Presented::Basic(BasicCredentials {
+                login: login.to_string(),
+                password: password.to_string(),
+            })
+        }
         _ => Presented::Unreadable,
     }
 }
@@ -93,6 +96,11 @@ mod tests {
         ));
         assert!(matches!(
             from_headers(&with("Basic !!!")),
+            Presented::Unreadable
+        ));
+        let control = base64::engine::general_purpose::STANDARD.encode("jo\0x.y:pw");
+        assert!(matches!(
+            from_headers(&with(&format!("Basic {control}"))),
             Presented::Unreadable
         ));
         let no_colon = base64::engine::general_purpose::STANDARD.encode("jo");

@@ -202,9 +202,17 @@ impl AppState {
         address_hint: Option<&str>,
         client: IpAddr,
     ) -> AuthOutcome {
-        let key = self
-            .credentials
-            .key_for(&credentials.login, &credentials.password);
+        // A bare login name stands for a user of the domain asked about: remembered per domain,
+        // apart from the address it may resemble (a NUL, which no login contains, between).
+        let login_in_domain;
+        let keyed_login = match address_hint {
+            Some(hint) if !credentials.login.contains('@') => {
+                login_in_domain = format!("{}\0{}", credentials.login, domain_of(hint));
+                login_in_domain.as_str()
+            }
+            _ => credentials.login.as_str(),
+        };
+        let key = self.credentials.key_for(keyed_login, &credentials.password);
         let still_current = |verified: &Verified, proof: &Proof| match (verified, proof) {
             (Verified::Builtin(address), Proof::Hash(hash)) => {
                 snapshot

@@ -18,13 +18,17 @@ pub async fn run(
     let current = ctx.store.user_source(&domain.name).await?;
     let new = match (set, builtin) {
         (_, true) => Some(UserSource::Builtin),
-        (Some(file), false) => Some(read(file)?.keeping_secrets_of(&current)),
+        (Some(file), false) => Some(
+            read(file)?
+                .keeping_secrets_of(&current)
+                .with_context(|| format!("the user source of {} was not changed", domain.name))?,
+        ),
         (None, false) => None,
     };
     let shown = match new {
         Some(source) => {
             source
-                .validate()
+                .validate_for(&domain)
                 .with_context(|| format!("the user source of {} was not changed", domain.name))?;
             ctx.store.set_user_source(&domain.name, &source).await?;
             if ctx.format == Format::Table {

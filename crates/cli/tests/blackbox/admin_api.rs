@@ -926,6 +926,14 @@ fn user_sources_are_changed_by_system_administrators_and_never_show_secrets() {
     // Sending the redacted copy back (with a change) keeps the stored secret.
     let mut edited = shown.body.clone();
     edited["display_name_attribute"] = json!("cn");
+    // ... but never for another server: the stored password is not sent where it was not given.
+    let mut moved = edited.clone();
+    moved["url"] = json!("ldaps://elsewhere.example");
+    let refused = call(&server, &root, "PUT", path, Some(moved));
+    assert_eq!(
+        (refused.status, refused.body["field"].as_str()),
+        (400, Some("bind_password"))
+    );
     assert_eq!(call(&server, &root, "PUT", path, Some(edited)).status, 200);
     let exported_source = || {
         let export: Value = serde_json::from_str(&sp.ok(&["export"])).unwrap();

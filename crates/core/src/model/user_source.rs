@@ -193,37 +193,72 @@ impl UserSource {
         shown
     }
 
-    /// `self` with redacted secrets taken from `previous`, so a redacted copy sent back
-    /// unchanged (by the web UI or a script) keeps the real secrets.
-    pub fn keeping_secrets_of(mut self, previous: &UserSource) -> Self {
-        match (&mut self, previous) {
-            (Self::Sql(new), Self::Sql(old)) if url_password(&new.url) == Some(REDACTED) => {
-                if let (Ok(mut url), Some(secret)) =
-                    (url::Url::parse(&new.url), url_password(&old.url))
-                {
-                    let _ = url.set_password(Some(secret));
-                    new.url = url.to_string();
+    /// `self` with redacted secrets taken from `previous`, so a redacted copy sent back (by the
+    /// web UI or a script) keeps the real secrets. Only while the secret would go to the same
+    /// place: a stored password is never sent to a host, user or bind DN it was not given for.
+    pub fn keeping_secrets_of(mut self, previous: &UserSource) -> Result<Self, ValidationError> {
+        match &mut self {
+            Self::Sql(new) if url_password(&new.url) == Some(REDACTED) => match previous {
+                Self::Sql(old) if redact_url_password(&old.url) == new.url => {
+                    new.url = old.url.clone();
                 }
-            }
-            (Self::Ldap(new), Self::Ldap(old)) => {
-                if let (
-                    LdapLookup::Search {
-                        bind_password: Some(password),
-                        ..
-                    },
-                    LdapLookup::Search {
-                        bind_password: Some(secret),
-                        ..
-                    },
-                ) = (&mut new.lookup, &old.lookup)
+                _ => {
+                    return Err(ValidationError::new(
+                        "url",
+                        "******** stands for the stored password, kept only while the rest of the URL stays the same: enter the password again",
+                    ));
+                }
+            },
+            Self::Ldap(new) => {
+                let url = new.url.clone();
+                if let LdapLookup::Search {
+                    bind_dn,
+                    bind_password: Some(password),
+                    ..
+                } = &mut new.lookup
                     && password == REDACTED
                 {
-                    *password = secret.clone();
+                    let stored = match previous {
+                        Self::Ldap(old) if old.url == url => match &old.lookup {
+                            LdapLookup::Search {
+                                bind_dn: old_dn,
+                                bind_password: Some(secret),
+                                ..
+                            } if old_dn == bind_dn => Some(secret.clone()),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match stored {
+                        Some(secret) => *password = secret,
+                        None => {
+                            return Err(ValidationError::new(
+                                "bind_password",
+                                "******** stands for the stored password, kept only while the URL and bind DN stay the same: enter the password again",
+                            ));
+                        }
+                    }
                 }
             }
             _ => {}
         }
-        self
+        Ok(self)
+    }
+
+    /// [`Self::validate`], and what only the domain can tell: an IMAP login needs TLS, from the
+    /// source or from the domain's own IMAP endpoint.
+    pub fn validate_for(&self, domain: &super::domain::Domain) -> Result<(), ValidationError> {
+        self.validate()?;
+        if let Self::Imap(imap) = self
+            && imap.encryption.is_none()
+            && domain.protocols.imap.primary.encryption == Encryption::None
+        {
+            return Err(ValidationError::new(
+                "encryption",
+                "the domain's IMAP endpoint is unencrypted and passwords are only sent over TLS: set encryption to ssl or starttls",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -236,6 +271,8 @@ fn url_password(url: &str) -> Option<&str> {
 
 fn redact_url_password(url: &str) -> String {
     match url::Url::parse(url) {
+        // A password in the query (refused when saved) would be shown: show nothing instead.
+        Ok(parsed) if query_has_password(&parsed) => REDACTED.to_string(),
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some(REDACTED));
             parsed.to_string()
@@ -244,6 +281,11 @@ fn redact_url_password(url: &str) -> String {
         // Unparsable: show nothing of it rather than risk showing a password.
         Err(_) => REDACTED.to_string(),
     }
+}
+
+fn query_has_password(url: &url::Url) -> bool {
+    url.query_pairs()
+        .any(|(key, _)| key.to_ascii_lowercase().contains("password"))
 }
 
 fn required(field: &'static str, value: &str) -> Result<(), ValidationError> {
@@ -309,6 +351,24 @@ impl SqlSource {
                 "it never uses %u (the address), %n or %d, so it cannot find one user",
             ));
         }
+        // Between quotes a placeholder can only be a parameter when it is alone ('%u').
+        for literal in self.query.split('\'').skip(1).step_by(2) {
+            let alone = literal.len() == 2 && literal.starts_with('%');
+            if !alone && ["%u", "%n", "%d"].iter().any(|p| literal.contains(p)) {
+                return Err(ValidationError::new(
+                    "query",
+                    format!(
+                        "'{literal}': a placeholder inside a longer text cannot be passed as a parameter; build the text in SQL (e.g. CONCAT(%n, '@', %d), or %n || '@' || %d)"
+                    ),
+                ));
+            }
+        }
+        if url::Url::parse(&self.url).is_ok_and(|url| query_has_password(&url)) {
+            return Err(ValidationError::new(
+                "url",
+                "put the password in the URL's USER:PASSWORD@ part, where Signpost keeps it hidden",
+            ));
+        }
         Ok(())
     }
 }
@@ -327,6 +387,26 @@ impl LdapSource {
             return Err(ValidationError::new(
                 "starttls",
                 "ldaps:// is already encrypted; StartTLS is for ldap://",
+            ));
+        }
+        let host = self
+            .url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
+            .unwrap_or("");
+        if host.contains('@') {
+            return Err(ValidationError::new(
+                "url",
+                "the URL names no user: put the search account in lookup.bind_dn and bind_password",
+            ));
+        }
+        let loopback = ["127.0.0.1", "[::1]", "localhost"]
+            .iter()
+            .any(|name| host == *name || host.starts_with(&format!("{name}:")));
+        if !secure && !self.starttls && !loopback {
+            return Err(ValidationError::new(
+                "starttls",
+                "users' passwords would cross the network in clear: use ldaps:// or starttls (plain ldap:// is accepted only to this machine)",
             ));
         }
         if let Some(path) = &self.ca_file {
@@ -458,17 +538,52 @@ mod tests {
         };
         assert!(!shown_sql.url.contains("s3cr"), "{}", shown_sql.url);
         assert!(shown_sql.url.contains(REDACTED) || shown_sql.url.contains("%2A"));
-        let back = shown.clone().keeping_secrets_of(&sql);
+        let back = shown.clone().keeping_secrets_of(&sql).unwrap();
         assert_eq!(back, sql);
+        // Never to another host with the stored password.
+        let UserSource::Sql(mut elsewhere) = shown.clone() else {
+            panic!()
+        };
+        elsewhere.url = elsewhere.url.replace("db.example.com", "evil.example");
+        assert_eq!(
+            UserSource::Sql(elsewhere)
+                .keeping_secrets_of(&sql)
+                .unwrap_err()
+                .field,
+            "url"
+        );
+        assert_eq!(
+            shown
+                .clone()
+                .keeping_secrets_of(&UserSource::Builtin)
+                .unwrap_err()
+                .field,
+            "url"
+        );
 
         let ldap = ldap_search(Some("hunter2"));
         let shown = ldap.redacted();
         assert!(!format!("{shown:?}").contains("hunter2"));
-        assert_eq!(shown.keeping_secrets_of(&ldap), ldap);
+        assert_eq!(shown.clone().keeping_secrets_of(&ldap).unwrap(), ldap);
+        let UserSource::Ldap(mut moved) = shown else {
+            panic!()
+        };
+        moved.url = "ldaps://evil.example".into();
+        assert_eq!(
+            UserSource::Ldap(moved)
+                .keeping_secrets_of(&ldap)
+                .unwrap_err()
+                .field,
+            "bind_password"
+        );
         // A new secret is taken as sent.
-        let changed = ldap_search(Some("new")).keeping_secrets_of(&ldap);
+        let changed = ldap_search(Some("new")).keeping_secrets_of(&ldap).unwrap();
         assert_eq!(changed, ldap_search(Some("new")));
         assert_eq!(redact_url_password("not a url"), REDACTED);
+        assert_eq!(
+            redact_url_password("postgres://reader@db/x?password=s3cret"),
+            REDACTED
+        );
     }
 
     #[test]
@@ -508,6 +623,42 @@ mod tests {
             })),
             "encryption"
         );
+        let sql = |url: &str, query: &str| {
+            UserSource::Sql(SqlSource {
+                url: url.into(),
+                query: query.into(),
+            })
+        };
+        assert_eq!(
+            bad(sql(
+                "postgres://u@db/x?password=p",
+                "SELECT password FROM m WHERE u = %u"
+            )),
+            "url"
+        );
+        assert_eq!(
+            bad(sql(
+                "postgres://u@db/x",
+                "SELECT password FROM m WHERE u = '%n@%d'"
+            )),
+            "query"
+        );
+        assert!(
+            sql(
+                "postgres://u@db/x",
+                "SELECT password FROM m WHERE u = '%n' AND d = '%d' AND x = 'y'"
+            )
+            .validate()
+            .is_ok()
+        );
+        let UserSource::Ldap(mut plain) = ldap_search(None) else {
+            panic!()
+        };
+        plain.starttls = false;
+        plain.url = "ldap://ldap.example.com".into();
+        assert_eq!(bad(UserSource::Ldap(plain.clone())), "starttls");
+        plain.url = "ldap://127.0.0.1:3890".into();
+        assert!(UserSource::Ldap(plain).validate().is_ok());
     }
 
     #[test]

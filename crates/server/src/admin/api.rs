@@ -314,8 +314,8 @@ pub async fn set_user_source(
     caller.require_system()?;
     let domain = load_domain(admin, caller, name).await?;
     let current = admin.store.user_source(&domain.name).await?;
-    let source = source.keeping_secrets_of(&current);
-    source.validate()?;
+    let source = source.keeping_secrets_of(&current)?;
+    source.validate_for(&domain)?;
     admin.store.set_user_source(&domain.name, &source).await?;
     tracing::info!(administrator = %caller.name, domain = %domain.name, source = source.kind(), "user source changed");
     Ok(source.redacted())
