@@ -38,10 +38,10 @@ pub enum Answer {
 /// Directory questions in flight at once; more wait (within [`LOOKUP_TIMEOUT`]), so a flood of
 /// new logins cannot open a connection each to somebody's LDAP or IMAP server.
 pub const MAX_CONCURRENT_LOOKUPS: usize = 32;
-/// Questions in flight to one directory. More are told to try again later at once, so one slow
-/// or dead directory cannot take every slot from the others.
+/// Questions in flight to one directory; more wait their turn (within [`LOOKUP_TIMEOUT`]) without
+/// taking a place from other directories, so one slow or dead directory cannot hold up the rest.
 pub const MAX_LOOKUPS_PER_DIRECTORY: usize = 8;
-/// Directories whose questions are counted; beyond, the counts start afresh.
+/// Directories whose queues are kept; beyond, they start afresh.
 const MAX_COUNTED_DIRECTORIES: usize = 1024;
 
 /// The connections to every configured directory.
@@ -50,6 +50,7 @@ pub struct Directories {
     dns: Dns,
     roots: Roots,
     permits: tokio::sync::Semaphore,
+    /// One queue per directory (by kind and where it is).
     per_directory: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
@@ -84,13 +85,17 @@ impl Directories {
             // An LDAP bind with an empty password is an anonymous bind, which succeeds.
             return Answer::Refused("an empty password is never accepted".into());
         }
-        let Some(_own_permit) = self.directory_permit(source, domain) else {
-            return Answer::Unavailable(format!(
-                "{MAX_LOOKUPS_PER_DIRECTORY} questions to this {} directory are already waiting",
-                source.kind()
-            ));
-        };
+        let own_queue = self.directory_queue(source, domain);
         let asked = async {
+            // This directory's turn first, then one of all directories' places: a slow
+            // directory's questions wait in its own queue, not in front of the others.
+            let _own_permit = match own_queue {
+                Some(queue) => match queue.acquire_owned().await {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return Answer::Unavailable("shutting down".into()),
+                },
+                None => None,
+            };
             let Ok(_permit) = self.permits.acquire().await else {
                 return Answer::Unavailable("shutting down".into());
             };
@@ -123,12 +128,12 @@ impl Directories {
             })
     }
 
-    /// A place among the questions to the directory `source` names, if one is free.
-    fn directory_permit(
+    /// The queue of questions to the directory `source` names.
+    fn directory_queue(
         &self,
         source: &UserSource,
         domain: &Domain,
-    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    ) -> Option<Arc<tokio::sync::Semaphore>> {
         let place = match source {
             UserSource::Builtin => return None,
             UserSource::Sql(sql) => format!("sql {}", sql.url),
@@ -137,17 +142,16 @@ impl Directories {
                 format!("imap {}", imap.host.as_deref().unwrap_or(&domain.name))
             }
         };
-        let semaphore = {
-            let mut counted = self.per_directory.lock().ok()?;
-            if counted.len() >= MAX_COUNTED_DIRECTORIES && !counted.contains_key(&place) {
-                counted.clear();
-            }
-            counted
+        let mut queues = self.per_directory.lock().ok()?;
+        if queues.len() >= MAX_COUNTED_DIRECTORIES && !queues.contains_key(&place) {
+            queues.clear();
+        }
+        Some(
+            queues
                 .entry(place)
                 .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(MAX_LOOKUPS_PER_DIRECTORY)))
-                .clone()
-        };
-        semaphore.try_acquire_owned().ok()
+                .clone(),
+        )
     }
 
     fn roots_for(&self, ca_file: Option<&str>) -> Result<Roots, String> {
