@@ -57,6 +57,11 @@ pub async fn connect(
     roots: &Roots,
     credentials: Option<(&str, &str)>,
 ) -> Connection {
+    let credentials = credentials.map(|(user, password)| Credentials {
+        user,
+        password,
+        origin: None,
+    });
     let outcome = tokio::time::timeout(
         STEP_TIMEOUT * 4,
         session(protocol, host, port, security, dns, roots, credentials),
@@ -95,15 +100,25 @@ impl From<String> for Failure {
     }
 }
 
-/// Logs in as `user` over TLS (implicit or STARTTLS, the certificate checked for `host`), then
-/// logs out: whether the server takes this password.
+/// A login to make, for someone who reached Signpost from `origin`.
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    pub user: &'a str,
+    pub password: &'a str,
+    /// The address of the person whose password this is: an IMAP server that trusts Signpost
+    /// (Dovecot's `login_trusted_networks`) logs it, and slows down failed logins by it rather
+    /// than by Signpost's own address (RFC 2971 ID, `x-originating-ip`).
+    pub origin: Option<std::net::IpAddr>,
+}
+
+/// Logs in over TLS (implicit or STARTTLS, the certificate checked for `host`): whether the
+/// server takes this password.
 pub async fn log_in(
     protocol: MailProtocol,
     (host, port, security): (&str, u16, Security),
     dns: &Dns,
     roots: &Roots,
-    user: &str,
-    password: &str,
+    credentials: Credentials<'_>,
 ) -> Result<(), Failure> {
     if security == Security::Plain {
         return Err("passwords are only sent over TLS".to_string().into());
@@ -117,7 +132,7 @@ pub async fn log_in(
             security,
             dns,
             roots,
-            Some((user, password)),
+            Some(credentials),
         ),
     )
     .await
@@ -132,7 +147,7 @@ async fn session(
     security: Security,
     dns: &Dns,
     roots: &Roots,
-    credentials: Option<(&str, &str)>,
+    credentials: Option<Credentials<'_>>,
 ) -> Result<String, Failure> {
     let ip = *dns
         .addresses(host)
@@ -178,9 +193,14 @@ async fn session(
 async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     line: &mut Lines<S>,
     protocol: MailProtocol,
-    credentials: Option<(&str, &str)>,
+    credentials: Option<Credentials<'_>>,
 ) -> Result<String, Failure> {
-    let Some((user, password)) = credentials else {
+    let Some(Credentials {
+        user,
+        password,
+        origin,
+    }) = credentials
+    else {
         return Ok(String::new());
     };
     // Only a verdict on the password is a refusal; a server saying it cannot check now
@@ -202,6 +222,12 @@ async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     match protocol {
         MailProtocol::Imap => {
             let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+            if let Some(origin) = origin {
+                // Whatever the answer (a server without ID says BAD), the login goes on.
+                line.send(&format!("a1 ID (\"x-originating-ip\" \"{origin}\")"))
+                    .await?;
+                line.tagged("a1").await?;
+            }
             line.send(&format!("a2 LOGIN {} {}", quote(user), quote(password)))
                 .await?;
             let reply = line.tagged("a2").await?;

@@ -4,7 +4,7 @@
 use signpost_core::Domain;
 use signpost_core::model::{Encryption, ImapSource, ProtocolKind, expand_pattern};
 use signpost_diagnostics::dns::Dns;
-use signpost_diagnostics::mail::{self, MailProtocol, Security};
+use signpost_diagnostics::mail::{self, Credentials, MailProtocol, Security};
 use signpost_diagnostics::tls::Roots;
 
 use crate::placeholders::Subject;
@@ -15,19 +15,17 @@ pub async fn authenticate(
     domain: &Domain,
     subject: &Subject,
     password: &str,
-    dns: &Dns,
-    roots: &Roots,
+    origin: Option<std::net::IpAddr>,
+    (dns, roots): (&Dns, &Roots),
 ) -> Answer {
-    let imap = server(source, domain, ProtocolKind::Imap, &subject.address);
-    if let Err(failure) = mail::log_in(
-        MailProtocol::Imap,
-        imap.as_tuple(),
-        dns,
-        roots,
-        &subject.login,
+    let credentials = Credentials {
+        user: &subject.login,
         password,
-    )
-    .await
+        origin,
+    };
+    let imap = server(source, domain, ProtocolKind::Imap, &subject.address);
+    if let Err(failure) =
+        mail::log_in(MailProtocol::Imap, imap.as_tuple(), dns, roots, credentials).await
     {
         return refusal_or_outage("IMAP", &imap, failure);
     }
@@ -37,16 +35,7 @@ pub async fn authenticate(
     }
     if source.check_pop && domain.protocols.pop.enabled {
         let pop = server(source, domain, ProtocolKind::Pop, &subject.address);
-        match mail::log_in(
-            MailProtocol::Pop3,
-            pop.as_tuple(),
-            dns,
-            roots,
-            &subject.login,
-            password,
-        )
-        .await
-        {
+        match mail::log_in(MailProtocol::Pop3, pop.as_tuple(), dns, roots, credentials).await {
             Ok(()) => {}
             Err(failure) if failure.refused => user.access.pop = false,
             Err(failure) => return refusal_or_outage("POP3", &pop, failure),

@@ -73,13 +73,15 @@ impl Directories {
         Ok(Self::new(dns, Roots::load(&[])?))
     }
 
-    /// Asks `source` (one of `domain`'s) whether `password` is `subject`'s.
+    /// Asks `source` (one of `domain`'s) whether `password` is `subject`'s; `origin` is the
+    /// address the person asked from, passed on where a directory can use it.
     pub async fn authenticate(
         &self,
         source: &UserSource,
         domain: &Domain,
         subject: &Subject,
         password: &str,
+        origin: Option<std::net::IpAddr>,
     ) -> Answer {
         if password.is_empty() {
             // An LDAP bind with an empty password is an anonymous bind, which succeeds.
@@ -110,8 +112,15 @@ impl Directories {
                 },
                 UserSource::Imap(settings) => match self.roots_for(settings.ca_file.as_deref()) {
                     Ok(roots) => {
-                        imap::authenticate(settings, domain, subject, password, &self.dns, &roots)
-                            .await
+                        imap::authenticate(
+                            settings,
+                            domain,
+                            subject,
+                            password,
+                            origin,
+                            (&self.dns, &roots),
+                        )
+                        .await
                     }
                     Err(why) => Answer::Unavailable(why),
                 },

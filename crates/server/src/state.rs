@@ -280,7 +280,13 @@ impl AppState {
         } = found;
         let answer = self
             .directories
-            .authenticate(source, domain, &subject, &credentials.password)
+            .authenticate(
+                source,
+                domain,
+                &subject,
+                &credentials.password,
+                Some(client),
+            )
             .await;
         let user = match answer {
             Answer::Verified(user) => user,

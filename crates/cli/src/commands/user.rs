@@ -290,7 +290,7 @@ async fn test_in_directory(
     use signpost_directory::Answer;
     let directories = signpost_directory::Directories::with_system_defaults()?;
     let answer = directories
-        .authenticate(found.source, found.domain, &found.subject, &password)
+        .authenticate(found.source, found.domain, &found.subject, &password, None)
         .await;
     let mut report = TestReport {
         address: found.subject.address.clone(),

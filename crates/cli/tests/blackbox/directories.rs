@@ -285,11 +285,27 @@ fn imap_logins_decide_with_dovecot_over_tls() {
         }),
     );
     let token = api_token(&sp);
-    let server = sp.serve();
+    // Behind a trusted proxy, so the person's address is known.
+    let server = sp.serve_with(&["--trusted-proxy", "127.0.0.1"]);
 
-    let jo = outlook(&server, JO.0, JO);
+    let jo = server.send(
+        server
+            .client
+            .post(format!("{}/autodiscover/autodiscover.xml", server.base))
+            .header("content-type", "text/xml; charset=utf-8")
+            .header("x-forwarded-for", "192.0.2.7")
+            .basic_auth(JO.0, Some(JO.1))
+            .body(pox_request(JO.0, OUTLOOK_SCHEMA)),
+    );
     assert_eq!(jo.status, 200, "{}", jo.body);
     assert!(pop_offered(&jo) && jo.body.contains(&format!("<Port>{imaps}</Port>")));
+    // Dovecot trusts Signpost, so it logged (and would slow down) the person's address, which
+    // Signpost passed on with IMAP ID, not Signpost's own.
+    let dovecot_log = std::fs::read_to_string(dir.join("dovecot/dovecot.log")).unwrap_or_default();
+    assert!(
+        dovecot_log.contains("user=<jo@example.com>") && dovecot_log.contains("rip=192.0.2.7"),
+        "{dovecot_log}"
+    );
     assert_eq!(element_text(&jo.body, "DisplayName"), JO.0);
     assert_eq!(outlook(&server, JO.0, (JO.0, "wrong")).status, 401);
     assert_eq!(outlook(&server, GONE.0, GONE).status, 401);

@@ -404,7 +404,7 @@ pub fn dovecot_with(dir: &Path, (cert, key): (&Path, &Path), users: &[DovecotUse
         format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nprotocols = imap pop3 submission\n\
 listen = 127.0.0.1\ndefault_login_user = dovenull\ndefault_internal_user = dovecot\nfirst_valid_uid = 1\n\
-ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = plain login\nauth_failure_delay = 0\n\
+ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = plain login\nauth_failure_delay = 0\nlogin_trusted_networks = 127.0.0.0/8\n\
 passdb {{\n  driver = passwd-file\n  deny = yes\n  args = {d}/deny-%s\n}}\n\
 passdb {{\n  driver = passwd-file\n  args = scheme=SHA512-CRYPT {d}/users\n}}\n\
 userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\nmail_location = maildir:{d}/home/%u/Maildir\n\
