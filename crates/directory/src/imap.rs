@@ -29,10 +29,8 @@ pub async fn authenticate(
     {
         return refusal_or_outage("IMAP", &imap, failure);
     }
-    let mut user = directory_user(subject);
-    if !subject.login.eq_ignore_ascii_case(&subject.address) {
-        user.login_name = Some(subject.login.clone());
-    }
+    // The name the server just took is the one clients should use.
+    let mut user = directory_user(subject, None, Some(&subject.login));
     if source.check_pop && domain.protocols.pop.enabled {
         let pop = server(source, domain, ProtocolKind::Pop, &subject.address);
         match mail::log_in(MailProtocol::Pop3, pop.as_tuple(), dns, roots, credentials).await {

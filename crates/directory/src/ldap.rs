@@ -175,20 +175,14 @@ fn user_from_entry(source: &LdapSource, subject: &Subject, entry: &SearchEntry) 
     {
         return Answer::Refused(format!("{} does not hold {attribute}: {wanted}", entry.dn));
     }
-    let mut user = directory_user(subject);
-    if let Some(name) = first(entry, &source.display_name_attribute) {
-        user.display_name = name.trim().chars().take(256).collect();
-    }
-    if let Some(login) = source
-        .login_attribute
-        .as_deref()
-        .and_then(|a| first(entry, a))
-    {
-        let login = login.trim();
-        if !login.is_empty() && !login.eq_ignore_ascii_case(&user.address) {
-            user.login_name = Some(login.chars().take(256).collect());
-        }
-    }
+    let mut user = directory_user(
+        subject,
+        first(entry, &source.display_name_attribute),
+        source
+            .login_attribute
+            .as_deref()
+            .and_then(|a| first(entry, a)),
+    );
     if let Some(attribute) = &source.services_attribute {
         let services: Vec<&String> = entry
             .attrs

@@ -212,14 +212,50 @@ pub fn directory_for<'s>(
     })
 }
 
-/// A user as a directory describes them, before service access is narrowed.
-fn directory_user(subject: &Subject) -> User {
+/// A user as a directory describes them, before service access is narrowed. The directory's
+/// names are held to the rules for names typed into Signpost: a display name loses control
+/// characters and is cut at 256 characters; a login name that breaks the rules (or is just the
+/// address) is not used, and clients get the address.
+fn directory_user(subject: &Subject, display_name: Option<&str>, login_name: Option<&str>) -> User {
+    let display_name = display_name
+        .map(|name| {
+            name.chars()
+                .filter(|c| !c.is_control())
+                .take(validate::MAX_NAME_LEN)
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default();
+    let login_name = login_name
+        .and_then(|login| validate::login_name("login name", login).ok())
+        .filter(|login| !login.eq_ignore_ascii_case(&subject.address));
     User {
         address: subject.address.clone(),
         password_hash: String::new(),
-        display_name: String::new(),
-        login_name: None,
+        display_name,
+        login_name,
         legacy_dn: None,
         access: signpost_core::ServiceAccess::ALL,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_names_follow_the_rules_for_typed_names() {
+        let subject = Subject {
+            address: "jo@example.com".into(),
+            login: "jo@example.com".into(),
+        };
+        let user = directory_user(&subject, Some(" Jo\u{1}\u{7f} <Doe>\n"), Some("jo doe"));
+        assert_eq!(user.display_name, "Jo <Doe>");
+        assert_eq!(user.login_name, None, "a login with a space is not usable");
+        let user = directory_user(&subject, None, Some("JO@example.com"));
+        assert_eq!((user.display_name.as_str(), user.login_name), ("", None));
+        let user = directory_user(&subject, None, Some("jdoe"));
+        assert_eq!(user.login_name.as_deref(), Some("jdoe"));
     }
 }

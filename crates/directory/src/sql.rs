@@ -6,10 +6,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
-use signpost_core::model::{ProtocolKind, SqlSource, sql_access_column};
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::{AnyPool, Column, Executor, Row};
+use signpost_core::model::{ProtocolKind, REDACTED, SqlSource, sql_access_column, url_password};
+use sqlx::any::AnyRow;
+use sqlx::mysql::{MySqlPool, MySqlRow};
+use sqlx::pool::PoolOptions;
+use sqlx::{AnyPool, Column, Database, Executor, Row};
 use tracing::warn;
 
 use crate::placeholders::{Subject, sql_parameters};
@@ -78,46 +79,15 @@ impl Pools {
         if let Some(pool) = pools.get(url) {
             return Ok((pool.clone(), dialect));
         }
+        let read_only = dialect.read_only_statement();
         let pool = match dialect {
-            Dialect::MySql => Pool::MySql(
-                MySqlPoolOptions::new()
-                    .max_connections(CONNECTIONS_PER_DATABASE)
-                    .min_connections(0)
-                    .acquire_timeout(Duration::from_secs(4))
-                    .idle_timeout(Duration::from_secs(300))
-                    .after_connect(|connection, _| {
-                        Box::pin(async move {
-                            connection
-                                .execute("SET SESSION TRANSACTION READ ONLY")
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_lazy(&connect_url)
-                    .map_err(|e| without_secrets(&e.to_string(), url))?,
-            ),
+            Dialect::MySql => read_only_pool(&connect_url, read_only).map(Pool::MySql),
             Dialect::Postgres | Dialect::Sqlite => {
                 sqlx::any::install_default_drivers();
-                let read_only = dialect.read_only_statement();
-                Pool::Any(
-                    AnyPoolOptions::new()
-                        .max_connections(CONNECTIONS_PER_DATABASE)
-                        .min_connections(0)
-                        .acquire_timeout(Duration::from_secs(4))
-                        .idle_timeout(Duration::from_secs(300))
-                        .after_connect(move |connection, _| {
-                            Box::pin(async move {
-                                if let Some(statement) = read_only {
-                                    connection.execute(statement).await?;
-                                }
-                                Ok(())
-                            })
-                        })
-                        .connect_lazy(&connect_url)
-                        .map_err(|e| without_secrets(&e.to_string(), url))?,
-                )
+                read_only_pool(&connect_url, read_only).map(Pool::Any)
             }
-        };
+        }
+        .map_err(|e| without_secrets(&e.to_string(), url))?;
         if pools.len() >= MAX_POOLS {
             pools.clear();
         }
@@ -131,25 +101,13 @@ impl Pools {
             Err(why) => return Answer::Unavailable(why),
         };
         let (text, values) = sql_parameters(&source.query, subject, dialect == Dialect::Postgres);
-        // Two rows at most: one is the user, a second means the query is ambiguous.
         let found = match &pool {
-            Pool::Any(pool) => {
-                // The administrator's own query; every value from a login is a bound parameter.
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
-                for value in values {
-                    query = query.bind(value);
-                }
-                let rows: Result<Vec<AnyRow>, _> = query.fetch(pool).take(2).try_collect().await;
-                rows.map(|rows| one_user(&rows, subject))
-            }
-            Pool::MySql(pool) => {
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
-                for value in values {
-                    query = query.bind(value);
-                }
-                let rows: Result<Vec<MySqlRow>, _> = query.fetch(pool).take(2).try_collect().await;
-                rows.map(|rows| one_user(&rows, subject))
-            }
+            Pool::Any(pool) => first_two(pool, text, values)
+                .await
+                .map(|rows| one_user(&rows, subject)),
+            Pool::MySql(pool) => first_two(pool, text, values)
+                .await
+                .map(|rows| one_user(&rows, subject)),
         };
         found.unwrap_or_else(|e| {
             Answer::Unavailable(format!(
@@ -158,6 +116,50 @@ impl Pools {
             ))
         })
     }
+}
+
+/// A pool that opens connections only when asked, each made read-only by `statement` first.
+fn read_only_pool<DB: Database>(
+    url: &str,
+    statement: Option<&'static str>,
+) -> Result<sqlx::Pool<DB>, sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    PoolOptions::<DB>::new()
+        .max_connections(CONNECTIONS_PER_DATABASE)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(4))
+        .idle_timeout(Duration::from_secs(300))
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if let Some(statement) = statement {
+                    connection.execute(statement).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_lazy(url)
+}
+
+/// The administrator's query with the login's values bound, read up to two rows: one is the
+/// user, a second means the query is ambiguous.
+async fn first_two<DB: Database>(
+    pool: &sqlx::Pool<DB>,
+    text: String,
+    values: Vec<String>,
+) -> Result<Vec<DB::Row>, sqlx::Error>
+where
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c sqlx::Pool<DB>: Executor<'c, Database = DB>,
+{
+    // Every value from a login is a bound parameter, never part of the text.
+    let mut query = sqlx::query::<DB>(sqlx::AssertSqlSafe(text));
+    for value in values {
+        query = query.bind(value);
+    }
+    query.fetch(pool).take(2).try_collect().await
 }
 
 fn one_user<R: Cells>(rows: &[R], subject: &Subject) -> Answer {
@@ -253,16 +255,12 @@ fn user_from_row<R: Cells>(row: &R, subject: &Subject) -> Answer {
     {
         return Answer::Refused("the user is not active".into());
     }
-    let mut user = directory_user(subject);
-    if let Some(name) = row.column("display_name").and_then(|i| row.text(i)) {
-        user.display_name = name.trim().chars().take(256).collect();
-    }
-    if let Some(login) = row.column("login_name").and_then(|i| row.text(i)) {
-        let login = login.trim();
-        if !login.is_empty() && !login.eq_ignore_ascii_case(&user.address) {
-            user.login_name = Some(login.chars().take(256).collect());
-        }
-    }
+    let text_of = |column| row.column(column).and_then(|i| row.text(i));
+    let mut user = directory_user(
+        subject,
+        text_of("display_name").as_deref(),
+        text_of("login_name").as_deref(),
+    );
     for kind in ProtocolKind::ALL {
         // NULL says nothing: the protocol stays allowed.
         if let Some(index) = row.column(sql_access_column(kind))
@@ -276,18 +274,10 @@ fn user_from_row<R: Cells>(row: &R, subject: &Subject) -> Answer {
 
 /// An error message with the URL's password taken out (drivers sometimes repeat the URL).
 fn without_secrets(message: &str, url: &str) -> String {
-    let mut cleaned = message.to_string();
-    if let Some(password) = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split(['/', '?']).next())
-        .and_then(|authority| authority.rsplit_once('@'))
-        .and_then(|(credentials, _)| credentials.split_once(':'))
-        .map(|(_, password)| password)
-        .filter(|p| !p.is_empty())
-    {
-        cleaned = cleaned.replace(password, signpost_core::model::REDACTED);
+    match url_password(url).filter(|p| !p.is_empty()) {
+        Some(password) => message.replace(password, REDACTED),
+        None => message.to_string(),
     }
-    cleaned
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::observe::CurrentRequest;
 use crate::password_check::PasswordChecker;
 use crate::routes::autodiscover_xml::ParsedPox;
+use crate::routes::domain_of;
 use crate::tls::SniResolver;
 
 pub struct AppState {
@@ -305,7 +306,7 @@ impl AppState {
             }
             Answer::Refused(why) => {
                 debug!(id = %CurrentRequest, address = %subject.address, %why, "the directory refused the login");
-                if source.kind() == "sql" {
+                if matches!(**source, signpost_core::UserSource::Sql(_)) {
                     // Unknown users cost the same hash as wrong passwords.
                     self.passwords.verify(None, &credentials.password).await;
                 }
@@ -341,10 +342,6 @@ impl AppState {
             }
         }
     }
-}
-
-fn domain_of(address: &str) -> &str {
-    address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
 }
 
 /// A login name as it may appear in logs: nothing an attacker could use to forge another line

@@ -262,7 +262,8 @@ impl UserSource {
     }
 }
 
-fn url_password(url: &str) -> Option<&str> {
+/// The password in a URL's `USER:PASSWORD@` part, as written.
+pub fn url_password(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     let credentials = authority.rsplit_once('@')?.0;

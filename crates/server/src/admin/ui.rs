@@ -24,6 +24,7 @@ use super::api::{self, PreviewRequest, ProbeRequest};
 use super::auth::{self, Caller};
 use super::error::ApiError;
 use crate::recent::RecentFilter;
+use crate::routes::domain_of;
 
 type Admin = State<Arc<AdminState>>;
 
@@ -775,10 +776,6 @@ async fn users_page(
 
 fn users_path(domain: &str) -> String {
     format!("{}/users", domain_path(domain))
-}
-
-fn domain_of(address: &str) -> &str {
-    address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
 }
 
 /// The user-source form: empty text means built-in users, else the source as JSON.
