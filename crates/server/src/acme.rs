@@ -43,6 +43,10 @@ pub async fn run(state: SharedState, store: Arc<dyn Store>, settings: AcmeSettin
         if let Err(e) = look_over(&state, store.as_ref(), &settings, &mut failures).await {
             warn!(error = %format!("{e:#}"), "ACME: cannot look over certificates");
         }
+        state
+            .metrics
+            .acme_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::time::sleep(settings.check_interval).await;
     }
 }

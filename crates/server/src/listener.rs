@@ -114,6 +114,7 @@ pub async fn run(
 
     let mut background = vec![
         tokio::spawn(snapshot_reload::follow_store(state.clone(), store.clone())),
+        tokio::spawn(snapshot_reload::watch_health(state.clone(), store.clone())),
         tokio::spawn(certificates::watch(state.clone(), store.clone())),
     ];
     if store.is_shared() && config.recent_requests > 0 {

@@ -158,6 +158,8 @@ pub struct Metrics {
     pub remembered_logins: AtomicU64,
     /// Logins that could not be checked because the domain's directory was unavailable.
     pub directory_unavailable: AtomicU64,
+    /// Completed looks over the certificates ACME manages.
+    pub acme_checks: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -168,6 +170,7 @@ impl Default for Metrics {
             rate_limited: AtomicU64::new(0),
             remembered_logins: AtomicU64::new(0),
             directory_unavailable: AtomicU64::new(0),
+            acme_checks: AtomicU64::new(0),
         }
     }
 }
@@ -283,6 +286,11 @@ impl Metrics {
                 "signpost_directory_unavailable_total",
                 "Logins not checked because the domain's user directory was unavailable.",
                 &self.directory_unavailable,
+            ),
+            (
+                "signpost_acme_checks_total",
+                "Completed looks over the certificates ACME manages (each may order or renew).",
+                &self.acme_checks,
             ),
         ] {
             let _ = writeln!(

@@ -2,6 +2,12 @@
 //! another instance are picked up at once when the store announces them (PostgreSQL), and
 //! within one poll interval otherwise. While the store cannot be read, answers keep coming from
 //! the last snapshot and `/readyz` says the instance is degraded.
+//!
+//! Whether the store can be read is decided by [`watch_health`] alone: one bounded look every
+//! [`HEALTH_CHECK_EVERY`], so an instance says `degraded` within
+//! `HEALTH_CHECK_EVERY + HEALTH_CHECK_TIMEOUT` (3 s) of its database becoming unreachable,
+//! whatever its connection pool holds or waits for, and `ready` within about a second of it
+//! coming back.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,6 +20,29 @@ use crate::state::SharedState;
 
 /// With announcements, polling is only the safety net.
 const POLL_WITH_ANNOUNCEMENTS: Duration = Duration::from_secs(2);
+/// How often the store is asked whether it can be read.
+pub const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How long one such look may take before the store counts as unreachable. A pool may hold
+/// connections to a server that no longer answers, or wait out its own acquire timeout.
+pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Looks at the store every [`HEALTH_CHECK_EVERY`]; `store_up` (and so `/readyz` and
+/// `signpost_store_up`) follows what it sees.
+pub async fn watch_health(state: SharedState, store: Arc<dyn Store>) {
+    let mut interval = tokio::time::interval(HEALTH_CHECK_EVERY);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match tokio::time::timeout(HEALTH_CHECK_TIMEOUT, store.version()).await {
+            Ok(Ok(_)) => mark_up(&state),
+            Ok(Err(e)) => mark_down(&state, &e),
+            Err(_) => mark_down(
+                &state,
+                &format!("no answer within {} s", HEALTH_CHECK_TIMEOUT.as_secs()),
+            ),
+        }
+    }
+}
 
 pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
     let mut changes = store.watch_changes().await;
@@ -24,6 +53,10 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
     };
     let mut interval = tokio::time::interval(interval_length);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A Resync (announcements were lost) stands until a load succeeds.
+    let mut resync_pending = false;
+    // Whether the last load failed (said once, not at every tick).
+    let mut load_failing = false;
     loop {
         let announced = match changes.as_mut() {
             Some(receiver) => tokio::select! {
@@ -35,6 +68,7 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
                 None
             }
         };
+        resync_pending |= announced == Some(Change::Resync);
         let current = state.snapshot.load().version;
         if let Some(Change::Version(version)) = announced
             && version == current
@@ -42,15 +76,12 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
             continue;
         }
         // Announced or not, the store's own version decides (a Resync re-reads everything).
-        let changed = match store.version().await {
-            Ok(version) => version != current || announced == Some(Change::Resync),
-            Err(e) => {
-                mark_down(&state, &e);
-                continue;
-            }
+        // Unreadable: `watch_health` says so; the next tick tries again.
+        let Ok(Ok(version)) = tokio::time::timeout(HEALTH_CHECK_TIMEOUT, store.version()).await
+        else {
+            continue;
         };
-        if !changed {
-            mark_up(&state);
+        if version == current && !resync_pending {
             continue;
         }
         match store.load_snapshot().await {
@@ -64,13 +95,18 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
                     );
                 }
                 state.replace_snapshot(snapshot);
-                mark_up(&state);
+                resync_pending = false;
+                load_failing = false;
                 // Certificates and ACME challenges bump the same counter.
                 if let Err(e) = crate::certificates::reload(&state, store.as_ref()).await {
                     warn!(error = %e, "certificates could not be reloaded; keeping the previous ones");
                 }
             }
-            Err(e) => mark_down(&state, &e),
+            Err(e) => {
+                if !std::mem::replace(&mut load_failing, true) {
+                    warn!(error = %e, "cannot load the changed configuration; still answering from the previous one");
+                }
+            }
         }
     }
 }

@@ -1,45 +1,30 @@
-//! A private PostgreSQL cluster (Debian's `postgresql` package) for one test or one test
-//! process: `initdb` in a temporary directory, `postgres` on a free port of 127.0.0.1 with trust
-//! authentication for loopback only. As root, the cluster runs as the `postgres` user.
+//! A private PostgreSQL cluster (Debian's `postgresql`) for one test: a copy of a cluster made
+//! once by `initdb`, `postgres` on a free port of 127.0.0.1 with trust authentication for
+//! loopback only, stopped (fast shutdown, SIGINT to the server itself) when dropped. As root,
+//! the cluster runs as the `postgres` user.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::process::{Running, StartFailure, start_with_retry};
+use crate::tools::{self, Tool};
+
 pub struct PostgresServer {
     dir: tempfile::TempDir,
-    bin: PathBuf,
     port: u16,
-    process: Option<Child>,
-}
-
-/// The directory of PostgreSQL's programs (`initdb`, `postgres`, `psql`).
-fn postgres_bin() -> PathBuf {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is not installed (Debian package postgresql; scripts/test installs it)")
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|bin| bin.join("initdb").exists())
-        .collect();
-    versions.sort();
-    versions
-        .pop()
-        .expect("no /usr/lib/postgresql/*/bin/initdb (Debian package postgresql)")
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    /// How many times it was started (each run logs to its own files).
+    starts: u32,
+    process: Option<Running>,
 }
 
 /// A command run as the cluster's owner (setpriv execs in place: signals reach the program).
-fn as_owner(program: &Path) -> Command {
-    if is_root() {
+fn as_owner(program: &str) -> Command {
+    let program = tools::postgres_bin()
+        .map(|bin| bin.join(program))
+        .unwrap_or_else(|| PathBuf::from(program));
+    if tools::is_root() {
         let mut command = Command::new("setpriv");
         command
             .args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
@@ -50,70 +35,96 @@ fn as_owner(program: &Path) -> Command {
     }
 }
 
-/// Runs the server under a shell that stops it (and removes the cluster if asked) when the test
-/// process ends, even if nothing is dropped: statics, a panicking test harness.
-const WATCHDOG: &str = r#"
-"$@" & pg=$!
-trap 'kill -INT $pg 2>/dev/null; wait $pg; exit 0' INT TERM
-while kill -0 "$SIGNPOST_TEST_PARENT" 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 1; done
-kill -INT $pg 2>/dev/null; wait $pg
-[ -n "$SIGNPOST_TEST_REMOVE" ] && rm -rf "$SIGNPOST_TEST_REMOVE"
-exit 0
-"#;
+fn chown_to_owner(path: &Path) {
+    if tools::is_root() {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(path)
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown postgres {}", path.display());
+    }
+}
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+const INITDB_ARGS: [&str; 7] = [
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "--no-sync",
+    "-E",
+    "UTF8",
+    "--locale=C",
+];
+
+/// A freshly initialised cluster to copy, made once per machine and PostgreSQL version (it is
+/// only ever read; a new one is built beside it and renamed into place, so it is never partial).
+fn template() -> PathBuf {
+    let bin = tools::postgres_bin().expect("required above");
+    let version = bin
+        .parent()
+        .and_then(|v| v.file_name())
+        .map(|v| v.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let uid = if tools::is_root() { "root" } else { "user" };
+    let template = std::env::temp_dir().join(format!("signpost-test-pg-template-{version}-{uid}"));
+    if template.join("PG_VERSION").is_file() {
+        return template;
+    }
+    let building = tempfile::Builder::new()
+        .prefix("signpost-test-pg-building-")
+        .tempdir()
+        .expect("temporary directory");
+    let data = building.path().join("data");
+    std::fs::create_dir(&data).expect("data directory");
+    chown_to_owner(building.path());
+    let out = as_owner("initdb")
+        .arg("-D")
+        .arg(&data)
+        .args(INITDB_ARGS)
+        .output()
+        .expect("run initdb");
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another process may have won the race; either copy is as good.
+    if std::fs::rename(&data, &template).is_err() {
+        assert!(
+            template.join("PG_VERSION").is_file(),
+            "cannot put the PostgreSQL template at {}",
+            template.display()
+        );
+    }
+    template
 }
 
 impl PostgresServer {
-    /// Creates and starts a cluster.
+    /// A new cluster of its own, started.
     pub fn start() -> Self {
+        tools::require(Tool::Postgres);
         let dir = tempfile::Builder::new()
             .prefix("signpost-pg-")
             .tempdir()
             .expect("temporary directory");
-        let data = dir.path().join("data");
-        std::fs::create_dir(&data).expect("data directory");
-        if is_root() {
-            for path in [dir.path(), data.as_path()] {
-                let status = Command::new("chown")
-                    .arg("postgres:postgres")
-                    .arg(path)
-                    .status()
-                    .expect("chown");
-                assert!(status.success(), "chown {}", path.display());
-            }
-        }
-        let bin = postgres_bin();
-        let out = as_owner(&bin.join("initdb"))
-            .args(["-D"])
-            .arg(&data)
-            .args([
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ])
-            .output()
-            .expect("run initdb");
-        assert!(
-            out.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(template())
+            .arg(dir.path().join("data"))
+            .status()
+            .expect("cp");
+        assert!(copied.success(), "copying the PostgreSQL template failed");
+        chown_to_owner(dir.path());
         let mut server = Self {
             dir,
-            bin,
-            port: free_port(),
+            port: 0,
+            starts: 0,
             process: None,
         };
-        server.start_again();
+        start_with_retry("PostgreSQL", || {
+            server.port = crate::ports::free_port();
+            server.launch()
+        });
         server
     }
 
@@ -121,22 +132,11 @@ impl PostgresServer {
         self.dir.path().join("data")
     }
 
-    /// Starts the (stopped) cluster again on the same port, and waits until it accepts logins.
-    pub fn start_again(&mut self) {
-        assert!(self.process.is_none(), "already running");
-        let log =
-            std::fs::File::create(self.dir.path().join(format!("postgres-{}.log", self.port)))
-                .expect("log file");
-        let owner = as_owner(&self.bin.join("postgres"));
-        let mut command = Command::new("sh");
+    /// Starts `postgres` on `self.port` and waits until it accepts logins.
+    fn launch(&mut self) -> Result<(), StartFailure> {
+        self.starts += 1;
+        let mut command = as_owner("postgres");
         command
-            .args(["-c", WATCHDOG, "watchdog"])
-            .arg(owner.get_program())
-            .args(owner.get_args())
-            .env("SIGNPOST_TEST_PARENT", std::process::id().to_string())
-            // Only matters when nothing drops this server (see `shared`).
-            .env("SIGNPOST_TEST_REMOVE", self.dir.path());
-        let process = command
             .arg("-D")
             .arg(self.data())
             .args(["-p", &self.port.to_string()])
@@ -146,39 +146,38 @@ impl PostgresServer {
                 "unix_socket_directories={}",
                 self.dir.path().display()
             ))
-            .args(["-c", "fsync=off", "-c", "max_connections=200"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start postgres");
-        self.process = Some(process);
-        let deadline = Instant::now() + Duration::from_secs(30);
+            .args(["-c", "fsync=off", "-c", "max_connections=200"]);
+        let mut process = Running::spawn_with(
+            &format!("postgres-{}-{}", self.port, self.starts),
+            &mut command,
+            &self.dir.path().join("logs"),
+            "INT",
+            Some(self.dir.path()),
+        );
+        let deadline = Instant::now() + crate::process::START_LIMIT;
         while !self.accepts_logins() {
-            assert!(
-                Instant::now() < deadline,
-                "postgres did not start: {}",
-                self.log()
-            );
+            process.check_alive("accepting logins", deadline)?;
             std::thread::sleep(Duration::from_millis(100));
+        }
+        self.process = Some(process);
+        Ok(())
+    }
+
+    /// Starts the (stopped) cluster again on the same port, and waits until it accepts logins.
+    pub fn start_again(&mut self) {
+        assert!(self.process.is_none(), "PostgreSQL is already running");
+        if let Err(failure) = self.launch() {
+            panic!(
+                "PostgreSQL did not start again on port {}: {failure}",
+                self.port
+            );
         }
     }
 
-    /// Stops the cluster (fast shutdown: clients are disconnected).
+    /// Stops the cluster (fast shutdown: clients are disconnected) and waits until it has.
     pub fn stop(&mut self) {
         if let Some(mut process) = self.process.take() {
-            let _ = Command::new("kill")
-                .args(["-INT", &process.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = process.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = process.kill();
-            let _ = process.wait();
+            process.stop();
         }
     }
 
@@ -188,16 +187,11 @@ impl PostgresServer {
 
     /// Runs SQL with psql; its output, or why it failed.
     pub fn psql(&self, database: &str, sql: &str) -> Result<String, String> {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
-            .args(["-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+        let out = tools::command(Tool::Postgres, "psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "postgres", "-d", database])
+            .args(["-v", "ON_ERROR_STOP=1", "-Atc", sql])
+            .stdin(Stdio::null())
             .output()
             .map_err(|e| e.to_string())?;
         if out.status.success() {
@@ -207,6 +201,11 @@ impl PostgresServer {
         }
     }
 
+    /// The server process's id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Running::pid)
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -214,11 +213,7 @@ impl PostgresServer {
     /// A new, empty database; its URL.
     pub fn new_database(&self) -> String {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "signpost_test_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("signpost_test_{}", COUNTER.fetch_add(1, Ordering::Relaxed));
         self.psql("postgres", &format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("create database {name}: {e}"));
         self.url(&name)
@@ -228,16 +223,9 @@ impl PostgresServer {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    /// What the server logged.
+    /// What the server logged, in every run so far.
     pub fn log(&self) -> String {
-        std::fs::read_dir(self.dir.path())
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with("postgres-"))
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::process::logs_in(&self.dir.path().join("logs"))
     }
 }
 
@@ -245,10 +233,4 @@ impl Drop for PostgresServer {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// One cluster shared by every test of this process that only needs a database of its own.
-pub fn shared() -> &'static PostgresServer {
-    static SHARED: OnceLock<PostgresServer> = OnceLock::new();
-    SHARED.get_or_init(PostgresServer::start)
 }

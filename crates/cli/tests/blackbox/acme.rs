@@ -2,8 +2,9 @@
 //! TLS-ALPN-01; the certificate stored, listed and served by SNI.
 
 use crate::harness::*;
-use crate::pebble::Pebble;
 use crate::tls_client;
+
+signpost_testkit::tests![acme_issues_and_renews_with_pebble,];
 
 fn served_serial(https: std::net::SocketAddr, root: &str, sni: &str) -> Option<String> {
     let stream = tls_client::connect(tls_client::trusting(root), https, Some(sni)).ok()?;
@@ -27,7 +28,6 @@ fn acme_rows(sp: &Signpost) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
 fn acme_issues_and_renews_with_pebble() {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&[
@@ -39,7 +39,7 @@ fn acme_issues_and_renews_with_pebble() {
         "--acme-hostname",
         "on",
     ]);
-    let pebble = Pebble::start(sp.dir.path());
+    let pebble = crate::pebble::start(sp.dir.path());
     let listen = format!("127.0.0.1:{}", pebble.http01_port);
     let listen_tls = format!("127.0.0.1:{}", pebble.tls_alpn_port);
     let server = sp.serve_with(&[
@@ -56,17 +56,12 @@ fn acme_issues_and_renews_with_pebble() {
         "--acme-check-seconds",
         "1",
     ]);
-    let root = pebble.issuing_root();
+    let root = crate::pebble::issuing_root(&pebble);
     let https = server.https[0];
-    assert!(
-        server.eventually(90, |_| served_serial(
-            https,
-            &root,
-            "autodiscover.example.com"
-        )
-        .is_some()),
-        "no certificate from Pebble:\n{}",
-        server.log()
+    server.wait_until(
+        "a certificate from Pebble served for autodiscover.example.com",
+        |_| served_serial(https, &root, "autodiscover.example.com"),
+        Option::is_some,
     );
     let first = served_serial(https, &root, "autoconfig.example.com").expect("autoconfig covered");
     assert_eq!(
@@ -84,15 +79,12 @@ fn acme_issues_and_renews_with_pebble() {
     // Renewal on request: a new certificate replaces the old one.
     let out = sp.ok(&["cert", "renew", "autodiscover.example.com"]);
     assert!(out.contains("renewal requested"), "{out}");
-    assert!(
-        server.eventually(90, |_| served_serial(
-            https,
-            &root,
-            "autodiscover.example.com"
-        )
-        .is_some_and(|s| s != first)),
-        "not renewed:\n{}",
-        server.log()
+    server.wait_until(
+        &format!(
+            "a renewed certificate for autodiscover.example.com (serial other than {first:?})"
+        ),
+        |_| served_serial(https, &root, "autodiscover.example.com"),
+        |serial| serial.as_ref().is_some_and(|s| *s != first),
     );
     let ids: std::collections::BTreeSet<String> = acme_rows(&sp)
         .iter()
@@ -128,15 +120,10 @@ fn acme_issues_and_renews_with_pebble() {
         "1",
     ]);
     let https = server.https[0];
-    assert!(
-        server.eventually(90, |_| served_serial(
-            https,
-            &root,
-            "autoconfig.example.org"
-        )
-        .is_some()),
-        "no TLS-ALPN-01 certificate:\n{}",
-        server.log()
+    server.wait_until(
+        "a certificate for autoconfig.example.org obtained by TLS-ALPN-01",
+        |_| served_serial(https, &root, "autoconfig.example.org"),
+        Option::is_some,
     );
     assert!(
         !server.log().contains("creating an account"),

@@ -6,6 +6,19 @@ use serde_json::{Value, json};
 
 use crate::harness::{Server, Signpost, pox_request, workspace_root};
 
+signpost_testkit::tests![
+    setup_link_creates_the_first_administrator_once,
+    every_documented_route_is_served_and_guarded,
+    the_api_changes_what_clients_are_told,
+    sessions_need_the_csrf_token_and_end,
+    tokens_are_shown_once_stored_hashed_and_revocable,
+    domain_administrators_see_and_change_only_their_domains,
+    the_administration_surface_can_live_on_its_own_listener,
+    on_https_the_admin_cookie_is_secure_and_browsers_stay_on_https,
+    the_web_forms_need_a_session_and_their_csrf_token,
+    user_sources_are_changed_by_system_administrators_and_never_show_secrets,
+];
+
 const PASSWORD: &str = "correct horse battery";
 
 /// How a test authenticates to the API.
@@ -100,7 +113,6 @@ fn filled(path: &str) -> String {
         .replace("{token}", "nightly")
 }
 
-#[test]
 fn setup_link_creates_the_first_administrator_once() {
     let sp = Signpost::new();
     let server = sp.serve();
@@ -156,7 +168,6 @@ fn setup_link_creates_the_first_administrator_once() {
     assert!(!sp.ok(&["admin", "list"]).contains("mallory"));
 }
 
-#[test]
 fn every_documented_route_is_served_and_guarded() {
     let sp = Signpost::new().with_example_domain();
     add_admin(&sp, "alice", &[]);
@@ -215,7 +226,6 @@ fn every_documented_route_is_served_and_guarded() {
     assert_eq!(unknown.body["error"], "no_such_route");
 }
 
-#[test]
 fn the_api_changes_what_clients_are_told() {
     let sp = Signpost::new();
     add_admin(&sp, "alice", &[]);
@@ -482,7 +492,6 @@ fn the_api_changes_what_clients_are_told() {
     assert!(!log.contains("second pw") && !log.contains(PASSWORD));
 }
 
-#[test]
 fn sessions_need_the_csrf_token_and_end() {
     let sp = Signpost::new().with_example_domain();
     add_admin(&sp, "alice", &[]);
@@ -551,15 +560,19 @@ fn sessions_need_the_csrf_token_and_end() {
         401
     );
 
-    // Sessions expire.
+    // Sessions expire (after 2 seconds here).
+    let signed_in = std::time::Instant::now();
     let short = session_of(&sign_in(&server, "alice", PASSWORD));
-    assert_eq!(
-        call(&server, &short, "GET", "/api/v1/domains", None).status,
-        200
+    let before = call(&server, &short, "GET", "/api/v1/domains", None).status;
+    // Only a machine stalled for 2 seconds between the two calls could see it expired already.
+    if signed_in.elapsed() < std::time::Duration::from_millis(1500) {
+        assert_eq!(before, 200, "a fresh session works");
+    }
+    server.wait_until(
+        "401 once the 2-second session has expired",
+        |s| call(s, &short, "GET", "/api/v1/domains", None).status,
+        |&status| status == 401,
     );
-    std::thread::sleep(std::time::Duration::from_millis(3100));
-    let expired = call(&server, &short, "GET", "/api/v1/domains", None);
-    assert_eq!(expired.status, 401, "expired session: {:?}", expired.body);
 
     // Failed sign-ins are limited (10 per client), even with the right password after.
     for _ in 0..10 {
@@ -570,7 +583,6 @@ fn sessions_need_the_csrf_token_and_end() {
     assert_eq!(limited.body["error"], "rate_limited");
 }
 
-#[test]
 fn tokens_are_shown_once_stored_hashed_and_revocable() {
     let sp = Signpost::new().with_example_domain();
     add_admin(&sp, "alice", &[]);
@@ -628,7 +640,6 @@ fn tokens_are_shown_once_stored_hashed_and_revocable() {
     );
 }
 
-#[test]
 fn domain_administrators_see_and_change_only_their_domains() {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&[
@@ -705,7 +716,6 @@ fn domain_administrators_see_and_change_only_their_domains() {
     );
 }
 
-#[test]
 fn the_administration_surface_can_live_on_its_own_listener() {
     let sp = Signpost::new().with_example_domain();
     add_admin(&sp, "alice", &[]);
@@ -742,7 +752,6 @@ fn the_administration_surface_can_live_on_its_own_listener() {
     assert!(off.setup_link.is_none());
 }
 
-#[test]
 fn on_https_the_admin_cookie_is_secure_and_browsers_stay_on_https() {
     let sp = Signpost::new().with_example_domain();
     add_admin(&sp, "alice", &[]);
@@ -791,7 +800,6 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-#[test]
 fn the_web_forms_need_a_session_and_their_csrf_token() {
     let sp = Signpost::new().with_example_domain();
     add_admin(&sp, "alice", &[]);
@@ -892,7 +900,6 @@ fn the_web_forms_need_a_session_and_their_csrf_token() {
     );
 }
 
-#[test]
 fn user_sources_are_changed_by_system_administrators_and_never_show_secrets() {
     let sp = Signpost::new().with_example_domain();
     add_admin(&sp, "root", &[]);

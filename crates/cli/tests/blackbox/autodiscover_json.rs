@@ -2,6 +2,12 @@
 
 use crate::harness::*;
 
+signpost_testkit::tests![
+    both_url_forms_answer_each_protocol,
+    errors_are_json_with_the_right_status,
+    redirected_domains_point_at_their_target,
+];
+
 fn json(answer: &Answer) -> serde_json::Value {
     assert!(
         answer.content_type.starts_with("application/json"),
@@ -11,7 +17,6 @@ fn json(answer: &Answer) -> serde_json::Value {
     serde_json::from_str(&answer.body).expect("JSON answer")
 }
 
-#[test]
 fn both_url_forms_answer_each_protocol() {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&[
@@ -60,7 +65,6 @@ fn both_url_forms_answer_each_protocol() {
     }
 }
 
-#[test]
 fn errors_are_json_with_the_right_status() {
     let sp = Signpost::new().with_example_domain();
     let server = sp.serve();
@@ -108,7 +112,6 @@ fn errors_are_json_with_the_right_status() {
     assert_eq!(json(&bad)["ErrorCode"], "InvalidUser");
 }
 
-#[test]
 fn redirected_domains_point_at_their_target() {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&[

@@ -2,6 +2,26 @@
 
 use crate::harness::*;
 
+signpost_testkit::tests![
+    outlook_flow_is_401_then_basic_then_the_desktop_answer,
+    login_name_logs_in_and_is_the_login_name_given_to_clients,
+    a_password_change_ends_the_remembered_credential,
+    authenticated_users_cannot_ask_about_other_addresses,
+    service_access_removes_protocols_from_that_users_answer,
+    activesync_answer_and_its_601s,
+    each_error_code_in_the_exchange_shape,
+    domain_redirects_answer_redirect_addr_and_mobile_redirect,
+    every_letter_case_of_the_path_is_answered,
+    get_without_a_body_is_answered,
+    legacy_dn_names_the_user,
+    auth_policies_optional_and_off,
+    hostile_display_names_come_out_escaped,
+    doctype_and_entities_are_refused,
+    oversized_bodies_are_refused,
+    cli_changes_reach_a_running_server,
+    remembered_answers_follow_the_asker_and_the_configuration,
+];
+
 const ERROR_XSD: &str = "testdata/reference/xsd/autodiscover/AutodiscoverResponseError.xsd";
 const MOBILE_XSD: &str = "testdata/reference/xsd/mobilesync/AutodiscoverResponse.xsd";
 const DESKTOP_XSD: &str = "schemas/outlook-response.xsd";
@@ -20,7 +40,6 @@ fn error_code(answer: &Answer) -> String {
     element_text(&answer.body, "ErrorCode")
 }
 
-#[test]
 fn outlook_flow_is_401_then_basic_then_the_desktop_answer() {
     let sp = john();
     let server = sp.serve();
@@ -67,7 +86,6 @@ fn outlook_flow_is_401_then_basic_then_the_desktop_answer() {
     assert_eq!(again.body, answer.body);
 }
 
-#[test]
 fn login_name_logs_in_and_is_the_login_name_given_to_clients() {
     let sp = Signpost::new().with_example_domain();
     sp.add_user("jane@example.com", "pw-jane", &["--login-name", "jdoe"]);
@@ -84,7 +102,6 @@ fn login_name_logs_in_and_is_the_login_name_given_to_clients() {
     );
 }
 
-#[test]
 fn a_password_change_ends_the_remembered_credential() {
     let sp = john();
     let server = sp.serve();
@@ -99,12 +116,13 @@ fn a_password_change_ends_the_remembered_credential() {
         &["user", "passwd", "john@example.com", "--password-stdin"],
         "changed\n",
     );
-    assert!(
-        server.eventually(5, |s| s
-            .autodiscover("john@example.com", OUTLOOK_SCHEMA, creds)
-            .status
-            == 401),
-        "the old password must stop working once the change is loaded"
+    server.wait_until(
+        "401 for the old password once the change is loaded",
+        |s| {
+            s.autodiscover("john@example.com", OUTLOOK_SCHEMA, creds)
+                .status
+        },
+        |&status| status == 401,
     );
     assert_eq!(
         server
@@ -118,7 +136,6 @@ fn a_password_change_ends_the_remembered_credential() {
     );
 }
 
-#[test]
 fn authenticated_users_cannot_ask_about_other_addresses() {
     let sp = john();
     sp.add_user("mary@example.com", "mary-pw", &[]);
@@ -135,7 +152,6 @@ fn authenticated_users_cannot_ask_about_other_addresses() {
     );
 }
 
-#[test]
 fn service_access_removes_protocols_from_that_users_answer() {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&["protocol", "set", "example.com", "ews", "--enable"]);
@@ -181,17 +197,20 @@ fn service_access_removes_protocols_from_that_users_answer() {
 
     // Giving POP back shows it again.
     sp.ok(&["user", "set", "nopop@example.com", "--allow", "pop"]);
-    assert!(server.eventually(5, |s| {
-        let a = s.autodiscover(
-            "nopop@example.com",
-            OUTLOOK_SCHEMA,
-            Some(("nopop@example.com", "pw2")),
-        );
-        count(&a.body, "//*[local-name()='Type'][.='POP3']") == 1
-    }));
+    server.wait_until(
+        "POP3 in the answer again",
+        |s| {
+            s.autodiscover(
+                "nopop@example.com",
+                OUTLOOK_SCHEMA,
+                Some(("nopop@example.com", "pw2")),
+            )
+            .body
+        },
+        |body| count(body, "//*[local-name()='Type'][.='POP3']") == 1,
+    );
 }
 
-#[test]
 fn activesync_answer_and_its_601s() {
     let sp = john();
     sp.add_user("noeas@example.com", "pw", &["--deny", "eas"]);
@@ -214,9 +233,11 @@ fn activesync_answer_and_its_601s() {
         "--host",
         "eas.example.com",
     ]);
-    assert!(server.eventually(5, |s| {
-        error_code(&s.autodiscover("john@example.com", MOBILESYNC_SCHEMA, creds)).is_empty()
-    }));
+    server.wait_until(
+        "an ActiveSync answer without an error code",
+        |s| s.autodiscover("john@example.com", MOBILESYNC_SCHEMA, creds),
+        |answer| error_code(answer).is_empty(),
+    );
     let answer = server.autodiscover("john@example.com", MOBILESYNC_SCHEMA, creds);
     assert_golden("mobilesync.xml", &answer.body);
     assert_valid(&answer.body, MOBILE_XSD);
@@ -234,7 +255,6 @@ fn activesync_answer_and_its_601s() {
     assert_eq!(error_code(&denied), "601", "EAS denied for the user");
 }
 
-#[test]
 fn each_error_code_in_the_exchange_shape() {
     let sp = john();
     let server = sp.serve();
@@ -283,7 +303,6 @@ fn each_error_code_in_the_exchange_shape() {
     );
 }
 
-#[test]
 fn domain_redirects_answer_redirect_addr_and_mobile_redirect() {
     let sp = Signpost::new();
     sp.ok(&[
@@ -317,14 +336,16 @@ fn domain_redirects_answer_redirect_addr_and_mobile_redirect() {
     assert_eq!(element_text(&mobile.body, "Redirect"), "ann@new.example");
 
     sp.ok(&["domain", "set", "old.example", "--no-redirect"]);
-    assert!(server.eventually(5, |s| {
-        s.autodiscover("ann@old.example", OUTLOOK_SCHEMA, None)
-            .status
-            == 401
-    }));
+    server.wait_until(
+        "401 (no redirect) for ann@old.example",
+        |s| {
+            s.autodiscover("ann@old.example", OUTLOOK_SCHEMA, None)
+                .status
+        },
+        |&status| status == 401,
+    );
 }
 
-#[test]
 fn every_letter_case_of_the_path_is_answered() {
     let sp = john();
     let server = sp.serve();
@@ -346,7 +367,6 @@ fn every_letter_case_of_the_path_is_answered() {
     assert_eq!(server.get("/autodiscover/other.xml", None).status, 404);
 }
 
-#[test]
 fn get_without_a_body_is_answered() {
     let sp = john();
     let server = sp.serve();
@@ -382,7 +402,6 @@ fn get_without_a_body_is_answered() {
     assert_eq!(error_code(&nothing), "600");
 }
 
-#[test]
 fn legacy_dn_names_the_user() {
     let sp = john();
     let server = sp.serve();
@@ -401,7 +420,6 @@ fn legacy_dn_names_the_user() {
     );
 }
 
-#[test]
 fn auth_policies_optional_and_off() {
     let sp = john();
     sp.ok(&[
@@ -463,7 +481,6 @@ fn auth_policies_optional_and_off() {
     );
 }
 
-#[test]
 fn hostile_display_names_come_out_escaped() {
     let sp = Signpost::new().with_example_domain();
     let hostile = "<b>Eve & \"Co\" 'x' ]]> </Autodiscover>";
@@ -482,7 +499,6 @@ fn hostile_display_names_come_out_escaped() {
     }
 }
 
-#[test]
 fn doctype_and_entities_are_refused() {
     let sp = john();
     let server = sp.serve();
@@ -505,7 +521,6 @@ fn doctype_and_entities_are_refused() {
     }
 }
 
-#[test]
 fn oversized_bodies_are_refused() {
     let sp = john();
     let server = sp.serve();
@@ -546,7 +561,6 @@ fn oversized_bodies_are_refused() {
     );
 }
 
-#[test]
 fn cli_changes_reach_a_running_server() {
     let sp = john();
     let server = sp.serve();
@@ -569,11 +583,7 @@ fn cli_changes_reach_a_running_server() {
         "--encryption",
         "starttls",
     ]);
-    // The server polls every 250 ms; two seconds leaves room for a loaded machine.
-    assert!(
-        server.eventually(2, |s| imap_port(s) == "143"),
-        "change not visible"
-    );
+    server.wait_until("IMAP on port 143", imap_port, |port| port == "143");
     let answer = server.autodiscover("john@example.com", OUTLOOK_SCHEMA, creds);
     assert_eq!(
         xpath(
@@ -583,14 +593,13 @@ fn cli_changes_reach_a_running_server() {
         "TLS"
     );
     sp.ok(&["domain", "remove", "example.com"]);
-    assert!(server.eventually(2, |s| error_code(&s.autodiscover(
-        "john@example.com",
-        OUTLOOK_SCHEMA,
-        creds
-    )) == "500"));
+    server.wait_until(
+        "error code 500 once the domain is removed",
+        |s| error_code(&s.autodiscover("john@example.com", OUTLOOK_SCHEMA, creds)),
+        |code| code == "500",
+    );
 }
 
-#[test]
 fn remembered_answers_follow_the_asker_and_the_configuration() {
     let sp = john();
     sp.ok(&["domain", "set", "example.com", "--auth", "optional"]);

@@ -4,7 +4,9 @@
 //! Screenshots of each main page go to `target/ui-screenshots` (or `$SIGNPOST_SCREENSHOTS`).
 
 use crate::harness::{OUTLOOK_SCHEMA, Signpost, pox_request, workspace_root};
-use crate::webdriver::{ChromeDriver, ENTER};
+use signpost_testkit::browser::{ChromeDriver, ENTER};
+
+signpost_testkit::tests![an_administrator_configures_a_domain_in_the_browser_and_outlook_sees_it,];
 
 const ADMIN_PASSWORD: &str = "browser admin pw";
 
@@ -16,7 +18,6 @@ fn screenshot_folder() -> std::path::PathBuf {
     folder
 }
 
-#[test]
 fn an_administrator_configures_a_domain_in_the_browser_and_outlook_sees_it() {
     let sp = Signpost::new();
     sp.ok_with_stdin(
@@ -25,7 +26,7 @@ fn an_administrator_configures_a_domain_in_the_browser_and_outlook_sees_it() {
     );
     // The live check asks a real DNS server that knows the service names but no SRV records;
     // nothing listens where it looks for HTTPS.
-    let dns = crate::servers::Dnsmasq::start(
+    let dns = signpost_testkit::dnsmasq::Dnsmasq::start(
         sp.dir.path(),
         &["example.com"],
         &[
@@ -34,7 +35,7 @@ fn an_administrator_configures_a_domain_in_the_browser_and_outlook_sees_it() {
             "--host-record=mail.example.com,127.0.0.1".to_string(),
         ],
     );
-    let closed_port = crate::pebble::free_port().to_string();
+    let closed_port = signpost_testkit::ports::free_port().to_string();
     let server = sp.serve_with(&[
         "--check-resolver",
         &dns.address.to_string(),

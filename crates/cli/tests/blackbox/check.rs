@@ -6,7 +6,24 @@ use std::path::PathBuf;
 
 use crate::harness::*;
 use crate::pki::TestCa;
-use crate::servers::{self, Dnsmasq, Running};
+use signpost_testkit::dnsmasq::{self, Dnsmasq};
+use signpost_testkit::ports::free_port_on;
+use signpost_testkit::process::Running;
+use signpost_testkit::web;
+
+signpost_testkit::tests![
+    check_passes_on_a_correct_setup_and_names_each_broken_item,
+    dns_prints_records_with_and_without_pop,
+    the_api_runs_the_same_check_and_probe_as_the_cli,
+];
+
+/// A port free on both 127.0.0.1 (Signpost) and 127.0.0.2 (the website), which share numbers.
+fn website_port() -> u16 {
+    free_port_on(&[
+        std::net::Ipv4Addr::new(127, 0, 0, 1),
+        std::net::Ipv4Addr::new(127, 0, 0, 2),
+    ])
+}
 
 /// Everything a domain's discovery touches, on 127.0.0.1 (Signpost) and 127.0.0.2 (the website).
 pub struct Deployment {
@@ -44,7 +61,7 @@ impl Deployment {
         );
         sp.add_cert(&good);
         let website_cert = ca.issue(&dir, "website", &["example.com", "www.example.com"], -1, 90);
-        let (https, http) = (servers::free_port_pair(), servers::free_port_pair());
+        let (https, http) = (website_port(), website_port());
         std::fs::create_dir_all(dir.join("certs")).unwrap();
         let server = sp.serve_with(&[
             "--listen",
@@ -83,7 +100,7 @@ impl Deployment {
             "json",
         ]))
         .unwrap();
-        let mut options = servers::dnsmasq_records(&printed, "127.0.0.1", skip);
+        let mut options = dnsmasq::records_as_options(&printed, "127.0.0.1", skip);
         options.push("--host-record=example.com,127.0.0.2".to_string());
         // The mail hostname is the administrator's own record; here it is this machine.
         options.push("--host-record=mail.example.com,127.0.0.1".to_string());
@@ -105,7 +122,7 @@ impl Deployment {
             String::new()
         };
         let (cert, key) = (&self.website_cert.0, &self.website_cert.1);
-        self.website = Some(servers::nginx(
+        self.website = Some(web::nginx(
             self.sp.dir.path(),
             "127.0.0.2",
             self.http,
@@ -167,7 +184,6 @@ fn assert_fails(results: &[serde_json::Value], check: &str, message: &str) {
     );
 }
 
-#[test]
 fn check_passes_on_a_correct_setup_and_names_each_broken_item() {
     let mut d = Deployment::start();
     let (results, ok) = d.check();
@@ -292,13 +308,17 @@ fn check_passes_on_a_correct_setup_and_names_each_broken_item() {
         -60,
         -1,
     );
-    assert!(d.server.eventually(10, |_| {
-        let (results, _) = d.check();
-        row(&results, "HTTPS autodiscover.example.com")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    }));
+    d.server.wait_until(
+        "check to find the expired certificate on autodiscover.example.com",
+        |_| {
+            let (results, _) = d.check();
+            row(&results, "HTTPS autodiscover.example.com")["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        },
+        |detail| detail.contains("expired"),
+    );
     let (results, _) = d.check();
     assert_fails(
         &results,
@@ -327,7 +347,6 @@ fn check_passes_on_a_correct_setup_and_names_each_broken_item() {
     );
 }
 
-#[test]
 fn dns_prints_records_with_and_without_pop() {
     let sp = Signpost::new().with_example_domain();
     let zone = sp.ok(&[
@@ -404,7 +423,6 @@ fn dns_prints_records_with_and_without_pop() {
     );
 }
 
-#[test]
 fn the_api_runs_the_same_check_and_probe_as_the_cli() {
     let d = Deployment::start();
     d.sp.ok_with_stdin(

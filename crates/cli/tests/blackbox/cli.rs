@@ -2,7 +2,14 @@
 
 use crate::harness::*;
 
-#[test]
+signpost_testkit::tests![
+    bad_input_gets_a_one_line_error_and_changes_nothing,
+    listings_are_tables_by_default_and_json_on_request,
+    every_command_has_help_with_an_example,
+    generate_prints_what_the_server_sends,
+    configuration_file_and_environment_are_layered,
+];
+
 fn bad_input_gets_a_one_line_error_and_changes_nothing() {
     let sp = Signpost::new().with_example_domain();
     let before_domains = sp.ok(&["domain", "show", "example.com", "--format", "json"]);
@@ -129,7 +136,6 @@ fn bad_input_gets_a_one_line_error_and_changes_nothing() {
     assert_eq!(domains.as_array().unwrap().len(), 1);
 }
 
-#[test]
 fn listings_are_tables_by_default_and_json_on_request() {
     let sp = Signpost::new().with_example_domain();
     sp.add_user(
@@ -169,7 +175,6 @@ fn listings_are_tables_by_default_and_json_on_request() {
     );
 }
 
-#[test]
 fn every_command_has_help_with_an_example() {
     let sp = Signpost::new();
     let commands: &[&[&str]] = &[
@@ -205,7 +210,6 @@ fn every_command_has_help_with_an_example() {
     }
 }
 
-#[test]
 fn generate_prints_what_the_server_sends() {
     let sp = Signpost::new().with_example_domain();
     sp.add_user(
@@ -274,7 +278,6 @@ fn generate_prints_what_the_server_sends() {
     );
 }
 
-#[test]
 fn configuration_file_and_environment_are_layered() {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&["domain", "set", "example.com", "--auth", "off"]);

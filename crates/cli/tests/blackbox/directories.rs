@@ -8,12 +8,46 @@ use serde_json::Value;
 
 use crate::harness::*;
 use crate::pki::TestCa;
-use crate::servers;
 use crate::user_import::vector;
+use signpost_testkit::dovecot;
+use signpost_testkit::mariadb::MariaDb;
+use signpost_testkit::ports::free_port;
+use signpost_testkit::slapd::{Slapd, Tree};
+
+signpost_testkit::tests![
+    ldap_users_sign_in_with_their_directory_password_and_attributes,
+    imap_logins_decide_with_dovecot_over_tls,
+    sql_users_sign_in_from_postgresql,
+    sql_users_sign_in_from_mariadb,
+    sql_users_sign_in_from_a_dovecot_sqlite_database,
+];
 
 const JO: (&str, &str) = ("jo@example.com", "jo's secret");
 const NOPOP: (&str, &str) = ("nopop@example.com", "nopop secret");
 const GONE: (&str, &str) = ("gone@example.com", "gone secret");
+
+/// slapd serving `dc=example,dc=com` from `testdata/ldap/tree.ldif`. Passwords are readable by
+/// nobody; the search account `cn=reader` reads entries, and users read their own.
+fn test_directory(
+    dir: &std::path::Path,
+    (cert, key): &(std::path::PathBuf, std::path::PathBuf),
+) -> Slapd {
+    let testdata = workspace_root().join("testdata/ldap");
+    let schema = testdata.join("mail.schema");
+    Slapd::start(
+        dir,
+        (cert, key),
+        &Tree {
+            suffix: "dc=example,dc=com",
+            extra_schemas: &[&schema],
+            ldif: &testdata.join("tree.ldif"),
+            access: &[
+                "access to attrs=userPassword by anonymous auth by * none",
+                "access to * by dn.exact=\"cn=reader,dc=example,dc=com\" read by self read by * none",
+            ],
+        },
+    )
+}
 
 fn pop_offered(answer: &Answer) -> bool {
     count(&answer.body, "//*[local-name()='Type'][.='POP3']") == 1
@@ -95,13 +129,12 @@ fn assert_unavailable(server: &Server, token: &str, (address, password): (&str, 
     );
 }
 
-#[test]
 fn ldap_users_sign_in_with_their_directory_password_and_attributes() {
     let sp = Signpost::new().with_example_domain();
     let dir = sp.dir.path();
     let ca = TestCa::new(dir, "ldap test CA");
     let tls = ca.issue(dir, "slapd", &["127.0.0.1", "localhost"], -1, 30);
-    let mut slapd = servers::slapd(dir, (&tls.0, &tls.1));
+    let mut slapd = test_directory(dir, &tls);
     let search = serde_json::json!({
         "kind": "ldap",
         "url": format!("ldaps://127.0.0.1:{}", slapd.ldaps),
@@ -239,29 +272,28 @@ fn ldap_users_sign_in_with_their_directory_password_and_attributes() {
     }
 }
 
-#[test]
 fn imap_logins_decide_with_dovecot_over_tls() {
     let sp = Signpost::new().with_example_domain();
     let dir = sp.dir.path();
     let ca = TestCa::new(dir, "imap test CA");
     let tls = ca.issue(dir, "dovecot", &["mail.example.com", "127.0.0.1"], -1, 30);
-    let dovecot = servers::dovecot_with(
+    let dovecot = dovecot::dovecot_with(
         dir,
         (&tls.0, &tls.1),
         &[
-            servers::DovecotUser {
+            dovecot::DovecotUser {
                 address: JO.0,
                 password: JO.1,
                 disabled: false,
                 pop_denied: false,
             },
-            servers::DovecotUser {
+            dovecot::DovecotUser {
                 address: NOPOP.0,
                 password: NOPOP.1,
                 disabled: false,
                 pop_denied: true,
             },
-            servers::DovecotUser {
+            dovecot::DovecotUser {
                 address: GONE.0,
                 password: GONE.1,
                 disabled: true,
@@ -426,14 +458,13 @@ fn sql_source_behaves(url: &str, closed_url: &str, secret: &str) -> (Signpost, S
     (sp, server, token)
 }
 
-#[test]
 fn sql_users_sign_in_from_postgresql() {
-    let database = signpost_testkit::postgres::shared();
+    let database = signpost_testkit::postgres::PostgresServer::start();
     let url = database.new_database();
     let name = url.rsplit('/').next().unwrap().to_string();
     database.psql(&name, &mailbox_table()).expect("schema");
     // The test cluster trusts local connections, so any password is taken.
-    let closed = crate::pebble::free_port();
+    let closed = free_port();
     let (sp, server, _) = sql_source_behaves(
         &url.replace("postgres@", "postgres:db%20secret@"),
         &format!("postgres://postgres@127.0.0.1:{closed}/{name}"),
@@ -459,10 +490,9 @@ fn sql_users_sign_in_from_postgresql() {
     );
 }
 
-#[test]
 fn sql_users_sign_in_from_mariadb() {
     let sp_dir = tempfile::tempdir().unwrap();
-    let mariadb = servers::mariadb(sp_dir.path());
+    let mariadb = MariaDb::start(sp_dir.path());
     mariadb
         .sql("", "CREATE DATABASE postfix")
         .expect("database");
@@ -475,7 +505,7 @@ fn sql_users_sign_in_from_mariadb() {
              GRANT SELECT ON postfix.* TO 'signpost'@'%';",
         )
         .expect("user");
-    let closed = crate::pebble::free_port();
+    let closed = free_port();
     sql_source_behaves(
         &format!(
             "mariadb://signpost:maria%20secret@127.0.0.1:{}/postfix",
@@ -496,15 +526,15 @@ fn sql_users_sign_in_from_mariadb() {
 /// Dovecot's own example SQL schema (`users(userid, domain, password, ..., active 'Y'/'N')`,
 /// here with a display name and per-service columns) in SQLite, queried by local part and
 /// domain as the README shows: also a bare login (`jo`) signs in.
-#[test]
 fn sql_users_sign_in_from_a_dovecot_sqlite_database() {
     let sp = Signpost::new().with_example_domain();
     let file = sp.dir.path().join("users.sqlite");
     let hash = vector("doveadm pw -s SHA256-CRYPT", "correct horse").replace('\'', "''");
-    let created = std::process::Command::new("sqlite3")
-        .arg(&file)
-        .arg(format!(
-            "CREATE TABLE users (
+    let created =
+        signpost_testkit::tools::command(signpost_testkit::tools::Tool::Sqlite3, "sqlite3")
+            .arg(&file)
+            .arg(format!(
+                "CREATE TABLE users (
                 userid VARCHAR(128) NOT NULL,
                 domain VARCHAR(128) NOT NULL,
                 password VARCHAR(255) NOT NULL,
@@ -520,9 +550,9 @@ fn sql_users_sign_in_from_a_dovecot_sqlite_database() {
                ('jo', 'example.com', '{hash}', 'Jo Lite', 1, 'Y'),
                ('nopop', 'example.com', '{hash}', 'No Pop', 0, 'Y'),
                ('gone', 'example.com', '{hash}', 'Gone', 1, 'N');"
-        ))
-        .status()
-        .expect("sqlite3 (scripts/test installs it)");
+            ))
+            .status()
+            .expect("sqlite3 (scripts/test installs it)");
     assert!(created.success());
     let before = std::fs::read(&file).unwrap();
     set_source(

@@ -11,7 +11,13 @@ use std::time::Duration;
 use crate::harness::*;
 use crate::pki::TestCa;
 
-#[test]
+signpost_testkit::tests![
+    every_acknowledged_write_survives_sigkill,
+    backups_are_consistent_and_exports_round_trip_exactly,
+    sigterm_lets_requests_in_flight_finish,
+    systemd_is_told_when_the_server_is_ready,
+];
+
 fn every_acknowledged_write_survives_sigkill() {
     let sp = Signpost::new().with_example_domain();
     let mut server = sp.serve();
@@ -82,7 +88,6 @@ fn every_acknowledged_write_survives_sigkill() {
     );
 }
 
-#[test]
 fn backups_are_consistent_and_exports_round_trip_exactly() {
     let sp = Signpost::new();
     sp.ok(&[
@@ -143,7 +148,6 @@ fn backups_are_consistent_and_exports_round_trip_exactly() {
     assert!(err.contains("already exists"), "{err}");
 }
 
-#[test]
 fn sigterm_lets_requests_in_flight_finish() {
     let sp = Signpost::new().with_example_domain();
     let mut server = sp.serve();
@@ -159,7 +163,11 @@ fn sigterm_lets_requests_in_flight_finish() {
         .arg("-TERM")
         .arg(server.pid().to_string())
         .status();
-    std::thread::sleep(Duration::from_millis(300));
+    server.wait_until(
+        "the server to say it is shutting down",
+        |s| s.log().contains("shutting down"),
+        |&said| said,
+    );
     stream.write_all(rest.as_bytes()).unwrap();
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
@@ -176,13 +184,12 @@ fn sigterm_lets_requests_in_flight_finish() {
     );
 }
 
-#[test]
 fn systemd_is_told_when_the_server_is_ready() {
     let sp = Signpost::new().with_example_domain();
     let socket_path = sp.dir.path().join("notify.sock");
     let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     socket
-        .set_read_timeout(Some(Duration::from_secs(30)))
+        .set_read_timeout(Some(signpost_testkit::process::START_LIMIT))
         .unwrap();
     let mut child = sp
         .command(&["serve", "--listen", "127.0.0.1:0"])

@@ -7,6 +7,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use signpost_testkit::process::Watchdog;
+use signpost_testkit::tools::{self, Tool};
+
+/// How long to wait for something the server does by itself (a reload, a certificate, a log
+/// line). Far longer than it ever takes: only a broken server waits this long, so no test
+/// depends on how fast the machine is that minute.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(120);
+
 pub const OUTLOOK_SCHEMA: &str =
     "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a";
 pub const MOBILESYNC_SCHEMA: &str =
@@ -186,15 +194,25 @@ impl Signpost {
         let mut https = Vec::new();
         let mut admin = Vec::new();
         let mut setup_link = None;
+        let watchdog = Watchdog::start(child.id(), "KILL", None);
+        let deadline = std::time::Instant::now() + signpost_testkit::process::START_LIMIT;
         loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| {
+            let line = match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => line,
+                Err(mpsc::RecvTimeoutError::Timeout) if std::time::Instant::now() < deadline => {
+                    continue;
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                    // The log reader gets the last lines before it is read.
+                    std::thread::sleep(Duration::from_millis(200));
                     panic!(
-                        "signpost serve did not become ready:\n{}",
+                        "expected: signpost {args:?} to print \"signpost: ready\"\n    seen: it did not (exit status: {status})\nserver log:\n{}",
                         log.lock().map(|l| l.clone()).unwrap_or_default()
                     )
-                });
+                }
+            };
             if let Some(address) = line.strip_prefix("signpost: listening on http://") {
                 http.push(address.parse::<std::net::SocketAddr>().expect("address"));
             } else if let Some(address) = line.strip_prefix("signpost: listening on https://") {
@@ -213,6 +231,7 @@ impl Signpost {
         let addr = http.first().or(https.first()).copied().expect("a listener");
         Server {
             child,
+            _watchdog: watchdog,
             addr,
             https,
             admin,
@@ -232,6 +251,8 @@ impl Signpost {
 /// A running `signpost serve`, stopped when dropped.
 pub struct Server {
     child: Child,
+    /// Kills the server if the test process ends without dropping it.
+    _watchdog: Watchdog,
     pub base: String,
     /// The first plain HTTP listener (or the first HTTPS one when there is none).
     pub addr: std::net::SocketAddr,
@@ -382,22 +403,57 @@ impl Server {
         let status: serde_json::Value =
             serde_json::from_slice(&status.stdout).expect("status JSON");
         let wanted = status["version"].as_u64().expect("version");
-        assert!(
-            self.eventually(5, |s| s.config_version() >= wanted),
-            "the server did not load version {wanted}"
+        self.wait_until(
+            &format!("configuration version {wanted} or later on /readyz"),
+            |s| s.config_version(),
+            |&version| version >= wanted,
         );
     }
 
-    /// Waits (at most `seconds`) until `check` holds for a fresh answer.
-    pub fn eventually(&self, seconds: u64, mut check: impl FnMut(&Server) -> bool) -> bool {
-        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
-        while std::time::Instant::now() < deadline {
-            if check(self) {
-                return true;
+    /// Polls `look` until `ok` holds for what it returns, and returns that. After
+    /// [`WAIT_LIMIT`] the test fails, naming what was expected and the last thing seen, then the
+    /// server's log.
+    pub fn wait_until<T: std::fmt::Debug>(
+        &self,
+        expected: &str,
+        mut look: impl FnMut(&Server) -> T,
+        ok: impl Fn(&T) -> bool,
+    ) -> T {
+        let deadline = std::time::Instant::now() + WAIT_LIMIT;
+        loop {
+            let seen = look(self);
+            if ok(&seen) {
+                return seen;
+            }
+            if std::time::Instant::now() > deadline {
+                self.fail(
+                    &format!("{expected} (waited {} s)", WAIT_LIMIT.as_secs()),
+                    &format!("{seen:?}"),
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        false
+    }
+
+    /// The sum of every sample of the metric `name` in `/metrics`, whatever its labels.
+    pub fn metric(&self, name: &str) -> f64 {
+        self.get("/metrics", None)
+            .body
+            .lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with([' ', '{']))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Fails the test: what was expected, what was seen, then the server's log.
+    pub fn fail(&self, expected: &str, seen: &str) -> ! {
+        panic!(
+            "expected: {expected}\n    seen: {seen}\nserver log:\n{}",
+            self.log()
+        )
     }
 }
 
@@ -417,11 +473,11 @@ fn xmllint(args: &[&str], xml: &str) -> Output {
     let dir = tempfile::tempdir().expect("temporary directory");
     let file = dir.path().join("answer.xml");
     std::fs::write(&file, xml).expect("write answer");
-    Command::new("xmllint")
+    tools::command(Tool::Xmllint, "xmllint")
         .args(args)
         .arg(&file)
         .output()
-        .expect("xmllint is installed (Debian libxml2-utils; scripts/test installs it)")
+        .expect("run xmllint")
 }
 
 /// Validates `xml` against the schema at `schema` (relative to the workspace root).

@@ -12,6 +12,11 @@ use io_pim_discovery::autoconfig::config::{
 use crate::discovery_client;
 use crate::harness::*;
 
+signpost_testkit::tests![
+    every_ispdb_file_imports_and_serves_the_same_servers,
+    importing_twice_skips_unless_replace,
+];
+
 /// (type, hostname, port, socketType, username, authentication...)
 type ServerFacts = (String, String, u16, String, String, Vec<String>);
 
@@ -94,7 +99,6 @@ fn grouped(facts: Vec<ServerFacts>) -> BTreeMap<String, Vec<ServerFacts>> {
     by_type
 }
 
-#[test]
 fn every_ispdb_file_imports_and_serves_the_same_servers() {
     let files = ispdb_files();
     assert_eq!(
@@ -200,7 +204,6 @@ fn every_ispdb_file_imports_and_serves_the_same_servers() {
     );
 }
 
-#[test]
 fn importing_twice_skips_unless_replace() {
     let sp = Signpost::new();
     let file = workspace_root().join("testdata/ispdb/gmx.net.xml");

@@ -1,5 +1,6 @@
 //! Black-box tests: the real `signpost` binary, a real HTTP server on 127.0.0.1, real clients and
-//! real validators.
+//! real validators, and real servers from Debian beside it (see `signpost-testkit`). A test
+//! whose tool is missing is reported as skipped, naming the tool.
 
 mod acme;
 mod admin_api;
@@ -23,9 +24,33 @@ mod pebble;
 mod pki;
 mod postgres;
 mod probe;
-mod servers;
 mod snippets;
 mod tls;
 mod tls_client;
 mod user_import;
-mod webdriver;
+
+fn main() -> std::process::ExitCode {
+    signpost_testkit::runner::main([
+        acme::tests(),
+        admin_api::tests(),
+        autoconfig::tests(),
+        autodiscover_json::tests(),
+        autodiscover_xml::tests(),
+        browser::tests(),
+        check::tests(),
+        cli::tests(),
+        directories::tests(),
+        durability::tests(),
+        hardening::tests(),
+        ispdb::tests(),
+        mobileconfig::tests(),
+        overrides::tests(),
+        pacc::tests(),
+        packaging::tests(),
+        postgres::tests(),
+        probe::tests(),
+        snippets::tests(),
+        tls::tests(),
+        user_import::tests(),
+    ])
+}

@@ -2,9 +2,16 @@
 //! and DAV payloads, signing checked by OpenSSL, and the HTML form with its QR code.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::harness::*;
+
+signpost_testkit::tests![
+    profile_shape_and_stable_uuids,
+    credentials_make_it_the_users_own,
+    activesync_and_dav_payloads,
+    signed_profiles_verify_with_openssl,
+    the_form_page_offers_a_link_and_a_qr_code,
+];
 
 const PROFILE: &str = "/mobileconfig?emailaddress=john%40example.com";
 
@@ -44,7 +51,6 @@ fn john() -> Signpost {
     sp
 }
 
-#[test]
 fn profile_shape_and_stable_uuids() {
     let sp = john();
     let server = sp.serve();
@@ -146,7 +152,6 @@ fn profile_shape_and_stable_uuids() {
     );
 }
 
-#[test]
 fn credentials_make_it_the_users_own() {
     let sp = john();
     let server = sp.serve();
@@ -185,7 +190,6 @@ fn credentials_make_it_the_users_own() {
     );
 }
 
-#[test]
 fn activesync_and_dav_payloads() {
     let sp = john();
     sp.ok(&[
@@ -236,14 +240,18 @@ fn activesync_and_dav_payloads() {
     );
     // John has ActiveSync but not IMAP; with EAS denied he falls back to a mail account.
     sp.ok(&["user", "set", "john@example.com", "--deny", "eas"]);
-    assert!(server.eventually(5, |s| {
-        let p = s.get(PROFILE, Some(("john@example.com", "secret"))).body;
-        payload_value(&p, "com.apple.mail.managed", "EmailAccountType") == "EmailTypePOP"
-    }));
+    server.wait_until(
+        "a POP mail account once ActiveSync is denied",
+        |s| {
+            let p = s.get(PROFILE, Some(("john@example.com", "secret"))).body;
+            payload_value(&p, "com.apple.mail.managed", "EmailAccountType")
+        },
+        |kind| kind == "EmailTypePOP",
+    );
 }
 
 fn openssl(args: &[&str]) -> std::process::Output {
-    Command::new("openssl")
+    signpost_testkit::tools::command(signpost_testkit::tools::Tool::Openssl, "openssl")
         .args(args)
         .output()
         .expect("openssl is installed")
@@ -302,7 +310,6 @@ fn verify_signed(der: &[u8], dir: &Path, ca: &Path) -> String {
     std::fs::read_to_string(content).unwrap()
 }
 
-#[test]
 fn signed_profiles_verify_with_openssl() {
     let sp = john();
     sp.ok(&[
@@ -414,7 +421,6 @@ fn signed_profiles_verify_with_openssl() {
     );
 }
 
-#[test]
 fn the_form_page_offers_a_link_and_a_qr_code() {
     let sp = john();
     let server = sp.serve();

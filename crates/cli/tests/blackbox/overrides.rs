@@ -2,6 +2,12 @@
 
 use crate::harness::*;
 
+signpost_testkit::tests![
+    desktop_override_follows_the_seed,
+    mobile_override_replaces_only_the_activesync_answer,
+    malformed_override_text_is_saved_with_a_warning,
+];
+
 const CUSTOM: &str = "<Custom><Mail>%EmailAddress%</Mail><B64>%Base64EmailAddress%</B64><Name>%DisplayName%</Name><Dn>%LegacyDN%</Dn><Keep>%Other%</Keep></Custom>";
 
 fn setup() -> (Signpost, std::path::PathBuf) {
@@ -16,7 +22,6 @@ fn setup() -> (Signpost, std::path::PathBuf) {
     (sp, file)
 }
 
-#[test]
 fn desktop_override_follows_the_seed() {
     let (sp, file) = setup();
     let file = file.to_str().unwrap();
@@ -37,10 +42,10 @@ fn desktop_override_follows_the_seed() {
     assert!(out.contains("is sent"), "{out}");
     let expected = "<Custom><Mail>john@example.com</Mail><B64>am9obkBleGFtcGxlLmNvbQ==</B64>\
 <Name>John &lt;&amp;&gt; Doe</Name><Dn>/o=Signpost/ou=example.com/cn=Recipients/cn=john</Dn><Keep>%Other%</Keep></Custom>";
-    assert!(
-        server.eventually(5, |s| ask(s).body == expected),
-        "{}",
-        ask(&server).body
+    server.wait_until(
+        "the override with its variables filled",
+        |s| ask(s).body,
+        |body| *body == expected,
     );
     assert_eq!(ask(&server).content_type, "text/xml; charset=utf-8");
 
@@ -49,14 +54,17 @@ fn desktop_override_follows_the_seed() {
         &["override", "set", "example.com", "desktop", "--file", "-"],
         "",
     );
-    assert!(server.eventually(5, |s| {
-        let a = ask(s);
+    server.wait_until("an empty 200 answer", ask, |a| {
         a.status == 200 && a.body.is_empty()
-    }));
+    });
 
     // Off: generated again, though the text is kept.
     sp.ok(&["override", "off", "example.com", "desktop"]);
-    assert!(server.eventually(5, |s| ask(s).body == generated));
+    server.wait_until(
+        "the generated answer again",
+        |s| ask(s).body,
+        |body| *body == generated,
+    );
     let shown = sp.ok(&[
         "override",
         "show",
@@ -77,7 +85,6 @@ fn desktop_override_follows_the_seed() {
     assert_eq!(ask(&server).body, generated);
 }
 
-#[test]
 fn mobile_override_replaces_only_the_activesync_answer() {
     let (sp, file) = setup();
     sp.ok(&["protocol", "set", "example.com", "eas", "--enable"]);
@@ -108,16 +115,19 @@ fn mobile_override_replaces_only_the_activesync_answer() {
 
     // An override never turns ActiveSync on for someone it is off for.
     sp.ok(&["user", "set", "john@example.com", "--deny", "eas"]);
-    assert!(server.eventually(5, |s| {
-        element_text(
-            &s.autodiscover("john@example.com", MOBILESYNC_SCHEMA, creds)
-                .body,
-            "ErrorCode",
-        ) == "601"
-    }));
+    server.wait_until(
+        "error code 601 once ActiveSync is denied",
+        |s| {
+            element_text(
+                &s.autodiscover("john@example.com", MOBILESYNC_SCHEMA, creds)
+                    .body,
+                "ErrorCode",
+            )
+        },
+        |code| code == "601",
+    );
 }
 
-#[test]
 fn malformed_override_text_is_saved_with_a_warning() {
     let (sp, _) = setup();
     let out = sp.run(

@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 
 use crate::harness::*;
 
-#[test]
+signpost_testkit::tests![pacc_document_and_digest,];
+
 fn pacc_document_and_digest() {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&[
@@ -112,10 +113,15 @@ fn pacc_document_and_digest() {
 
     // STARTTLS-only SMTP is not expressible in PACC, so it is left out.
     sp.ok(&["protocol", "remove-endpoint", "example.com", "smtp", "1"]);
-    assert!(server.eventually(5, |s| {
-        let body = s
-            .get_as("example.com", "/.well-known/user-agent-configuration.json")
-            .body;
-        serde_json::from_str::<DiscoveryPaccConfig>(&body).is_ok_and(|p| p.protocols.smtp.is_none())
-    }));
+    server.wait_until(
+        "a PACC answer without SMTP",
+        |s| {
+            s.get_as("example.com", "/.well-known/user-agent-configuration.json")
+                .body
+        },
+        |body| {
+            serde_json::from_str::<DiscoveryPaccConfig>(body)
+                .is_ok_and(|p| p.protocols.smtp.is_none())
+        },
+    );
 }

@@ -4,7 +4,14 @@
 use std::path::Path;
 use std::process::Command;
 
+use signpost_testkit::tools::{self, Tool};
+
 use crate::harness::workspace_root;
+
+signpost_testkit::tests![
+    the_systemd_unit_verifies_is_sandboxed_and_starts_a_valid_command,
+    the_dockerfile_builds_this_workspace_and_runs_a_valid_command,
+];
 
 const BINARY: &str = env!("CARGO_BIN_EXE_signpost");
 
@@ -49,7 +56,6 @@ fn check_config(args: &[&str], env: &[(&str, &str)]) -> String {
     stdout
 }
 
-#[test]
 fn the_systemd_unit_verifies_is_sandboxed_and_starts_a_valid_command() {
     let root = workspace_root();
     let unit = std::fs::read_to_string(root.join("packaging/signpost.service")).expect("unit");
@@ -71,7 +77,7 @@ fn the_systemd_unit_verifies_is_sandboxed_and_starts_a_valid_command() {
         .replace("/etc/signpost/signpost.toml", &config.to_string_lossy());
     std::fs::write(&unit_path, &local_unit).expect("write unit");
 
-    let verify = Command::new("systemd-analyze")
+    let verify = tools::command(Tool::SystemdAnalyze, "systemd-analyze")
         .arg("verify")
         .arg(&unit_path)
         .output()
@@ -86,7 +92,7 @@ fn the_systemd_unit_verifies_is_sandboxed_and_starts_a_valid_command() {
     assert!(about_unit.is_empty(), "{complaints}");
 
     // The exposure score systemd computes from the sandboxing directives: 0 (locked) to 10.
-    let security = Command::new("systemd-analyze")
+    let security = tools::command(Tool::SystemdAnalyze, "systemd-analyze")
         .args(["security", "--offline=true", "--no-pager"])
         .arg(&unit_path)
         .output()
@@ -147,7 +153,6 @@ fn json_words(value: &str) -> Vec<String> {
     serde_json::from_str(value).unwrap_or_else(|e| panic!("{value} is not an exec-form list: {e}"))
 }
 
-#[test]
 fn the_dockerfile_builds_this_workspace_and_runs_a_valid_command() {
     // No Docker engine runs here, so the image is not built; what can be checked without one is.
     let root = workspace_root();

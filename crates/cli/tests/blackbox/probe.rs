@@ -3,7 +3,11 @@
 
 use crate::check::Deployment;
 use crate::harness::*;
-use crate::servers;
+
+signpost_testkit::tests![
+    every_client_finds_settings_and_they_work_against_dovecot,
+    probe_stops_after_ten_redirects,
+];
 
 fn probe(d: &Deployment, extra: &[&str], password: Option<&str>) -> (serde_json::Value, bool) {
     let mut args = vec!["probe", "john@example.com", "--format", "json"];
@@ -35,12 +39,11 @@ fn found<'a>(report: &'a serde_json::Value, client: &str) -> &'a serde_json::Val
         .unwrap_or_else(|| panic!("{client} found nothing: {report:#}"))
 }
 
-#[test]
 fn every_client_finds_settings_and_they_work_against_dovecot() {
     let d = Deployment::start();
     let dir = d.sp.dir.path();
     let mail_cert = d.ca.issue(dir, "dovecot", &["mail.example.com"], -1, 30);
-    let dovecot = servers::dovecot(
+    let dovecot = signpost_testkit::dovecot::dovecot(
         dir,
         (&mail_cert.0, &mail_cert.1),
         &[("john@example.com", "secret")],
@@ -183,7 +186,6 @@ fn every_client_finds_settings_and_they_work_against_dovecot() {
     );
 }
 
-#[test]
 fn probe_stops_after_ten_redirects() {
     let mut d = Deployment::start();
     // The website sends autodiscover to itself: a loop.

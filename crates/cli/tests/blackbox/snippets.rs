@@ -3,8 +3,15 @@
 //! checked as XML (Debian has no IIS).
 
 use crate::harness::*;
-use crate::pebble::free_port;
-use crate::servers;
+use signpost_testkit::ports::free_port;
+use signpost_testkit::web;
+
+signpost_testkit::tests![
+    apache_htaccess_redirects,
+    nginx_location_redirects,
+    caddy_route_redirects,
+    iis_section_has_the_rewrite_map,
+];
 
 const TARGET: &str = "https://mail.example.com/autodiscover/autodiscover.xml";
 
@@ -45,7 +52,6 @@ fn example() -> Signpost {
     Signpost::new().with_example_domain()
 }
 
-#[test]
 fn apache_htaccess_redirects() {
     let sp = example();
     let docs = sp.dir.path().join("www");
@@ -61,16 +67,15 @@ fn apache_htaccess_redirects() {
         .arg(sp.dir.path())
         .status();
     let port = free_port();
-    let _apache = servers::apache(sp.dir.path(), "127.0.0.1", port, &docs);
+    let _apache = web::apache(sp.dir.path(), "127.0.0.1", port, &docs);
     assert_redirects(std::net::SocketAddr::from(([127, 0, 0, 1], port)), "Apache");
 }
 
-#[test]
 fn nginx_location_redirects() {
     let sp = example();
     let snippet = sp.ok(&["snippet", "example.com", "--for", "nginx"]);
     let port = free_port();
-    let _nginx = servers::nginx(
+    let _nginx = web::nginx(
         sp.dir.path(),
         "127.0.0.1",
         port,
@@ -81,16 +86,14 @@ fn nginx_location_redirects() {
     assert_redirects(std::net::SocketAddr::from(([127, 0, 0, 1], port)), "nginx");
 }
 
-#[test]
 fn caddy_route_redirects() {
     let sp = example();
     let snippet = sp.ok(&["snippet", "example.com", "--for", "caddy"]);
     let port = free_port();
-    let _caddy = servers::caddy(sp.dir.path(), "127.0.0.1", port, &snippet);
+    let _caddy = web::caddy(sp.dir.path(), "127.0.0.1", port, &snippet);
     assert_redirects(std::net::SocketAddr::from(([127, 0, 0, 1], port)), "Caddy");
 }
 
-#[test]
 fn iis_section_has_the_rewrite_map() {
     let sp = example();
     let snippet = sp.ok(&["snippet", "example.com", "--for", "iis"]);

@@ -10,6 +10,15 @@ use crate::harness::*;
 use crate::pki::TestCa;
 use crate::tls_client;
 
+signpost_testkit::tests![
+    sni_picks_each_names_certificate,
+    replaced_certificates_are_served_without_restart,
+    plain_http_redirects_to_https_but_keeps_outlooks_302_and_autoconfig,
+    forwarded_headers_count_only_from_trusted_proxies,
+    proxy_protocol_from_trusted_balancers_only,
+    listens_on_ipv6_too,
+];
+
 fn two_domains() -> Signpost {
     let sp = Signpost::new().with_example_domain();
     sp.ok(&[
@@ -22,7 +31,6 @@ fn two_domains() -> Signpost {
     sp
 }
 
-#[test]
 fn sni_picks_each_names_certificate() {
     let sp = two_domains();
     let dir = sp.dir.path();
@@ -136,7 +144,6 @@ fn sni_picks_each_names_certificate() {
     assert!(mail["days_left"].as_i64().unwrap() >= 88);
 }
 
-#[test]
 fn replaced_certificates_are_served_without_restart() {
     let sp = two_domains();
     let dir = sp.dir.path();
@@ -168,9 +175,10 @@ fn replaced_certificates_are_served_without_restart() {
 
     // Replace the files: new connections get the new certificate.
     ca.issue(&certs, "mail", &["mail.example.com"], -1, 60);
-    assert!(
-        server.eventually(10, |_| serial("mail.example.com") != first),
-        "new certificate not served"
+    server.wait_until(
+        "the new certificate served for mail.example.com",
+        |_| serial("mail.example.com"),
+        |serial| *serial != first,
     );
     // The connection opened before keeps working.
     assert_eq!(
@@ -182,16 +190,16 @@ fn replaced_certificates_are_served_without_restart() {
     let before = tls_client::connect(trusted.clone(), https, Some("autodiscover.example.org"));
     assert!(before.is_err(), "no certificate for it yet");
     sp.add_cert(&ca.issue(dir, "org", &["autodiscover.example.org"], -1, 30));
-    assert!(server.eventually(5, |_| {
+    let connects = |_: &Server| {
         tls_client::connect(trusted.clone(), https, Some("autodiscover.example.org")).is_ok()
-    }));
+    };
+    server.wait_until("a TLS connection for the added name", connects, |&ok| ok);
     sp.ok(&["cert", "remove", "autodiscover.example.org"]);
-    assert!(server.eventually(5, |_| {
-        tls_client::connect(trusted.clone(), https, Some("autodiscover.example.org")).is_err()
-    }));
+    server.wait_until("no TLS connection for the removed name", connects, |&ok| {
+        !ok
+    });
 }
 
-#[test]
 fn plain_http_redirects_to_https_but_keeps_outlooks_302_and_autoconfig() {
     let sp = two_domains();
     let server = sp.serve_with(&[
@@ -266,7 +274,6 @@ fn failed_login(server: &Server, headers: &[(&str, &str)]) {
     assert_eq!(server.send(request).status, 401);
 }
 
-#[test]
 fn forwarded_headers_count_only_from_trusted_proxies() {
     let sp = two_domains();
     let forwarded = [
@@ -290,10 +297,10 @@ fn forwarded_headers_count_only_from_trusted_proxies() {
         page.body
     );
     failed_login(&trusting, &forwarded);
-    assert!(
-        trusting.eventually(5, |s| s.log().contains("client=203.0.113.9")),
-        "{}",
-        trusting.log()
+    trusting.wait_until(
+        "client=203.0.113.9 in the log",
+        |s| s.log().contains("client=203.0.113.9"),
+        |&found| found,
     );
 
     let wary = sp.serve_with(&["--trusted-proxy", "10.0.0.0/8", "--redirect-http"]);
@@ -310,7 +317,11 @@ fn forwarded_headers_count_only_from_trusted_proxies() {
     );
     assert!(!page.body.contains("mail.example.com"));
     failed_login(&wary, &forwarded);
-    assert!(wary.eventually(5, |s| s.log().contains("client=127.0.0.1")));
+    wary.wait_until(
+        "client=127.0.0.1 in the log",
+        |s| s.log().contains("client=127.0.0.1"),
+        |&found| found,
+    );
     assert!(!wary.log().contains("203.0.113.9"));
 }
 
@@ -325,7 +336,6 @@ fn raw_exchange(server: std::net::SocketAddr, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&answer).to_string()
 }
 
-#[test]
 fn proxy_protocol_from_trusted_balancers_only() {
     let sp = two_domains();
     let body = pox_request("a@example.com", OUTLOOK_SCHEMA);
@@ -348,11 +358,10 @@ fn proxy_protocol_from_trusted_balancers_only() {
     v2.extend_from_slice(&[192, 0, 2, 77, 127, 0, 0, 1, 0x30, 0x39, 0, 80]);
     v2.extend_from_slice(http(auth).as_bytes());
     assert!(raw_exchange(balanced.addr, &v2).starts_with("HTTP/1.1 401"));
-    assert!(
-        balanced.eventually(5, |s| s.log().contains("client=198.51.100.4")
-            && s.log().contains("client=192.0.2.77")),
-        "{}",
-        balanced.log()
+    balanced.wait_until(
+        "client=198.51.100.4 and client=192.0.2.77 in the log",
+        |s| s.log().contains("client=198.51.100.4") && s.log().contains("client=192.0.2.77"),
+        |&found| found,
     );
 
     // From a peer that is not a trusted balancer, a PROXY line is just a bad request.
@@ -362,7 +371,6 @@ fn proxy_protocol_from_trusted_balancers_only() {
     assert!(!wary.log().contains("198.51.100.4"));
 }
 
-#[test]
 fn listens_on_ipv6_too() {
     let sp = two_domains();
     let dir = sp.dir.path();

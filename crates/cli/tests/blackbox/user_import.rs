@@ -4,6 +4,8 @@
 
 use crate::harness::*;
 
+signpost_testkit::tests![imported_users_sign_in_with_their_old_passwords,];
+
 /// The hash `tool` made of `password` in the checked-in vectors.
 pub fn vector(tool: &str, password: &str) -> String {
     let vectors =
@@ -27,7 +29,6 @@ fn signs_in(server: &Server, address: &str, password: &str) -> u16 {
         .status
 }
 
-#[test]
 fn imported_users_sign_in_with_their_old_passwords() {
     let sp = Signpost::new().with_example_domain();
     let passwd = sp.dir.path().join("users");

@@ -1,29 +1,27 @@
-//! Just enough of the W3C WebDriver protocol to drive Debian's headless Chromium through
-//! chromedriver: sessions, navigation, elements, keys, scripts and screenshots.
+//! Debian's headless Chromium driven through chromedriver, with just enough of the W3C
+//! WebDriver protocol: sessions, navigation, elements, keys, scripts and screenshots.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
 
+use crate::process::{Running, StartFailure, start_with_retry};
+use crate::tools::{self, Tool};
+
 /// The key W3C WebDriver names ELEMENT in answers.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long to wait for an element or a state of the page (a slow, busy machine included).
+const PAGE_WAIT: Duration = Duration::from_secs(60);
 /// The Enter key, as WebDriver sends keys.
 pub const ENTER: &str = "\u{E007}";
 
 pub struct ChromeDriver {
-    process: Child,
+    process: Running,
     base: String,
     client: reqwest::blocking::Client,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
+    /// chromedriver's log, and Chromium's profile in `profile/`.
+    dir: tempfile::TempDir,
 }
 
 pub struct Browser<'a> {
@@ -47,36 +45,42 @@ pub struct Element(String);
 impl ChromeDriver {
     /// Starts chromedriver on a free loopback port and waits until it is ready.
     pub fn start() -> Self {
-        let port = crate::pebble::free_port();
-        let process = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian package chromium-driver) must be installed");
-        let driver = Self {
-            process,
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("client"),
-            _profile: tempfile::tempdir().expect("profile dir"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
+        tools::require(Tool::Chromium);
+        start_with_retry("chromedriver", || {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let port = crate::ports::free_port();
+            let mut command = tools::command(Tool::Chromium, "chromedriver");
+            command.arg(format!("--port={port}"));
+            let process = Running::spawn("chromedriver", &mut command, dir.path());
+            let mut driver = Self {
+                process,
+                base: format!("http://127.0.0.1:{port}"),
+                client: reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(120))
+                    .build()
+                    .expect("client"),
+                dir,
+            };
+            driver.wait_until_ready()?;
+            Ok(driver)
+        })
+    }
+
+    fn wait_until_ready(&mut self) -> Result<(), StartFailure> {
+        let deadline = Instant::now() + crate::process::START_LIMIT;
         loop {
-            let ready = driver
+            let ready = self
                 .client
-                .get(format!("{}/status", driver.base))
+                .get(format!("{}/status", self.base))
                 .send()
                 .ok()
                 .and_then(|r| r.text().ok())
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
                 .is_some_and(|v| v["value"]["ready"] == true);
             if ready {
-                return driver;
+                return Ok(());
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
+            self.process.check_alive("ready", deadline)?;
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -86,13 +90,13 @@ impl ChromeDriver {
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
+                "binary": tools::find_program("chromium").unwrap_or_default(),
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--window-size=1280,1000",
-                    format!("--user-data-dir={}", self._profile.path().display()),
+                    format!("--user-data-dir={}", self.dir.path().join("profile").display()),
                 ],
             },
         }}});
@@ -155,9 +159,9 @@ impl Browser<'_> {
         self.get("/url").as_str().unwrap_or_default().to_string()
     }
 
-    /// The first element matching a CSS selector, waiting up to ten seconds for it.
+    /// The first element matching a CSS selector, waiting up to a minute for it.
     pub fn find(&self, css: &str) -> Element {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PAGE_WAIT;
         loop {
             let answer = self.driver.post(
                 &format!("/session/{}/element", self.session),
@@ -190,9 +194,9 @@ impl Browser<'_> {
     }
 
     /// Reads `property` of the first element matching `css`, by script: no element reference
-    /// to go stale when the page is replaced meanwhile. Waits up to ten seconds for the element.
+    /// to go stale when the page is replaced meanwhile. Waits up to a minute for the element.
     fn read(&self, css: &str, property: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PAGE_WAIT;
         loop {
             let answer = self.driver.post(
                 &format!("/session/{}/execute/sync", self.session),
@@ -227,9 +231,9 @@ impl Browser<'_> {
         self.post("/window/rect", json!({"width": width, "height": height}));
     }
 
-    /// Waits (up to ten seconds) until `condition` holds.
+    /// Waits (up to a minute) until `condition` holds.
     pub fn wait_until(&self, what: &str, mut condition: impl FnMut(&Self) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PAGE_WAIT;
         while !condition(self) {
             if Instant::now() >= deadline {
                 let page = self.script("return document.body ? document.body.innerText : ''");

@@ -1,0 +1,362 @@
+//! The store's contract on both backends: every scenario runs on SQLite, and on a private
+//! PostgreSQL cluster (skipped, naming PostgreSQL, where it is not installed).
+
+use std::future::Future;
+
+use signpost_core::admin::Administrator;
+use signpost_core::model::{
+    AuthMethod, Description, DocumentationLink, DomainChange, Encryption, EndpointChange,
+    OAuth2Settings, ProtocolChange, ProtocolKind, ServiceAccess, XmlOverride,
+};
+use signpost_core::{Domain, User};
+use signpost_store::{AdminSession, ApiToken, Export, SqlStore, Store, StoreError};
+use signpost_testkit::postgres::PostgresServer;
+
+signpost_testkit::tests![
+    round_trips_on_sqlite,
+    round_trips_on_postgres,
+    exports_on_sqlite,
+    exports_on_postgres,
+    administrators_on_sqlite,
+    administrators_on_postgres,
+    reopening_keeps_data_and_does_not_remigrate,
+];
+
+fn main() -> std::process::ExitCode {
+    signpost_testkit::runner::main([tests()])
+}
+
+fn block_on(future: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+        .block_on(future);
+}
+
+/// Where a scenario's stores live: files in `dir`, or databases of a cluster of its own.
+struct TestBackend {
+    dir: tempfile::TempDir,
+    postgres: Option<PostgresServer>,
+}
+
+impl TestBackend {
+    fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temporary directory"),
+            postgres: None,
+        }
+    }
+
+    fn postgres() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temporary directory"),
+            postgres: Some(PostgresServer::start()),
+        }
+    }
+
+    /// A new, empty store named `name`.
+    async fn fresh(&self, name: &str) -> SqlStore {
+        match &self.postgres {
+            None => SqlStore::open_sqlite(&self.dir.path().join(format!("{name}.db")))
+                .await
+                .expect("a new SQLite store"),
+            Some(cluster) => SqlStore::open_postgres(&cluster.new_database())
+                .await
+                .expect("a new PostgreSQL store"),
+        }
+    }
+}
+
+fn round_trips_on_sqlite() {
+    block_on(round_trips_domains_and_users_and_counts_versions(
+        TestBackend::sqlite(),
+    ));
+}
+
+fn round_trips_on_postgres() {
+    block_on(round_trips_domains_and_users_and_counts_versions(
+        TestBackend::postgres(),
+    ));
+}
+
+fn exports_on_sqlite() {
+    block_on(export_import_round_trips_and_backup_is_consistent(
+        TestBackend::sqlite(),
+    ));
+}
+
+fn exports_on_postgres() {
+    block_on(export_import_round_trips_and_backup_is_consistent(
+        TestBackend::postgres(),
+    ));
+}
+
+fn administrators_on_sqlite() {
+    block_on(administrators_tokens_and_sessions(TestBackend::sqlite()));
+}
+
+fn administrators_on_postgres() {
+    block_on(administrators_tokens_and_sessions(TestBackend::postgres()));
+}
+
+fn reopening_keeps_data_and_does_not_remigrate() {
+    block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/s.db");
+        {
+            let store = SqlStore::open_sqlite(&path).await.unwrap();
+            store
+                .create_domain(&Domain::new("a.example", "mail.a.example").unwrap())
+                .await
+                .unwrap();
+        }
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
+        assert_eq!(store.domains().await.unwrap().len(), 1);
+    });
+}
+
+fn user(address: &str) -> User {
+    User {
+        address: address.into(),
+        password_hash: "$argon2id$x".into(),
+        display_name: "Jo <&>".into(),
+        login_name: Some("jo".into()),
+        legacy_dn: None,
+        access: ServiceAccess {
+            pop: false,
+            ..ServiceAccess::ALL
+        },
+    }
+}
+
+async fn administrators_tokens_and_sessions(backend: TestBackend) {
+    use signpost_core::admin::AdminRole;
+    let store = backend.fresh("admins").await;
+    let version = store.version().await.unwrap();
+    let alice = Administrator {
+        name: "alice".into(),
+        password_hash: "$argon2id$x".into(),
+        role: AdminRole::Domain(vec!["a.example".into(), "b.example".into()]),
+    };
+    store.create_administrator(&alice).await.unwrap();
+    assert!(matches!(
+        store.create_administrator(&alice).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        store.administrator("alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    let token = ApiToken {
+        administrator: "alice".into(),
+        name: "ci".into(),
+        token_hash: "ab".repeat(32),
+        created_at: 5,
+    };
+    store.create_api_token(&token).await.unwrap();
+    assert_eq!(
+        store.api_token_by_hash(&token.token_hash).await.unwrap(),
+        Some(token.clone())
+    );
+    let session = AdminSession {
+        id_hash: "cd".repeat(32),
+        administrator: "alice".into(),
+        csrf_token: "csrf".into(),
+        expires_at: 100,
+    };
+    store.create_session(&session, 50).await.unwrap();
+    assert_eq!(
+        store.session_by_hash(&session.id_hash, 99).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        store.session_by_hash(&session.id_hash, 100).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.version().await.unwrap(),
+        version,
+        "administrators do not change what clients are told"
+    );
+    store.delete_administrator("alice").await.unwrap();
+    assert_eq!(
+        store.api_token_by_hash(&token.token_hash).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.session_by_hash(&session.id_hash, 0).await.unwrap(),
+        None
+    );
+}
+
+async fn round_trips_domains_and_users_and_counts_versions(backend: TestBackend) {
+    let store = backend.fresh("s").await;
+    assert_eq!(store.version().await.unwrap(), 0);
+
+    let mut domain = Domain::new("example.com", "mail.example.com").unwrap();
+    domain
+        .change_protocol(
+            ProtocolKind::Imap,
+            &ProtocolChange {
+                endpoint: EndpointChange {
+                    port: Some(143),
+                    encryption: Some(Encryption::Starttls),
+                    username: Some("%EMAILLOCALPART%".into()),
+                    authentication: vec![AuthMethod::OAuth2, AuthMethod::PasswordCleartext],
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    domain
+        .add_endpoint(
+            ProtocolKind::Imap,
+            &EndpointChange {
+                host: Some("imap.%EMAILDOMAIN%".into()),
+                port: Some(993),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    domain
+        .apply(&DomainChange {
+            add_aliases: vec!["example.net".into()],
+            webmail_url: Some("https://webmail.example.com/".into()),
+            caldav_url: Some("https://dav.example.com/cal/".into()),
+            oauth2: Some(Some(OAuth2Settings {
+                issuer: "login.example.com".into(),
+                scope: "mail".into(),
+                auth_url: "https://login.example.com/a".into(),
+                token_url: "https://login.example.com/t".into(),
+            })),
+            ..Default::default()
+        })
+        .unwrap();
+    domain.documentation.push(DocumentationLink {
+        url: "https://help.example.com/".into(),
+        descriptions: vec![Description {
+            lang: Some("de".into()),
+            text: "Hilfe".into(),
+        }],
+    });
+    domain.protocols.smtp.primary.username = None;
+    domain.protocols.pop.primary.authentication.clear();
+    domain.desktop_override = XmlOverride {
+        enabled: true,
+        text: Some(String::new()),
+    };
+    store.create_domain(&domain).await.unwrap();
+    assert!(matches!(
+        store.create_domain(&domain).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        store.domain("example.com").await.unwrap().as_ref(),
+        Some(&domain)
+    );
+
+    store.create_user(&user("jo@example.com")).await.unwrap();
+    assert!(matches!(
+        store.create_user(&user("jo@nowhere.org")).await,
+        Err(StoreError::NotFound { kind: "domain", .. })
+    ));
+    assert_eq!(
+        store.user("jo@example.com").await.unwrap(),
+        Some(user("jo@example.com"))
+    );
+
+    let snapshot = store.load_snapshot().await.unwrap();
+    assert_eq!(snapshot.version, 2);
+    assert_eq!(snapshot.domain("example.com"), Some(&domain));
+    assert_eq!(
+        snapshot.domain("example.net"),
+        Some(&domain),
+        "found by alias"
+    );
+
+    // An alias cannot be another domain, nor another domain's alias.
+    let mut other = Domain::new("example.org", "mail.example.org").unwrap();
+    other.aliases = vec!["example.net".into()];
+    assert!(matches!(
+        store.create_domain(&other).await,
+        Err(StoreError::AlreadyExists { kind: "alias", .. })
+    ));
+    let clash = Domain::new("example.net", "mail.example.net").unwrap();
+    assert!(matches!(
+        store.create_domain(&clash).await,
+        Err(StoreError::AlreadyExists { kind: "alias", .. })
+    ));
+    assert_eq!(
+        store.version().await.unwrap(),
+        2,
+        "refused writes change nothing"
+    );
+
+    store.delete_domain("example.com").await.unwrap();
+    assert!(
+        store.users(None).await.unwrap().is_empty(),
+        "users go with their domain"
+    );
+    assert!(matches!(
+        store.delete_domain("example.com").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.version().await.unwrap(), 3);
+}
+
+async fn export_import_round_trips_and_backup_is_consistent(backend: TestBackend) {
+    let source = backend.fresh("a").await;
+    let mut domain = Domain::new("example.com", "mail.example.com").unwrap();
+    domain.aliases = vec!["example.net".into()];
+    source.create_domain(&domain).await.unwrap();
+    source.create_user(&user("jo@example.com")).await.unwrap();
+    source
+        .save_acme_account("https://acme.test/dir", "{\"id\":\"x\"}")
+        .await
+        .unwrap();
+    let exported = source.export().await.unwrap();
+
+    let target = backend.fresh("b").await;
+    target.import(&exported, false).await.unwrap();
+    assert_eq!(target.export().await.unwrap(), exported);
+    assert!(matches!(
+        target.import(&exported, false).await,
+        Err(StoreError::Import(_))
+    ));
+    target.import(&exported, true).await.unwrap();
+    assert_eq!(
+        target.export().await.unwrap(),
+        exported,
+        "replace gives the same again"
+    );
+
+    let mut broken = exported.clone();
+    broken.users.push(user("jo@nowhere.example"));
+    assert!(target.import(&broken, true).await.is_err());
+    assert_eq!(
+        target.export().await.unwrap(),
+        exported,
+        "a failed import changes nothing"
+    );
+
+    let copy = backend.dir.path().join("backup");
+    source.backup(&copy).await.unwrap();
+    assert!(
+        source.backup(&copy).await.is_err(),
+        "an existing file is not overwritten"
+    );
+    source.verify().await.unwrap();
+    match backend.postgres {
+        None => {
+            let restored = SqlStore::open_sqlite(&copy).await.unwrap();
+            restored.verify().await.unwrap();
+            assert_eq!(restored.export().await.unwrap(), exported);
+        }
+        Some(_) => {
+            let written: Export = serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
+            assert_eq!(written, exported);
+        }
+    }
+}
