@@ -53,7 +53,17 @@ async fn main() -> anyhow::Result<()> {
     let location = Location::resolve(std::path::Path::new("."), Some(database))?;
     let store = signpost_store::open(&location).await?;
     let importing = Instant::now();
-    store.import(&export, false).await?;
+    let record = signpost_store::AuditRecord {
+        at: 0,
+        actor: "bench-scale".into(),
+        actor_kind: "cli".into(),
+        origin: "local".into(),
+        operation: "store.import".into(),
+        domain: None,
+        target: "the whole configuration".into(),
+        summary: format!("{domains} domains, {users} users (benchmark data)"),
+    };
+    store.import(&export, false, &record).await?;
     eprintln!(
         "bench-scale: imported into {location} in {:.1} s",
         importing.elapsed().as_secs_f64()

@@ -150,6 +150,22 @@ signpost migrate-store --from sqlite://old.db --to postgres://... --replace   # 
     /// Add, list and remove administrators of the web interface and API, and their API tokens
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Who changed what, when and from where (newest first)
+    #[command(
+        after_help = "Examples:\n  signpost audit\n  signpost audit --domain example.com --since 7d\n  signpost audit --since 2026-11-01 --format json"
+    )]
+    Audit {
+        /// Only changes of this domain
+        #[arg(long)]
+        domain: Option<String>,
+        /// Only changes since then: a date (2026-11-01), a time (2026-11-01T12:00:00Z), Unix
+        /// seconds, or an age (30m, 12h, 7d)
+        #[arg(long, value_parser = crate::output::parse_since)]
+        since: Option<i64>,
+        /// At most this many entries
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Print the answer a client would get (the seed's Generate button)
     #[command(
         after_help = "Examples:\n  signpost generate example.com desktop --email john@example.com\n  \

@@ -107,9 +107,103 @@ pub fn unix_time(unix: i64) -> String {
         .unwrap_or_else(|_| unix.to_string())
 }
 
+/// A point in time as a person gives it: Unix seconds, `2026-11-01`, `2026-11-01T12:00:00Z`,
+/// or an age (`30m`, `12h`, `7d`) before now.
+pub fn parse_since(value: &str) -> Result<i64, String> {
+    let value = value.trim();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return Ok(seconds);
+    }
+    if let Some((number, unit)) = value
+        .char_indices()
+        .last()
+        .map(|(i, unit)| (&value[..i], unit))
+        .filter(|(number, _)| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let seconds_per = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(format!("'{value}': the unit of an age is s, m, h, d or w")),
+        };
+        let amount: i64 = number
+            .parse()
+            .map_err(|_| format!("'{value}' is too large"))?;
+        return Ok(now - amount.saturating_mul(seconds_per));
+    }
+    let (date, clock) = match value.split_once(['T', ' ']) {
+        Some((date, clock)) => (date, Some(clock.trim_end_matches('Z'))),
+        None => (value, None),
+    };
+    let numbers = |text: &str, separator: char, count: usize| -> Option<Vec<i64>> {
+        let parts: Vec<i64> = text
+            .split(separator)
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
+        (parts.len() == count).then_some(parts)
+    };
+    let invalid = || {
+        format!(
+            "'{value}' is not a time: give 2026-11-01, 2026-11-01T12:00:00Z, Unix seconds, or an age such as 7d"
+        )
+    };
+    let day = numbers(date, '-', 3).ok_or_else(invalid)?;
+    let month = u8::try_from(day[1])
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(invalid)?;
+    let date = time::Date::from_calendar_date(
+        i32::try_from(day[0]).map_err(|_| invalid())?,
+        month,
+        u8::try_from(day[2]).map_err(|_| invalid())?,
+    )
+    .map_err(|_| invalid())?;
+    let (hour, minute, second) = match clock {
+        None => (0, 0, 0),
+        Some(clock) => {
+            let parts = numbers(clock, ':', 3)
+                .or_else(|| {
+                    numbers(clock, ':', 2).map(|mut p| {
+                        p.push(0);
+                        p
+                    })
+                })
+                .ok_or_else(invalid)?;
+            (parts[0], parts[1], parts[2])
+        }
+    };
+    let time = time::Time::from_hms(
+        u8::try_from(hour).map_err(|_| invalid())?,
+        u8::try_from(minute).map_err(|_| invalid())?,
+        u8::try_from(second).map_err(|_| invalid())?,
+    )
+    .map_err(|_| invalid())?;
+    Ok(date.with_time(time).assume_utc().unix_timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_read_as_people_write_them() {
+        assert_eq!(parse_since("1796050936"), Ok(1_796_050_936));
+        assert_eq!(parse_since("2026-11-30"), Ok(1_795_996_800));
+        assert_eq!(parse_since("2026-11-30T15:02:16Z"), Ok(1_796_050_936));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let week = parse_since("7d").unwrap();
+        assert!((now - 7 * 86_400 - week).abs() <= 2, "{week}");
+        assert!(parse_since("7y").unwrap_err().contains("unit"));
+        assert!(
+            parse_since("2026-13-01")
+                .unwrap_err()
+                .contains("not a time")
+        );
+        assert!(parse_since("yesterday").unwrap_err().contains("not a time"));
+    }
 
     #[test]
     fn pads_columns() {

@@ -9,6 +9,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use std::sync::Arc;
 
+use signpost_admin::AdminSettings;
 use signpost_server::ServerConfig;
 use signpost_server::config::{AcmeChallenge, AcmeSettings, ProfileSigning};
 use signpost_server::profile_signing::ProfileSigner;
@@ -155,7 +156,13 @@ pub fn store_place(global: &GlobalOptions, file: &FileConfig) -> StorePlace {
     }
 }
 
-pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<ServerConfig> {
+/// What `signpost serve` runs: the server, and its administration surface unless turned off.
+pub struct ServeSettings {
+    pub server: ServerConfig,
+    pub admin: Option<AdminSettings>,
+}
+
+pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<ServeSettings> {
     let defaults = ServerConfig::default();
     let section = &file.server;
     let mut config = ServerConfig {
@@ -283,57 +290,62 @@ pub fn server_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<Serv
         );
     }
     config.profile_signing = profile_signing(args, &section.profile_signing)?;
-    admin_settings(args, file, &mut config)?;
-    Ok(config)
+    let admin = admin_settings(args, file, &mut config)?;
+    Ok(ServeSettings {
+        server: config,
+        admin,
+    })
 }
 
 fn admin_settings(
     args: &ServeArgs,
     file: &FileConfig,
     config: &mut ServerConfig,
-) -> anyhow::Result<()> {
-    let admin = &mut config.admin;
+) -> anyhow::Result<Option<AdminSettings>> {
     let section = &file.admin;
-    admin.enabled = !args.no_admin && section.enabled.unwrap_or(true);
-    admin.listen = if !args.admin_listen.is_empty() {
+    let enabled = !args.no_admin && section.enabled.unwrap_or(true);
+    config.admin.listen = if !args.admin_listen.is_empty() {
         args.admin_listen.clone()
     } else {
         section.listen.clone().unwrap_or_default()
     };
-    if let Some(seconds) = args.admin_session_seconds.or(section.session_seconds) {
-        admin.session_lifetime = Duration::from_secs(seconds.max(1));
-    }
     if let Some(n) = args.recent_requests.or(section.recent_requests) {
         config.recent_requests = n;
     }
+    let mut admin = AdminSettings::default();
+    admin.operations.answers = config.answers.clone();
+    if let Some(seconds) = args.admin_session_seconds.or(section.session_seconds) {
+        admin.session_lifetime = Duration::from_secs(seconds.max(1));
+    }
+    let operations = &mut admin.operations;
     let diagnostics = &file.diagnostics;
-    admin.diagnostics.resolver = args.check_resolver.or(diagnostics.resolver);
-    admin.diagnostics.ca = if args.check_ca.is_empty() {
+    operations.diagnostics.resolver = args.check_resolver.or(diagnostics.resolver);
+    operations.diagnostics.ca = if args.check_ca.is_empty() {
         diagnostics.ca.clone()
     } else {
         args.check_ca.clone()
     };
     if let Some(port) = args.check_https_port.or(diagnostics.https_port) {
-        admin.diagnostics.ports.https = port;
+        operations.diagnostics.ports.https = port;
     }
     if let Some(port) = args.check_http_port.or(diagnostics.http_port) {
-        admin.diagnostics.ports.http = port;
+        operations.diagnostics.ports.http = port;
     }
-    admin.dns.addresses = if args.public_addresses.is_empty() {
+    operations.dns.addresses = if args.public_addresses.is_empty() {
         file.dns.public_addresses.clone()
     } else {
         args.public_addresses.clone()
     };
-    admin.dns.cname = file
+    operations.dns.cname = file
         .dns
         .cname
         .as_deref()
         .map(|c| signpost_core::validate::domain_name("dns.cname", c))
         .transpose()?;
     if let Some(ttl) = file.dns.ttl {
-        admin.dns.ttl = ttl;
+        operations.dns.ttl = ttl;
     }
-    Ok(())
+    Ok(enabled.then_some(admin))
 }
 
 fn acme_settings(
@@ -433,7 +445,7 @@ mod tests {
         )
         .unwrap();
         let args = serve_args(&["--ttl-hours", "2"]);
-        let config = server_config(&args, &file).unwrap();
+        let config = server_config(&args, &file).unwrap().server;
         assert_eq!(config.listen, vec!["127.0.0.1:9000".parse().unwrap()]);
         assert_eq!(config.answers.ttl_hours, 2);
         assert_eq!(config.realm, "R");

@@ -1,9 +1,11 @@
 //! The domain model of Signpost and the decision of what each client is told.
 //!
-//! Everything here is pure: no I/O, no clock, no randomness except password salts.
+//! Everything here is pure (no I/O, no randomness except password salts), but for the failed-login
+//! limiter's monotonic clock and reading this machine's host name.
 
 pub mod admin;
 pub mod answers;
+pub mod auth_limiter;
 pub mod certificate;
 pub mod discovery;
 pub mod dns_records;
@@ -22,6 +24,22 @@ pub use model::{
 };
 pub use snapshot::Snapshot;
 pub use validate::ValidationError;
+
+/// This machine's host name (how running instances are told apart in the store).
+pub fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(253)
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
 
 /// Lowercase hexadecimal of `bytes` (certificate serials, digests of secrets and content).
 pub fn hex(bytes: &[u8]) -> String {

@@ -313,6 +313,11 @@ fn describe_char(c: char) -> String {
     }
 }
 
+/// The domain part of an address (everything after the last `@`; empty without one).
+pub fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,12 +15,13 @@ use instant_acme::{
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
 use signpost_core::certificate::{self, CertificateSource, StoredCertificate};
+use signpost_operations::Actor;
 use signpost_store::Store;
 use tracing::{debug, info, warn};
 
+use crate::clock;
 use crate::config::{AcmeChallenge, AcmeSettings};
 use crate::state::SharedState;
-use crate::tls::resolver_now;
 
 /// The first retry after a failure; doubled each time up to a day.
 const FIRST_BACKOFF: Duration = Duration::from_secs(60);
@@ -74,7 +75,7 @@ async fn look_over(
             return Ok(());
         };
         let certificates = store.certificates().await?;
-        let Some(reason) = needs_order(&names, &certificates, resolver_now()) else {
+        let Some(reason) = needs_order(&names, &certificates, clock::now()) else {
             continue;
         };
         info!(domain = %domain.name, names = %names.join(","), reason, "ACME: ordering a certificate");
@@ -142,7 +143,13 @@ async fn retire_superseded(store: &dyn Store, names: &[String], keep: i64) {
         if old.id == keep || old.source != CertificateSource::Acme || !same_names {
             continue;
         }
-        if let Err(e) = store.remove_certificate(old.id).await {
+        let record = Actor::acme().record(
+            "certificate.remove",
+            None,
+            &old.info.names.join(", "),
+            format!("#{} superseded by #{keep}", old.id),
+        );
+        if let Err(e) = store.remove_certificate(old.id, &record).await {
             warn!(id = old.id, error = %e, "ACME: could not remove a superseded certificate");
         }
     }
@@ -259,7 +266,7 @@ async fn order_with(
                 }
                 published.tokens.push(token.clone());
                 store
-                    .publish_acme_challenge(&token, &answer, resolver_now() + CHALLENGE_LIFETIME)
+                    .publish_acme_challenge(&token, &answer, clock::now() + CHALLENGE_LIFETIME)
                     .await
                     .context("publishing the challenge to the other instances")?;
                 if store.is_shared() {
@@ -295,8 +302,23 @@ async fn order_with(
         .context("downloading the certificate")?;
     let chain = certificate::chain_from_pem(chain_pem.as_bytes())?;
     let info = certificate::inspect(chain[0].as_ref())?;
+    let record = Actor::acme().record(
+        "certificate.add",
+        None,
+        &info.names.join(", "),
+        format!(
+            "obtained by ACME from {}, valid until Unix time {}",
+            info.issuer, info.not_after
+        ),
+    );
     Ok(store
-        .add_certificate(CertificateSource::Acme, &chain_pem, &key_pem, &info)
+        .add_certificate(
+            CertificateSource::Acme,
+            &chain_pem,
+            &key_pem,
+            &info,
+            &record,
+        )
         .await?)
 }
 

@@ -16,7 +16,7 @@ const DIRECTORY_POLL: Duration = Duration::from_secs(2);
 /// handshakes use it at once; open connections keep the certificate they started with.
 pub async fn reload(state: &SharedState, store: &dyn Store) -> anyhow::Result<()> {
     // HTTP-01 answers published by any instance, so whichever one the CA reaches can answer.
-    let challenges = store.acme_challenges(tls::resolver_now()).await?;
+    let challenges = store.acme_challenges(crate::clock::now()).await?;
     if let Ok(mut current) = state.acme_http_challenges.lock() {
         *current = challenges.into_iter().collect();
     }
@@ -33,7 +33,7 @@ pub async fn reload(state: &SharedState, store: &dyn Store) -> anyhow::Result<()
     let index = CertificateIndex::new(
         loaded,
         state.config.tls.default_name.as_deref(),
-        tls::resolver_now(),
+        crate::clock::now(),
     );
     info!(
         certificates = index.certificates().len(),

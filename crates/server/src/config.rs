@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use signpost_core::answers::AnswerOptions;
 
-pub use crate::auth_limiter::LimiterSettings;
 use crate::profile_signing::ProfileSigner;
 use crate::proxy::IpNetwork;
+pub use signpost_core::auth_limiter::LimiterSettings;
 
 /// Where certificates come from besides the store.
 #[derive(Debug, Clone, Default)]
@@ -129,7 +129,15 @@ pub struct ServerConfig {
     pub answer_memo_entries: usize,
     /// How many discovery requests the recent-requests log keeps.
     pub recent_requests: usize,
-    pub admin: crate::admin::AdminSettings,
+    /// Where the administration surface (made by `signpost-admin`) is served.
+    pub admin: AdminListeners,
+}
+
+/// Where the administration surface is served: beside the discovery endpoints, or, when `listen`
+/// is set, only on those listeners (e.g. 127.0.0.1:8443 or an internal address).
+#[derive(Debug, Clone, Default)]
+pub struct AdminListeners {
+    pub listen: Vec<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -180,7 +188,7 @@ impl Default for ServerConfig {
             max_connections: 4096,
             answer_memo_entries: 4096,
             recent_requests: 1000,
-            admin: crate::admin::AdminSettings::default(),
+            admin: AdminListeners::default(),
         }
     }
 }

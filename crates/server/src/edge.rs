@@ -1,6 +1,6 @@
 //! The service every request meets first: observed (id, metrics, log line) and, on the main
 //! application, through the front door ([`crate::front`]); then the discovery endpoints are
-//! answered directly ([`crate::app::DiscoveryRoute`]) and everything else goes to the router.
+//! answered directly ([`crate::discovery_route::DiscoveryRoute`]) and everything else goes to the router.
 //! Written by hand: it is on every request's path, and middleware and general routing cost more
 //! than many answers do.
 
@@ -14,7 +14,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use tower::{Service, ServiceExt};
 
-use crate::app::DiscoveryRoute;
+use crate::discovery_route::DiscoveryRoute;
 use crate::front;
 use crate::observe::Observing;
 use crate::state::SharedState;

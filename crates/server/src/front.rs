@@ -7,7 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
-use crate::listener::ClientConnection;
+use crate::connection::ClientConnection;
 use crate::responses;
 use crate::routes::request_host;
 use crate::state::SharedState;

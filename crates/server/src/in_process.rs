@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use crate::app;
 use crate::config::ServerConfig;
-use crate::listener::ClientConnection;
+use crate::connection::ClientConnection;
 use crate::proxy;
 use crate::state::{AppState, SharedState};
 

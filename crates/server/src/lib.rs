@@ -2,32 +2,39 @@
 //! the configuration that every answer is computed from.
 
 mod acme;
-pub mod admin;
 mod app;
-mod auth_limiter;
 mod basic_auth;
 mod certificates;
 mod client_auth;
+pub mod clock;
 pub mod config;
+pub mod connection;
 mod credential_cache;
 mod deadline;
+mod discovery_route;
 mod edge;
 mod front;
 mod in_process;
+mod instance;
 mod listener;
 mod memo;
-mod metrics;
+pub mod metrics;
 mod observe;
-mod password_check;
+mod parsed_pox;
+pub mod password_check;
 pub mod profile_signing;
 pub mod proxy;
-mod recent;
+pub mod recent;
+mod recent_share;
+mod request_scope;
 mod responses;
 mod routes;
 mod snapshot_reload;
-mod state;
+pub mod state;
 pub mod tls;
 
 pub use config::ServerConfig;
 pub use in_process::InProcess;
-pub use listener::{BoundAddresses, run};
+pub use listener::{Administration, BoundAddresses, Prepared, prepare, serve};
+pub use snapshot_reload::catch_up;
+pub use state::{AppState, SharedState};

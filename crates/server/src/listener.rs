@@ -20,20 +20,10 @@ use tower::ServiceExt;
 use tracing::{debug, info, warn};
 
 use crate::config::ServerConfig;
+use crate::connection::ClientConnection;
 use crate::deadline::{CoarseClock, ConnectionDeadline};
 use crate::state::{AppState, SharedState};
 use crate::{acme, app, certificates, proxy, snapshot_reload, tls};
-
-/// Where a request came from, put in each request's extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientConnection {
-    /// The client, as far as Signpost can tell (a trusted proxy's word included).
-    pub peer: SocketAddr,
-    /// The TCP peer itself.
-    pub direct_peer: SocketAddr,
-    /// Whether the client's connection is TLS (so absolute links can say https).
-    pub secure: bool,
-}
 
 /// The addresses each kind of listener is bound to.
 #[derive(Debug, Clone, Default)]
@@ -49,15 +39,35 @@ pub struct BoundAddresses {
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish (up to the grace period).
-///
-/// `on_ready` is called with the bound addresses once every listener accepts connections.
-pub async fn run(
+/// Makes the setup link on the first of the given base URLs, while there is no administrator.
+pub type SetupLink = Box<dyn FnOnce(&[String]) -> Option<String> + Send>;
+
+/// The administration surface, made by its own crate over the prepared server's state: served
+/// beside the discovery endpoints, or alone on `config.admin.listen` when that is set.
+pub struct Administration {
+    pub router: axum::Router,
+    pub setup_link: SetupLink,
+}
+
+/// A server with its configuration loaded, not yet listening.
+pub struct Prepared {
     store: Arc<dyn Store>,
     config: ServerConfig,
-    on_ready: impl FnOnce(&BoundAddresses),
-    shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+    state: SharedState,
+}
+
+impl Prepared {
+    pub fn state(&self) -> &SharedState {
+        &self.state
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
+/// Loads the configuration and the certificates, and says in the store that this instance runs.
+pub async fn prepare(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Result<Prepared> {
     let snapshot = store
         .load_snapshot()
         .await
@@ -70,10 +80,30 @@ pub async fn run(
     );
     let state: SharedState = Arc::new(AppState::new(config.clone(), snapshot)?);
     certificates::reload(&state, store.as_ref()).await?;
+    crate::instance::register(&state, store.as_ref()).await;
+    Ok(Prepared {
+        store,
+        config,
+        state,
+    })
+}
 
-    let admin = crate::admin::AdminState::new(state.clone(), store.clone()).await?;
-    let admin_routes = crate::admin::router(admin.clone());
-    let separate_admin = !config.admin.listen.is_empty();
+/// Serves until `shutdown` resolves, then lets in-flight requests finish (up to the grace period).
+///
+/// `on_ready` is called with the bound addresses once every listener accepts connections.
+pub async fn serve(
+    prepared: Prepared,
+    administration: Option<Administration>,
+    on_ready: impl FnOnce(&BoundAddresses),
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let Prepared {
+        store,
+        config,
+        state,
+    } = prepared;
+    let admin_enabled = administration.is_some();
+    let separate_admin = admin_enabled && !config.admin.listen.is_empty();
 
     let mut bound = BoundAddresses::default();
     let mut listeners = Vec::new();
@@ -82,7 +112,7 @@ pub async fn run(
         bound.http.push(listener.local_addr()?);
         listeners.push((listener, None, false));
     }
-    if config.admin.enabled {
+    if admin_enabled {
         for address in &config.admin.listen {
             let listener = bind(address).await?;
             bound.admin.push(listener.local_addr()?);
@@ -118,7 +148,7 @@ pub async fn run(
         tokio::spawn(certificates::watch(state.clone(), store.clone())),
     ];
     if store.is_shared() && config.recent_requests > 0 {
-        background.push(tokio::spawn(crate::recent::share(
+        background.push(tokio::spawn(crate::recent_share::share(
             state.clone(),
             store.clone(),
         )));
@@ -130,40 +160,48 @@ pub async fn run(
             settings,
         )));
     }
-    let admin_bases: Vec<String> = if separate_admin {
-        bound.admin.iter().map(|a| format!("http://{a}")).collect()
-    } else {
-        bound
-            .https
-            .iter()
-            .map(|a| format!("https://{a}"))
-            .chain(bound.http.iter().map(|a| format!("http://{a}")))
-            .take(1)
-            .collect()
+    let (admin_routes, setup_link) = match administration {
+        Some(Administration { router, setup_link }) => (Some(router), Some(setup_link)),
+        None => (None, None),
     };
-    if config.admin.enabled {
-        bound.setup_link = admin.announce_setup(&admin_bases);
+    if let Some(setup_link) = setup_link {
+        let bases: Vec<String> = if separate_admin {
+            bound.admin.iter().map(|a| format!("http://{a}")).collect()
+        } else {
+            bound
+                .https
+                .iter()
+                .map(|a| format!("https://{a}"))
+                .chain(bound.http.iter().map(|a| format!("http://{a}")))
+                .take(1)
+                .collect()
+        };
+        bound.setup_link = setup_link(&bases);
     }
     on_ready(&bound);
 
     let router = app::router(
         state.clone(),
-        (!separate_admin).then(|| admin_routes.clone()),
+        if separate_admin {
+            None
+        } else {
+            admin_routes.clone()
+        },
     );
-    let admin_router = app::admin_only_router(state.clone(), admin_routes);
+    let admin_router = admin_routes.map(|routes| app::admin_only_router(state.clone(), routes));
     let (stop_tx, stop_rx) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
     let clock = CoarseClock::start();
     let mut accept_tasks = Vec::new();
     for (listener, acceptor, admin_only) in listeners {
+        let app = match (&admin_router, admin_only) {
+            (Some(admin_router), true) => admin_router.clone(),
+            _ => router.clone(),
+        };
         accept_tasks.push(tokio::spawn(accept_loop(
             listener,
             acceptor,
-            if admin_only {
-                admin_router.clone()
-            } else {
-                router.clone()
-            },
+            app,
             state.clone(),
             graceful.clone(),
             clock.clone(),
@@ -180,6 +218,7 @@ pub async fn run(
     for task in background {
         task.abort();
     }
+    crate::instance::deregister(&state, store.as_ref()).await;
     // The accept loops have ended, so this is the last handle; connections hold watchers.
     let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
     tokio::select! {
@@ -276,7 +315,7 @@ async fn accept_loop(
             };
             match acceptor {
                 None => {
-                    serve(
+                    serve_connection(
                         stream, connection, router, &state, &builder, graceful, deadline,
                     )
                     .await
@@ -299,7 +338,7 @@ async fn accept_loop(
                         // A TLS-ALPN-01 validation: the handshake itself was the answer.
                         return;
                     }
-                    serve(
+                    serve_connection(
                         tls_stream, connection, router, &state, &builder, graceful, deadline,
                     )
                     .await;
@@ -309,7 +348,7 @@ async fn accept_loop(
     }
 }
 
-async fn serve<S>(
+async fn serve_connection<S>(
     stream: S,
     connection: ClientConnection,
     router: crate::app::App,

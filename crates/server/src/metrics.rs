@@ -66,7 +66,7 @@ labelled!(
 );
 
 /// What a handler knows about its request that the status code does not say (see
-/// [`crate::observe::note`]).
+/// [`crate::request_scope::note`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Observation {
     pub client: ClientKind,

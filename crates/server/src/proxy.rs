@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use signpost_protocol::proxy_protocol::{self, V1_MAX_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::listener::ClientConnection;
+use crate::connection::ClientConnection;
 
 /// An IP network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`, or one address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

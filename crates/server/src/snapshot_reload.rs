@@ -31,15 +31,54 @@ pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub async fn watch_health(state: SharedState, store: Arc<dyn Store>) {
     let mut interval = tokio::time::interval(HEALTH_CHECK_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let heartbeat_every = crate::instance::HEARTBEAT_SECONDS / HEALTH_CHECK_EVERY.as_secs().max(1);
+    let mut ticks: u64 = 0;
     loop {
         interval.tick().await;
+        ticks += 1;
         match tokio::time::timeout(HEALTH_CHECK_TIMEOUT, store.version()).await {
-            Ok(Ok(_)) => mark_up(&state),
+            Ok(Ok(_)) => {
+                mark_up(&state);
+                if ticks.is_multiple_of(heartbeat_every.max(1)) {
+                    crate::instance::announce(&state, store.as_ref()).await;
+                }
+            }
             Ok(Err(e)) => mark_down(&state, &e),
             Err(_) => mark_down(
                 &state,
                 &format!("no answer within {} s", HEALTH_CHECK_TIMEOUT.as_secs()),
             ),
+        }
+    }
+}
+
+/// Returns once this instance answers from `version` or later, reloading now if it does not
+/// yet (the API and the web interface call it after a change: their next request sees it).
+pub async fn catch_up(state: &SharedState, store: &dyn Store, version: i64) {
+    if state.snapshot.load().version >= version {
+        return;
+    }
+    let _reloading = state.reloading.lock().await;
+    // Someone else's reload, or the follower's, may have brought it meanwhile.
+    if state.snapshot.load().version >= version {
+        return;
+    }
+    match store.load_snapshot().await {
+        Ok(snapshot) => {
+            info!(
+                version = snapshot.version,
+                domains = snapshot.domain_count(),
+                users = snapshot.user_count(),
+                "configuration reloaded after a change made here"
+            );
+            state.replace_snapshot(snapshot);
+            if let Err(e) = crate::certificates::reload(state, store).await {
+                warn!(error = %e, "certificates could not be reloaded; keeping the previous ones");
+            }
+            crate::instance::announce(state, store).await;
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot load the configuration just changed; it is served once the store can be read")
         }
     }
 }
@@ -84,6 +123,7 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
         if version == current && !resync_pending {
             continue;
         }
+        let _reloading = state.reloading.lock().await;
         match store.load_snapshot().await {
             Ok(snapshot) => {
                 if snapshot.version != current {
@@ -101,6 +141,7 @@ pub async fn follow_store(state: SharedState, store: Arc<dyn Store>) {
                 if let Err(e) = crate::certificates::reload(&state, store.as_ref()).await {
                     warn!(error = %e, "certificates could not be reloaded; keeping the previous ones");
                 }
+                crate::instance::announce(&state, store.as_ref()).await;
             }
             Err(e) => {
                 if !std::mem::replace(&mut load_failing, true) {

@@ -12,17 +12,17 @@ use signpost_core::Snapshot;
 use signpost_directory::{Answer, DirectoryLogin, directory_for};
 use tracing::{debug, info, warn};
 
-use crate::auth_limiter::FailureLimiter;
 use crate::basic_auth::BasicCredentials;
 use crate::config::ServerConfig;
 use crate::credential_cache::{CredentialCache, Proof, Verified};
 use crate::memo::Memo;
 use crate::metrics::Metrics;
-use crate::observe::CurrentRequest;
+use crate::parsed_pox::ParsedPox;
 use crate::password_check::PasswordChecker;
-use crate::routes::autodiscover_xml::ParsedPox;
-use crate::routes::domain_of;
+use crate::request_scope::CurrentRequest;
 use crate::tls::SniResolver;
+use signpost_core::auth_limiter::FailureLimiter;
+use signpost_core::validate::domain_of;
 
 pub struct AppState {
     /// The configuration answers are computed from; replaced whole when the store changes.
@@ -48,6 +48,11 @@ pub struct AppState {
     pub snapshot_loaded_at: AtomicI64,
     /// Whether the store could be read at the last look (`/readyz` says degraded otherwise).
     pub store_up: std::sync::atomic::AtomicBool,
+    /// This instance's id in the store's list of running instances.
+    pub instance_id: String,
+    /// Held while the snapshot is being reloaded on request (so one reload serves everyone
+    /// waiting for it).
+    pub reloading: tokio::sync::Mutex<()>,
     pub config: ServerConfig,
 }
 
@@ -111,8 +116,10 @@ impl AppState {
             metrics: Metrics::default(),
             recent: crate::recent::RecentRequests::new(config.recent_requests),
             auth_failure_log,
-            snapshot_loaded_at: AtomicI64::new(crate::tls::resolver_now()),
+            snapshot_loaded_at: AtomicI64::new(crate::clock::now()),
             store_up: std::sync::atomic::AtomicBool::new(true),
+            instance_id: signpost_core::hex(&rand::random::<[u8; 8]>()),
+            reloading: tokio::sync::Mutex::new(()),
             snapshot: ArcSwap::from_pointee(snapshot),
             certificates: Arc::new(SniResolver::default()),
             acme_http_challenges: Mutex::new(HashMap::new()),
@@ -183,11 +190,19 @@ impl AppState {
         }
     }
 
-    /// Replaces the snapshot answers are computed from.
+    /// Replaces the snapshot answers are computed from, unless a newer one is already served
+    /// (two reloads finishing out of order never go back in time).
     pub fn replace_snapshot(&self, snapshot: Snapshot) {
-        self.snapshot.store(Arc::new(snapshot));
+        let new = Arc::new(snapshot);
+        self.snapshot.rcu(|current| {
+            if new.version >= current.version {
+                new.clone()
+            } else {
+                current.clone()
+            }
+        });
         self.snapshot_loaded_at
-            .store(crate::tls::resolver_now(), Ordering::Relaxed);
+            .store(crate::clock::now(), Ordering::Relaxed);
     }
 
     /// Checks `credentials` from `client`.
@@ -361,7 +376,7 @@ fn printable_login(login: &str) -> String {
 }
 
 fn rfc3339_now() -> String {
-    time_format(crate::tls::resolver_now())
+    time_format(crate::clock::now())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (civil-from-days, no calendar crate needed).
@@ -404,7 +419,7 @@ mod tests {
         let user = User::new("jo@example.com", "pw", &UserChange::default()).unwrap();
         let domain = Domain::new("example.com", "mail.example.com").unwrap();
         let config = ServerConfig {
-            auth_limits: crate::auth_limiter::LimiterSettings {
+            auth_limits: signpost_core::auth_limiter::LimiterSettings {
                 per_client: 2,
                 ..Default::default()
             },

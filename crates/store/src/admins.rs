@@ -50,10 +50,6 @@ pub async fn administrator(pool: &Pool, name: &str) -> Result<Option<Administrat
         .transpose()
 }
 
-pub async fn create_administrator(pool: &Pool, administrator: &Administrator) -> Result<()> {
-    insert_administrator(pool, administrator).await
-}
-
 pub async fn insert_administrator<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     administrator: &Administrator,
@@ -81,7 +77,10 @@ pub async fn insert_administrator<'e>(
     Ok(())
 }
 
-pub async fn save_administrator(pool: &Pool, administrator: &Administrator) -> Result<()> {
+pub async fn save_administrator<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    administrator: &Administrator,
+) -> Result<()> {
     let (role, domains) = role_columns(&administrator.role);
     let updated = sqlx::query(
         "UPDATE administrators SET password_hash = $2, role = $3, domains = $4 WHERE name = $1",
@@ -90,7 +89,7 @@ pub async fn save_administrator(pool: &Pool, administrator: &Administrator) -> R
     .bind(&administrator.password_hash)
     .bind(role)
     .bind(domains)
-    .execute(pool)
+    .execute(executor)
     .await?;
     if updated.rows_affected() == 0 {
         return Err(StoreError::not_found("administrator", &administrator.name));
@@ -98,10 +97,13 @@ pub async fn save_administrator(pool: &Pool, administrator: &Administrator) -> R
     Ok(())
 }
 
-pub async fn delete_administrator(pool: &Pool, name: &str) -> Result<()> {
+pub async fn delete_administrator<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    name: &str,
+) -> Result<()> {
     let deleted = sqlx::query("DELETE FROM administrators WHERE name = $1")
         .bind(name)
-        .execute(pool)
+        .execute(executor)
         .await?;
     if deleted.rows_affected() == 0 {
         return Err(StoreError::not_found("administrator", name));
@@ -116,10 +118,6 @@ pub fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
         token_hash: row.try_get("token_hash")?,
         created_at: row.try_get("created_at")?,
     })
-}
-
-pub async fn create_api_token(pool: &Pool, token: &ApiToken) -> Result<()> {
-    insert_api_token(pool, token).await
 }
 
 pub async fn insert_api_token<'e>(
@@ -172,11 +170,15 @@ pub async fn api_token_by_hash(pool: &Pool, token_hash: &str) -> Result<Option<A
         .transpose()
 }
 
-pub async fn delete_api_token(pool: &Pool, administrator: &str, name: &str) -> Result<()> {
+pub async fn delete_api_token<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    administrator: &str,
+    name: &str,
+) -> Result<()> {
     let deleted = sqlx::query("DELETE FROM api_tokens WHERE administrator = $1 AND name = $2")
         .bind(administrator)
         .bind(name)
-        .execute(pool)
+        .execute(executor)
         .await?;
     if deleted.rows_affected() == 0 {
         return Err(StoreError::not_found(

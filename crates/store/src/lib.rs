@@ -4,7 +4,8 @@
 //! never reads the store directly: it reads a [`signpost_core::Snapshot`] loaded from it.
 
 mod admins;
-mod ispdb_import;
+pub mod audit;
+pub mod instances;
 mod migrations;
 mod notifications;
 pub mod recent;
@@ -17,7 +18,8 @@ use signpost_core::admin::Administrator;
 use signpost_core::certificate::{CertificateInfo, CertificateSource, StoredCertificate};
 use signpost_core::{Domain, Snapshot, User, UserSource};
 
-pub use ispdb_import::{IspdbImport, MAX_ISPDB_BYTES, import_ispdb};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord};
+pub use instances::Instance;
 pub use sql::{Backend, SqlStore};
 
 /// Why a store operation failed.
@@ -59,7 +61,9 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Persistence of the configuration. Every write is atomic and bumps [`Store::version`].
+/// Persistence of the configuration. Every write is atomic and bumps [`Store::version`]; every
+/// write of the configuration or of who may change it takes the [`AuditRecord`] that describes
+/// it and stores it in the same transaction.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// A counter that changes whenever anything in the store changes.
@@ -70,11 +74,11 @@ pub trait Store: Send + Sync {
     async fn domains(&self) -> Result<Vec<Domain>>;
     async fn domain(&self, name: &str) -> Result<Option<Domain>>;
     /// Fails with [`StoreError::AlreadyExists`] if the name is taken.
-    async fn create_domain(&self, domain: &Domain) -> Result<()>;
+    async fn create_domain(&self, domain: &Domain, audit: &AuditRecord) -> Result<()>;
     /// Replaces a domain's settings; fails with [`StoreError::NotFound`] if it does not exist.
-    async fn save_domain(&self, domain: &Domain) -> Result<()>;
+    async fn save_domain(&self, domain: &Domain, audit: &AuditRecord) -> Result<()>;
     /// Removes a domain and its users.
-    async fn delete_domain(&self, name: &str) -> Result<()>;
+    async fn delete_domain(&self, name: &str, audit: &AuditRecord) -> Result<()>;
 
     /// Users of one domain, or of all domains, ordered by address.
     async fn users(&self, domain: Option<&str>) -> Result<Vec<User>>;
@@ -82,18 +86,23 @@ pub trait Store: Send + Sync {
     /// How many users each domain has (domains without users are absent).
     async fn user_counts(&self) -> Result<std::collections::HashMap<String, u64>>;
     /// Fails if the address is taken or its domain is not hosted.
-    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn create_user(&self, user: &User, audit: &AuditRecord) -> Result<()>;
     /// Creates all of `users` in one transaction: all of them, or none if any fails.
-    async fn create_users(&self, users: &[User]) -> Result<()>;
-    async fn save_user(&self, user: &User) -> Result<()>;
-    async fn delete_user(&self, address: &str) -> Result<()>;
+    async fn create_users(&self, users: &[User], audit: &AuditRecord) -> Result<()>;
+    async fn save_user(&self, user: &User, audit: &AuditRecord) -> Result<()>;
+    async fn delete_user(&self, address: &str, audit: &AuditRecord) -> Result<()>;
 
     /// Domains whose users live in a directory, with its settings (secrets included).
     async fn user_sources(&self) -> Result<Vec<(String, UserSource)>>;
     /// A domain's user source (built-in when none was set).
     async fn user_source(&self, domain: &str) -> Result<UserSource>;
     /// Sets a domain's user source; [`UserSource::Builtin`] removes the directory.
-    async fn set_user_source(&self, domain: &str, source: &UserSource) -> Result<()>;
+    async fn set_user_source(
+        &self,
+        domain: &str,
+        source: &UserSource,
+        audit: &AuditRecord,
+    ) -> Result<()>;
 
     /// Every stored certificate, oldest first.
     async fn certificates(&self) -> Result<Vec<StoredCertificate>>;
@@ -104,10 +113,11 @@ pub trait Store: Send + Sync {
         chain_pem: &str,
         key_pem: &str,
         info: &CertificateInfo,
+        audit: &AuditRecord,
     ) -> Result<i64>;
-    async fn remove_certificate(&self, id: i64) -> Result<()>;
+    async fn remove_certificate(&self, id: i64, audit: &AuditRecord) -> Result<()>;
     /// Marks an ACME certificate to be ordered again now.
-    async fn request_renewal(&self, id: i64) -> Result<()>;
+    async fn request_renewal(&self, id: i64, audit: &AuditRecord) -> Result<()>;
     /// The ACME account credentials (JSON) for a CA directory.
     async fn acme_account(&self, directory_url: &str) -> Result<Option<String>>;
     async fn save_acme_account(&self, directory_url: &str, credentials: &str) -> Result<()>;
@@ -116,7 +126,7 @@ pub trait Store: Send + Sync {
     async fn export(&self) -> Result<Export>;
     /// Writes everything in `export` in one transaction: all of it or nothing. Into a store that
     /// already holds domains only with `replace`, which removes what was there first.
-    async fn import(&self, export: &Export, replace: bool) -> Result<()>;
+    async fn import(&self, export: &Export, replace: bool, audit: &AuditRecord) -> Result<()>;
     /// A consistent copy of the whole store, taken while it is in use, written to `path`.
     async fn backup(&self, path: &std::path::Path) -> Result<()>;
     /// Checks the store's own integrity; `Err` names what is wrong.
@@ -126,23 +136,61 @@ pub trait Store: Send + Sync {
     async fn administrators(&self) -> Result<Vec<Administrator>>;
     async fn administrator(&self, name: &str) -> Result<Option<Administrator>>;
     /// Fails with [`StoreError::AlreadyExists`] if the name is taken.
-    async fn create_administrator(&self, administrator: &Administrator) -> Result<()>;
-    async fn save_administrator(&self, administrator: &Administrator) -> Result<()>;
+    async fn create_administrator(
+        &self,
+        administrator: &Administrator,
+        audit: &AuditRecord,
+    ) -> Result<()>;
+    async fn save_administrator(
+        &self,
+        administrator: &Administrator,
+        audit: &AuditRecord,
+    ) -> Result<()>;
     /// Removes an administrator with their tokens and sessions.
-    async fn delete_administrator(&self, name: &str) -> Result<()>;
+    async fn delete_administrator(&self, name: &str, audit: &AuditRecord) -> Result<()>;
 
     /// Stores a new token (by its hash); fails if the administrator already has one so named.
-    async fn create_api_token(&self, token: &ApiToken) -> Result<()>;
+    async fn create_api_token(&self, token: &ApiToken, audit: &AuditRecord) -> Result<()>;
     /// Tokens of one administrator, or of all, without their hashes' meaning.
     async fn api_tokens(&self, administrator: Option<&str>) -> Result<Vec<ApiToken>>;
     async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>>;
-    async fn delete_api_token(&self, administrator: &str, name: &str) -> Result<()>;
+    async fn delete_api_token(
+        &self,
+        administrator: &str,
+        name: &str,
+        audit: &AuditRecord,
+    ) -> Result<()>;
 
     /// Stores a session and forgets every one expired by `now` (Unix seconds).
     async fn create_session(&self, session: &AdminSession, now: i64) -> Result<()>;
     /// The session with this id hash, if it has not expired by `now` (Unix seconds).
     async fn session_by_hash(&self, id_hash: &str, now: i64) -> Result<Option<AdminSession>>;
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// The audit log, newest first; `domains` limits it to entries about those domains.
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        domains: Option<&[String]>,
+    ) -> Result<Vec<AuditEntry>>;
+    /// Removes audit entries older than `before` (Unix seconds) and all but the newest `keep`;
+    /// how many went.
+    async fn prune_audit_log(&self, before: i64, keep: usize) -> Result<u64>;
+
+    /// Records a running instance (or updates its record).
+    async fn register_instance(&self, instance: &Instance) -> Result<()>;
+    /// Says instance `id` is alive at `now` and answers from `loaded_version`; forgets
+    /// instances silent since `forget_before`.
+    async fn instance_seen(
+        &self,
+        id: &str,
+        loaded_version: i64,
+        now: i64,
+        forget_before: i64,
+    ) -> Result<()>;
+    async fn remove_instance(&self, id: &str) -> Result<()>;
+    /// Every instance that registered and was not forgotten.
+    async fn instances(&self) -> Result<Vec<Instance>>;
 
     /// Whether several instances may share this store (they then coordinate through it).
     fn is_shared(&self) -> bool {

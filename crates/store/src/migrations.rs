@@ -1,5 +1,6 @@
 //! Versioned schema migrations, embedded in the binary and applied in order, each in its own
-//! transaction.
+//! transaction. Both backends carry the same step under the same number and file name
+//! (`migrations/<backend>/NNNN_name.sql`), so a step is one number everywhere.
 
 /// One schema step.
 pub struct Migration {
@@ -8,63 +9,64 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "domains and users",
-        sql: include_str!("../migrations/sqlite/0001_domains_and_users.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "administrators, API tokens and sessions",
-        sql: include_str!("../migrations/sqlite/0002_administrators.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "ACME challenges shared between instances",
-        sql: include_str!("../migrations/sqlite/0003_acme_challenges.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "recent requests of every instance",
-        sql: include_str!("../migrations/sqlite/0004_recent_requests.sql"),
-    },
-    Migration {
-        version: 5,
-        description: "user sources (SQL, LDAP, IMAP login) per domain",
-        sql: include_str!("../migrations/sqlite/0005_user_sources.sql"),
-    },
+/// Declares a backend's steps from `migrations/<backend>/`, numbered and named alike.
+macro_rules! steps {
+    ($backend:literal: $(($version:literal, $file:literal, $description:literal)),* $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            description: $description,
+            sql: include_str!(concat!("../migrations/", $backend, "/", $file, ".sql")),
+        }),*]
+    };
+}
+
+pub const SQLITE: &[Migration] = steps!["sqlite":
+    (1, "0001_domains_and_users", "domains and users"),
+    (2, "0002_administrators", "administrators, API tokens and sessions"),
+    (3, "0003_change_notifications", "change notifications (PostgreSQL only; SQLite instances poll)"),
+    (4, "0004_acme_challenges", "ACME challenges shared between instances"),
+    (5, "0005_recent_requests", "recent requests of every instance"),
+    (6, "0006_user_sources", "user sources (SQL, LDAP, IMAP login) per domain"),
+    (7, "0007_audit_log", "the audit log"),
+    (8, "0008_instances", "running instances and the version each serves"),
 ];
 
-pub const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "domains and users",
-        sql: include_str!("../migrations/postgres/0001_domains_and_users.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "administrators, API tokens and sessions",
-        sql: include_str!("../migrations/postgres/0002_administrators.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "change notifications",
-        sql: include_str!("../migrations/postgres/0003_change_notifications.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "ACME challenges shared between instances",
-        sql: include_str!("../migrations/postgres/0004_acme_challenges.sql"),
-    },
-    Migration {
-        version: 5,
-        description: "recent requests of every instance",
-        sql: include_str!("../migrations/postgres/0005_recent_requests.sql"),
-    },
-    Migration {
-        version: 6,
-        description: "user sources (SQL, LDAP, IMAP login) per domain",
-        sql: include_str!("../migrations/postgres/0006_user_sources.sql"),
-    },
+pub const POSTGRES: &[Migration] = steps!["postgres":
+    (1, "0001_domains_and_users", "domains and users"),
+    (2, "0002_administrators", "administrators, API tokens and sessions"),
+    (3, "0003_change_notifications", "change notifications"),
+    (4, "0004_acme_challenges", "ACME challenges shared between instances"),
+    (5, "0005_recent_requests", "recent requests of every instance"),
+    (6, "0006_user_sources", "user sources (SQL, LDAP, IMAP login) per domain"),
+    (7, "0007_audit_log", "the audit log"),
+    (8, "0008_instances", "running instances and the version each serves"),
 ];
+
+/// SQLite stores made before the numbers were aligned recorded ACME challenges as step 3,
+/// recent requests as 4 and user sources as 5. Their rows are renumbered (and the step that
+/// SQLite never needed recorded) before migrating, so nothing is applied twice.
+pub const LEGACY_SQLITE_STEP_3: &str = "ACME challenges shared between instances";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_number_the_same_steps_alike() {
+        assert_eq!(
+            SQLITE.len(),
+            POSTGRES.len(),
+            "a step missing on one backend"
+        );
+        for (sqlite, postgres) in SQLITE.iter().zip(POSTGRES) {
+            assert_eq!(sqlite.version, postgres.version);
+        }
+        for (i, step) in SQLITE.iter().enumerate() {
+            assert_eq!(
+                step.version,
+                i as i64 + 1,
+                "steps are numbered 1, 2, 3, ..."
+            );
+        }
+    }
+}

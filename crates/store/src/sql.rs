@@ -17,6 +17,8 @@ use signpost_core::{
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
+use crate::audit::{self, AuditEntry, AuditFilter, AuditRecord};
+use crate::instances::{self, Instance};
 use crate::migrations::{Migration, POSTGRES, SQLITE};
 use crate::{AdminSession, ApiToken, Change, Exclusive, admins};
 use crate::{
@@ -40,6 +42,37 @@ pub struct SqlStore {
 }
 
 /// `sqlite://` URL of a file path (percent-encoded), creating the file if needed.
+/// See [`crate::migrations::LEGACY_SQLITE_STEP_3`]: shifts steps 3 to 5 of an SQLite store made
+/// before both backends were numbered alike up by one, and records step 3 as done.
+async fn renumber_legacy_sqlite_steps(tx: &mut Transaction<'static, Any>) -> Result<()> {
+    let step_3: Option<String> =
+        sqlx::query_scalar("SELECT description FROM schema_migrations WHERE version = 3")
+            .fetch_optional(&mut **tx)
+            .await?;
+    if step_3.as_deref() != Some(crate::migrations::LEGACY_SQLITE_STEP_3) {
+        return Ok(());
+    }
+    let highest: i64 = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(&mut **tx)
+        .await?;
+    // One row at a time from the top, so no two rows ever hold the same number.
+    for version in (3..=highest.min(5)).rev() {
+        sqlx::query("UPDATE schema_migrations SET version = $1 WHERE version = $2")
+            .bind(version + 1)
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let step = &SQLITE[2];
+    sqlx::query("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)")
+        .bind(step.version)
+        .bind(step.description)
+        .execute(&mut **tx)
+        .await?;
+    tracing::info!("renumbered this SQLite store's schema steps to match PostgreSQL's");
+    Ok(())
+}
+
 fn sqlite_url(path: &Path) -> String {
     let mut url = String::from("sqlite://");
     for byte in path.to_string_lossy().bytes() {
@@ -129,6 +162,9 @@ impl SqlStore {
         )
         .execute(&mut *tx)
         .await?;
+        if self.backend == Backend::Sqlite {
+            renumber_legacy_sqlite_steps(&mut tx).await?;
+        }
         let applied: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
                 .fetch_one(&mut *tx)
@@ -777,15 +813,16 @@ impl Store for SqlStore {
         Ok(domain)
     }
 
-    async fn create_domain(&self, domain: &Domain) -> Result<()> {
+    async fn create_domain(&self, domain: &Domain, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         Self::insert_domain(&mut tx, domain).await?;
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn save_domain(&self, domain: &Domain) -> Result<()> {
+    async fn save_domain(&self, domain: &Domain, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let query = sqlx::query(
             "UPDATE domains SET name = $1, hostname = $2, display_name = $3, short_name = $4,
@@ -802,12 +839,13 @@ impl Store for SqlStore {
             return Err(StoreError::not_found("domain", &domain.name));
         }
         Self::write_domain_parts(&mut tx, domain).await?;
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn delete_domain(&self, name: &str) -> Result<()> {
+    async fn delete_domain(&self, name: &str, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let deleted = sqlx::query("DELETE FROM domains WHERE name = $1")
             .bind(name)
@@ -816,6 +854,7 @@ impl Store for SqlStore {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::not_found("domain", name));
         }
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -845,21 +884,22 @@ impl Store for SqlStore {
             .collect())
     }
 
-    async fn create_user(&self, user: &User) -> Result<()> {
-        self.create_users(std::slice::from_ref(user)).await
+    async fn create_user(&self, user: &User, audit: &AuditRecord) -> Result<()> {
+        self.create_users(std::slice::from_ref(user), audit).await
     }
 
-    async fn create_users(&self, users: &[User]) -> Result<()> {
+    async fn create_users(&self, users: &[User], audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         for user in users {
             Self::insert_user(&mut tx, user).await?;
         }
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn save_user(&self, user: &User) -> Result<()> {
+    async fn save_user(&self, user: &User, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let updated = sqlx::query(
             "UPDATE users SET password_hash = $1, display_name = $2, login_name = $3, legacy_dn = $4,
@@ -881,12 +921,13 @@ impl Store for SqlStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::not_found("user", &user.address));
         }
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn delete_user(&self, address: &str) -> Result<()> {
+    async fn delete_user(&self, address: &str, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let deleted = sqlx::query("DELETE FROM users WHERE address = $1")
             .bind(address)
@@ -895,6 +936,7 @@ impl Store for SqlStore {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::not_found("user", address));
         }
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -913,15 +955,17 @@ impl Store for SqlStore {
         chain_pem: &str,
         key_pem: &str,
         info: &CertificateInfo,
+        audit: &AuditRecord,
     ) -> Result<i64> {
         let mut tx = self.write_transaction().await?;
         let id = Self::insert_certificate(&mut tx, source, chain_pem, key_pem, info, false).await?;
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(id)
     }
 
-    async fn remove_certificate(&self, id: i64) -> Result<()> {
+    async fn remove_certificate(&self, id: i64, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let deleted = sqlx::query("DELETE FROM certificates WHERE id = $1")
             .bind(id)
@@ -930,12 +974,13 @@ impl Store for SqlStore {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::not_found("certificate", &id.to_string()));
         }
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn request_renewal(&self, id: i64) -> Result<()> {
+    async fn request_renewal(&self, id: i64, audit: &AuditRecord) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let updated = sqlx::query("UPDATE certificates SET renew_requested = 1 WHERE id = $1")
             .bind(id)
@@ -944,6 +989,7 @@ impl Store for SqlStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::not_found("certificate", &id.to_string()));
         }
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -986,7 +1032,12 @@ impl Store for SqlStore {
             .unwrap_or_default())
     }
 
-    async fn set_user_source(&self, domain: &str, source: &UserSource) -> Result<()> {
+    async fn set_user_source(
+        &self,
+        domain: &str,
+        source: &UserSource,
+        audit: &AuditRecord,
+    ) -> Result<()> {
         let mut tx = self.write_transaction().await?;
         let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM domains WHERE name = $1")
             .bind(domain)
@@ -996,6 +1047,7 @@ impl Store for SqlStore {
             return Err(StoreError::not_found("domain", domain));
         }
         Self::write_user_source(&mut tx, domain, source).await?;
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -1075,7 +1127,7 @@ impl Store for SqlStore {
         })
     }
 
-    async fn import(&self, export: &Export, replace: bool) -> Result<()> {
+    async fn import(&self, export: &Export, replace: bool, audit: &AuditRecord) -> Result<()> {
         if export.format != EXPORT_FORMAT || export.version != EXPORT_VERSION {
             return Err(StoreError::Import(format!(
                 "not a Signpost export of version {EXPORT_VERSION} (format '{}', version {})",
@@ -1159,6 +1211,7 @@ impl Store for SqlStore {
                 .await?;
             }
         }
+        audit::insert(&mut tx, audit).await?;
         Self::bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -1227,20 +1280,40 @@ impl Store for SqlStore {
         admins::administrator(&self.pool, name).await
     }
 
-    async fn create_administrator(&self, administrator: &Administrator) -> Result<()> {
-        admins::create_administrator(&self.pool, administrator).await
+    async fn create_administrator(
+        &self,
+        administrator: &Administrator,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        admins::insert_administrator(&mut *tx, administrator).await?;
+        audit::insert(&mut tx, audit).await?;
+        Ok(tx.commit().await?)
     }
 
-    async fn save_administrator(&self, administrator: &Administrator) -> Result<()> {
-        admins::save_administrator(&self.pool, administrator).await
+    async fn save_administrator(
+        &self,
+        administrator: &Administrator,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        admins::save_administrator(&mut *tx, administrator).await?;
+        audit::insert(&mut tx, audit).await?;
+        Ok(tx.commit().await?)
     }
 
-    async fn delete_administrator(&self, name: &str) -> Result<()> {
-        admins::delete_administrator(&self.pool, name).await
+    async fn delete_administrator(&self, name: &str, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        admins::delete_administrator(&mut *tx, name).await?;
+        audit::insert(&mut tx, audit).await?;
+        Ok(tx.commit().await?)
     }
 
-    async fn create_api_token(&self, token: &ApiToken) -> Result<()> {
-        admins::create_api_token(&self.pool, token).await
+    async fn create_api_token(&self, token: &ApiToken, audit: &AuditRecord) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        admins::insert_api_token(&mut *tx, token).await?;
+        audit::insert(&mut tx, audit).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn api_tokens(&self, administrator: Option<&str>) -> Result<Vec<ApiToken>> {
@@ -1251,8 +1324,16 @@ impl Store for SqlStore {
         admins::api_token_by_hash(&self.pool, token_hash).await
     }
 
-    async fn delete_api_token(&self, administrator: &str, name: &str) -> Result<()> {
-        admins::delete_api_token(&self.pool, administrator, name).await
+    async fn delete_api_token(
+        &self,
+        administrator: &str,
+        name: &str,
+        audit: &AuditRecord,
+    ) -> Result<()> {
+        let mut tx = self.write_transaction().await?;
+        admins::delete_api_token(&mut *tx, administrator, name).await?;
+        audit::insert(&mut tx, audit).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn create_session(&self, session: &AdminSession, now: i64) -> Result<()> {
@@ -1265,6 +1346,40 @@ impl Store for SqlStore {
 
     async fn delete_session(&self, id_hash: &str) -> Result<()> {
         admins::delete_session(&self.pool, id_hash).await
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        domains: Option<&[String]>,
+    ) -> Result<Vec<AuditEntry>> {
+        audit::list(&self.pool, filter, domains).await
+    }
+
+    async fn prune_audit_log(&self, before: i64, keep: usize) -> Result<u64> {
+        audit::prune(&self.pool, before, keep).await
+    }
+
+    async fn register_instance(&self, instance: &Instance) -> Result<()> {
+        instances::register(&self.pool, instance).await
+    }
+
+    async fn instance_seen(
+        &self,
+        id: &str,
+        loaded_version: i64,
+        now: i64,
+        forget_before: i64,
+    ) -> Result<()> {
+        instances::seen(&self.pool, id, loaded_version, now, forget_before).await
+    }
+
+    async fn remove_instance(&self, id: &str) -> Result<()> {
+        instances::remove(&self.pool, id).await
+    }
+
+    async fn instances(&self) -> Result<Vec<Instance>> {
+        instances::list(&self.pool).await
     }
 
     fn is_shared(&self) -> bool {

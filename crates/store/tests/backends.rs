@@ -9,7 +9,9 @@ use signpost_core::model::{
     OAuth2Settings, ProtocolChange, ProtocolKind, ServiceAccess, XmlOverride,
 };
 use signpost_core::{Domain, User};
-use signpost_store::{AdminSession, ApiToken, Export, SqlStore, Store, StoreError};
+use signpost_store::{
+    AdminSession, ApiToken, AuditFilter, AuditRecord, Export, SqlStore, Store, StoreError,
+};
 use signpost_testkit::postgres::PostgresServer;
 
 signpost_testkit::tests![
@@ -20,6 +22,9 @@ signpost_testkit::tests![
     administrators_on_sqlite,
     administrators_on_postgres,
     reopening_keeps_data_and_does_not_remigrate,
+    audit_on_sqlite,
+    audit_on_postgres,
+    legacy_sqlite_step_numbers_are_aligned,
 ];
 
 fn main() -> std::process::ExitCode {
@@ -107,13 +112,30 @@ fn reopening_keeps_data_and_does_not_remigrate() {
         {
             let store = SqlStore::open_sqlite(&path).await.unwrap();
             store
-                .create_domain(&Domain::new("a.example", "mail.a.example").unwrap())
+                .create_domain(
+                    &Domain::new("a.example", "mail.a.example").unwrap(),
+                    &audit(),
+                )
                 .await
                 .unwrap();
         }
         let store = SqlStore::open_sqlite(&path).await.unwrap();
         assert_eq!(store.domains().await.unwrap().len(), 1);
     });
+}
+
+/// The audit record every write takes (what it says is not under test here).
+fn audit() -> AuditRecord {
+    AuditRecord {
+        at: 1,
+        actor: "test".into(),
+        actor_kind: "cli".into(),
+        origin: "local".into(),
+        operation: "test".into(),
+        domain: None,
+        target: "test".into(),
+        summary: "test".into(),
+    }
 }
 
 fn user(address: &str) -> User {
@@ -139,9 +161,9 @@ async fn administrators_tokens_and_sessions(backend: TestBackend) {
         password_hash: "$argon2id$x".into(),
         role: AdminRole::Domain(vec!["a.example".into(), "b.example".into()]),
     };
-    store.create_administrator(&alice).await.unwrap();
+    store.create_administrator(&alice, &audit()).await.unwrap();
     assert!(matches!(
-        store.create_administrator(&alice).await,
+        store.create_administrator(&alice, &audit()).await,
         Err(StoreError::AlreadyExists { .. })
     ));
     assert_eq!(
@@ -154,7 +176,7 @@ async fn administrators_tokens_and_sessions(backend: TestBackend) {
         token_hash: "ab".repeat(32),
         created_at: 5,
     };
-    store.create_api_token(&token).await.unwrap();
+    store.create_api_token(&token, &audit()).await.unwrap();
     assert_eq!(
         store.api_token_by_hash(&token.token_hash).await.unwrap(),
         Some(token.clone())
@@ -179,7 +201,7 @@ async fn administrators_tokens_and_sessions(backend: TestBackend) {
         version,
         "administrators do not change what clients are told"
     );
-    store.delete_administrator("alice").await.unwrap();
+    store.delete_administrator("alice", &audit()).await.unwrap();
     assert_eq!(
         store.api_token_by_hash(&token.token_hash).await.unwrap(),
         None
@@ -247,9 +269,9 @@ async fn round_trips_domains_and_users_and_counts_versions(backend: TestBackend)
         enabled: true,
         text: Some(String::new()),
     };
-    store.create_domain(&domain).await.unwrap();
+    store.create_domain(&domain, &audit()).await.unwrap();
     assert!(matches!(
-        store.create_domain(&domain).await,
+        store.create_domain(&domain, &audit()).await,
         Err(StoreError::AlreadyExists { .. })
     ));
     assert_eq!(
@@ -257,9 +279,12 @@ async fn round_trips_domains_and_users_and_counts_versions(backend: TestBackend)
         Some(&domain)
     );
 
-    store.create_user(&user("jo@example.com")).await.unwrap();
+    store
+        .create_user(&user("jo@example.com"), &audit())
+        .await
+        .unwrap();
     assert!(matches!(
-        store.create_user(&user("jo@nowhere.org")).await,
+        store.create_user(&user("jo@nowhere.org"), &audit()).await,
         Err(StoreError::NotFound { kind: "domain", .. })
     ));
     assert_eq!(
@@ -280,12 +305,12 @@ async fn round_trips_domains_and_users_and_counts_versions(backend: TestBackend)
     let mut other = Domain::new("example.org", "mail.example.org").unwrap();
     other.aliases = vec!["example.net".into()];
     assert!(matches!(
-        store.create_domain(&other).await,
+        store.create_domain(&other, &audit()).await,
         Err(StoreError::AlreadyExists { kind: "alias", .. })
     ));
     let clash = Domain::new("example.net", "mail.example.net").unwrap();
     assert!(matches!(
-        store.create_domain(&clash).await,
+        store.create_domain(&clash, &audit()).await,
         Err(StoreError::AlreadyExists { kind: "alias", .. })
     ));
     assert_eq!(
@@ -294,13 +319,13 @@ async fn round_trips_domains_and_users_and_counts_versions(backend: TestBackend)
         "refused writes change nothing"
     );
 
-    store.delete_domain("example.com").await.unwrap();
+    store.delete_domain("example.com", &audit()).await.unwrap();
     assert!(
         store.users(None).await.unwrap().is_empty(),
         "users go with their domain"
     );
     assert!(matches!(
-        store.delete_domain("example.com").await,
+        store.delete_domain("example.com", &audit()).await,
         Err(StoreError::NotFound { .. })
     ));
     assert_eq!(store.version().await.unwrap(), 3);
@@ -310,8 +335,11 @@ async fn export_import_round_trips_and_backup_is_consistent(backend: TestBackend
     let source = backend.fresh("a").await;
     let mut domain = Domain::new("example.com", "mail.example.com").unwrap();
     domain.aliases = vec!["example.net".into()];
-    source.create_domain(&domain).await.unwrap();
-    source.create_user(&user("jo@example.com")).await.unwrap();
+    source.create_domain(&domain, &audit()).await.unwrap();
+    source
+        .create_user(&user("jo@example.com"), &audit())
+        .await
+        .unwrap();
     source
         .save_acme_account("https://acme.test/dir", "{\"id\":\"x\"}")
         .await
@@ -319,13 +347,13 @@ async fn export_import_round_trips_and_backup_is_consistent(backend: TestBackend
     let exported = source.export().await.unwrap();
 
     let target = backend.fresh("b").await;
-    target.import(&exported, false).await.unwrap();
+    target.import(&exported, false, &audit()).await.unwrap();
     assert_eq!(target.export().await.unwrap(), exported);
     assert!(matches!(
-        target.import(&exported, false).await,
+        target.import(&exported, false, &audit()).await,
         Err(StoreError::Import(_))
     ));
-    target.import(&exported, true).await.unwrap();
+    target.import(&exported, true, &audit()).await.unwrap();
     assert_eq!(
         target.export().await.unwrap(),
         exported,
@@ -334,7 +362,7 @@ async fn export_import_round_trips_and_backup_is_consistent(backend: TestBackend
 
     let mut broken = exported.clone();
     broken.users.push(user("jo@nowhere.example"));
-    assert!(target.import(&broken, true).await.is_err());
+    assert!(target.import(&broken, true, &audit()).await.is_err());
     assert_eq!(
         target.export().await.unwrap(),
         exported,
@@ -359,4 +387,128 @@ async fn export_import_round_trips_and_backup_is_consistent(backend: TestBackend
             assert_eq!(written, exported);
         }
     }
+}
+
+fn audit_on_sqlite() {
+    block_on(audit_records_go_with_their_writes(TestBackend::sqlite()));
+}
+
+fn audit_on_postgres() {
+    block_on(audit_records_go_with_their_writes(TestBackend::postgres()));
+}
+
+async fn audit_records_go_with_their_writes(backend: TestBackend) {
+    let store = backend.fresh("audit").await;
+    let domain = Domain::new("example.com", "mail.example.com").unwrap();
+    let record = |operation: &str, domain: Option<&str>| AuditRecord {
+        operation: operation.into(),
+        domain: domain.map(str::to_string),
+        ..audit()
+    };
+    store
+        .create_domain(&domain, &record("domain.add", Some("example.com")))
+        .await
+        .unwrap();
+    // A write that fails leaves no record.
+    assert!(
+        store
+            .create_domain(&domain, &record("domain.add", Some("example.com")))
+            .await
+            .is_err()
+    );
+    store
+        .create_domain(
+            &Domain::new("other.example", "mail.other.example").unwrap(),
+            &record("domain.add", Some("other.example")),
+        )
+        .await
+        .unwrap();
+    let all = store
+        .audit_log(&AuditFilter::default(), None)
+        .await
+        .unwrap();
+    let operations: Vec<(&str, Option<&str>)> = all
+        .iter()
+        .map(|e| (e.record.operation.as_str(), e.record.domain.as_deref()))
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            ("domain.add", Some("other.example")),
+            ("domain.add", Some("example.com"))
+        ],
+        "newest first, and nothing for the failed write"
+    );
+    let filtered = AuditFilter {
+        domain: Some("example.com".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(store.audit_log(&filtered, None).await.unwrap().len(), 1);
+    let theirs = store
+        .audit_log(
+            &AuditFilter::default(),
+            Some(&["other.example".to_string()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].record.domain.as_deref(), Some("other.example"));
+    // Bounded by count: keep the newest one.
+    assert_eq!(store.prune_audit_log(i64::MIN, 1).await.unwrap(), 1);
+    let left = store
+        .audit_log(&AuditFilter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].record.domain.as_deref(), Some("other.example"));
+    // Bounded by age.
+    assert_eq!(store.prune_audit_log(i64::MAX, 100).await.unwrap(), 1);
+}
+
+/// A store made when SQLite numbered ACME challenges as step 3 is renumbered, not re-migrated.
+fn legacy_sqlite_step_numbers_are_aligned() {
+    block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("legacy.db");
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
+        store
+            .create_domain(
+                &Domain::new("a.example", "mail.a.example").unwrap(),
+                &audit(),
+            )
+            .await
+            .unwrap();
+        drop(store);
+        // Make it look as the old numbering left it: steps 3-5 one lower, no step 3 of its own,
+        // and nothing after user sources.
+        let url = format!("sqlite://{}", path.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        for statement in [
+            "DROP TABLE audit_log",
+            "DROP TABLE instances",
+            "DELETE FROM schema_migrations WHERE version IN (3, 7, 8)",
+            "UPDATE schema_migrations SET version = 3, description = 'ACME challenges shared between instances' WHERE version = 4",
+            "UPDATE schema_migrations SET version = 4 WHERE version = 5",
+            "UPDATE schema_migrations SET version = 5 WHERE version = 6",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
+        assert_eq!(store.domains().await.unwrap().len(), 1, "the data is kept");
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let steps: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, description FROM schema_migrations ORDER BY version")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let versions: Vec<i64> = steps.iter().map(|(v, _)| *v).collect();
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert!(steps[3].1.contains("ACME"), "{steps:?}");
+        // The tables of the steps after it were made.
+        store
+            .audit_log(&AuditFilter::default(), None)
+            .await
+            .unwrap();
+    });
 }

@@ -1,8 +1,8 @@
 //! `signpost admin ...`: administrators of the web interface and API, and their tokens.
 
-use anyhow::Context;
 use serde::Serialize;
 use signpost_core::admin::{self, AdminRole, Administrator};
+use signpost_operations::views::NewAdministrator;
 
 use super::{Ctx, read_password_from_stdin};
 use crate::cli::{AdminCommand, TokenCommand};
@@ -30,19 +30,29 @@ pub async fn run(ctx: &Ctx, command: AdminCommand) -> anyhow::Result<()> {
             domains,
         } => {
             let role = if domains.is_empty() {
-                AdminRole::System
+                "system"
             } else {
-                AdminRole::parse("domain", &domains)?
+                "domain"
             };
-            if let AdminRole::Domain(names) = &role {
-                for domain in names {
-                    super::domain::load(ctx, domain).await?;
-                }
+            // Check what can be checked before asking for the password.
+            AdminRole::parse(role, &domains)?;
+            for domain in &domains {
+                super::domain::load(ctx, domain).await?;
             }
             let name = admin::admin_name(&name)?;
             let password = read_password_from_stdin()?;
-            let administrator = Administrator::new(&name, &password, role)?;
-            ctx.store.create_administrator(&administrator).await?;
+            let administrator = ctx
+                .ops
+                .add_administrator(
+                    &ctx.actor,
+                    &NewAdministrator {
+                        name,
+                        password,
+                        role: role.to_string(),
+                        domains,
+                    },
+                )
+                .await?;
             match ctx.format {
                 Format::Json => output::print_json(&AdministratorView {
                     name: &administrator.name,
@@ -85,15 +95,16 @@ pub async fn run(ctx: &Ctx, command: AdminCommand) -> anyhow::Result<()> {
             name,
             password_stdin: _,
         } => {
-            let mut administrator = load(ctx, &name).await?;
+            let administrator = load(ctx, &name).await?;
             let password = read_password_from_stdin()?;
-            administrator.password_hash = signpost_core::password::hash_password(&password)?;
-            ctx.store.save_administrator(&administrator).await?;
+            ctx.ops
+                .set_administrator_password(&ctx.actor, &administrator.name, &password)
+                .await?;
             println!("password changed for administrator {}", administrator.name);
         }
         AdminCommand::Remove { name } => {
             let name = admin::admin_name(&name)?;
-            ctx.store.delete_administrator(&name).await?;
+            ctx.ops.remove_administrator(&ctx.actor, &name).await?;
             println!("removed administrator {name} with their tokens and sessions");
         }
         AdminCommand::Token(command) => token(ctx, command).await?,
@@ -102,10 +113,7 @@ pub async fn run(ctx: &Ctx, command: AdminCommand) -> anyhow::Result<()> {
 }
 
 async fn load(ctx: &Ctx, name: &str) -> anyhow::Result<Administrator> {
-    let name = admin::admin_name(name)?;
-    ctx.store.administrator(&name).await?.with_context(|| {
-        format!("administrator '{name}' does not exist (see: signpost admin list)")
-    })
+    Ok(ctx.ops.administrator(&ctx.actor, name).await?)
 }
 
 /// The administrator a token command is about: the one named, or the only one there is.
@@ -130,9 +138,10 @@ async fn token(ctx: &Ctx, command: TokenCommand) -> anyhow::Result<()> {
             administrator,
         } => {
             let administrator = whose(ctx, administrator).await?;
-            let issued =
-                signpost_server::admin::issue_token(ctx.store.as_ref(), &administrator, &name)
-                    .await?;
+            let issued = ctx
+                .ops
+                .issue_token(&ctx.actor, &administrator, &name)
+                .await?;
             match ctx.format {
                 Format::Json => output::print_json(&issued)?,
                 // Alone on standard output, so `TOKEN=$(signpost admin token create ...)` works.
@@ -167,7 +176,9 @@ async fn token(ctx: &Ctx, command: TokenCommand) -> anyhow::Result<()> {
             administrator,
         } => {
             let administrator = whose(ctx, administrator).await?;
-            ctx.store.delete_api_token(&administrator, &name).await?;
+            ctx.ops
+                .revoke_token(&ctx.actor, &administrator, &name)
+                .await?;
             println!("revoked API token '{name}' of {administrator}");
         }
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 use serde::Serialize;
-use signpost_core::certificate::{self, CertificateSource};
+use signpost_core::certificate::CertificateSource;
 use signpost_server::tls::{self, CertificateIndex};
 
 use super::Ctx;
@@ -28,8 +28,8 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
             let chain = String::from_utf8(chain).context("the certificate file is not text")?;
             let key_pem = String::from_utf8(key_pem).context("the key file is not text")?;
             let id = ctx
-                .store
-                .add_certificate(CertificateSource::File, &chain, &key_pem, &info)
+                .ops
+                .add_certificate(&ctx.actor, CertificateSource::File, &chain, &key_pem, &info)
                 .await?;
             match ctx.format {
                 Format::Json => output::print_json(&serde_json::json!({
@@ -46,52 +46,25 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
         }
         CertCommand::List => list(ctx, file).await?,
         CertCommand::Remove { name } => {
-            let stored = ctx.store.certificates().await?;
-            let chosen: Vec<_> = stored
-                .iter()
-                .filter(|c| matches_name_or_id(&c.info, c.id, &name))
-                .collect();
-            if chosen.is_empty() {
-                anyhow::bail!("no stored certificate covers '{name}' (see: signpost cert list)");
-            }
-            for certificate in chosen {
-                ctx.store.remove_certificate(certificate.id).await?;
+            for certificate in ctx.ops.remove_certificates(&ctx.actor, &name).await? {
                 println!(
                     "removed certificate #{} ({})",
                     certificate.id,
-                    certificate.info.names.join(", ")
+                    certificate.names.join(", ")
                 );
             }
         }
         CertCommand::Renew { name } => {
-            let stored = ctx.store.certificates().await?;
-            let chosen: Vec<_> = stored
-                .iter()
-                .filter(|c| c.source == CertificateSource::Acme)
-                .filter(|c| matches_name_or_id(&c.info, c.id, &name))
-                .collect();
-            if chosen.is_empty() {
-                anyhow::bail!(
-                    "no ACME certificate covers '{name}'; only ACME certificates are renewed by Signpost"
-                );
-            }
-            for certificate in chosen {
-                ctx.store.request_renewal(certificate.id).await?;
+            for certificate in ctx.ops.renew_certificates(&ctx.actor, &name).await? {
                 println!(
                     "renewal requested for certificate #{} ({}); the server orders it within a minute",
                     certificate.id,
-                    certificate.info.names.join(", ")
+                    certificate.names.join(", ")
                 );
             }
         }
     }
     Ok(())
-}
-
-fn matches_name_or_id(info: &certificate::CertificateInfo, id: i64, wanted: &str) -> bool {
-    wanted.parse::<i64>().is_ok_and(|n| n == id)
-        || info.covers(wanted)
-        || info.names.iter().any(|n| n == wanted)
 }
 
 #[derive(Serialize)]
@@ -195,7 +168,7 @@ fn short_issuer(issuer: &str) -> String {
 }
 
 fn now() -> i64 {
-    tls::resolver_now()
+    signpost_server::clock::now()
 }
 
 fn date(unix: i64) -> String {

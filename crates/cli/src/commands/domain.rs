@@ -3,7 +3,8 @@
 use anyhow::Context;
 use serde::Serialize;
 use signpost_core::model::OAuth2Settings;
-use signpost_core::{Domain, DomainChange, ProtocolKind, validate};
+use signpost_core::{Domain, DomainChange, ProtocolKind};
+use signpost_operations::views::NewDomain;
 
 use super::Ctx;
 use crate::cli::DomainCommand;
@@ -17,13 +18,18 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
             display_name,
             auth,
         } => {
-            let mut domain = Domain::new(&name, &hostname)?;
-            domain.apply(&DomainChange {
-                display_name,
-                auth,
-                ..DomainChange::default()
-            })?;
-            ctx.store.create_domain(&domain).await?;
+            let domain = ctx
+                .ops
+                .add_domain(
+                    &ctx.actor,
+                    &NewDomain {
+                        name,
+                        hostname,
+                        display_name,
+                        auth,
+                    },
+                )
+                .await?;
             match ctx.format {
                 Format::Json => output::print_json(&domain)?,
                 Format::Table => println!(
@@ -61,7 +67,7 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
             acme_hostname,
             acme_pacc,
         } => {
-            let mut domain = load(ctx, &name).await?;
+            let domain = load(ctx, &name).await?;
             let oauth2 = if no_oauth2 {
                 Some(None)
             } else if oauth2_issuer.is_some()
@@ -131,24 +137,21 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
             if change == DomainChange::default() {
                 anyhow::bail!("nothing to change: see signpost domain set --help");
             }
-            domain.apply(&change)?;
-            ctx.store.save_domain(&domain).await?;
+            let domain = ctx
+                .ops
+                .change_domain(&ctx.actor, &domain.name, &change)
+                .await?;
             match ctx.format {
                 Format::Json => output::print_json(&domain)?,
                 Format::Table => println!("updated domain {}", domain.name),
             }
         }
         DomainCommand::Remove { name } => {
-            let name = validate::domain_name("domain", &name)?;
-            let users = ctx
-                .store
-                .user_counts()
-                .await?
-                .get(&name)
-                .copied()
-                .unwrap_or(0);
-            ctx.store.delete_domain(&name).await?;
-            println!("removed domain {name} and its {users} user(s)");
+            let removed = ctx.ops.remove_domain(&ctx.actor, &name).await?;
+            println!(
+                "removed domain {} and its {} user(s)",
+                removed.name, removed.users
+            );
         }
         DomainCommand::UserSource { name, set, builtin } => {
             super::user_source::run(ctx, &name, set.as_deref(), builtin).await?;
@@ -159,11 +162,7 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
 
 /// Loads a domain by a name as a person typed it.
 pub async fn load(ctx: &Ctx, name: &str) -> anyhow::Result<Domain> {
-    let name = validate::domain_name("domain", name)?;
-    ctx.store
-        .domain(&name)
-        .await?
-        .with_context(|| format!("domain '{name}' does not exist (see: signpost domain list)"))
+    Ok(ctx.ops.domain(&ctx.actor, name).await?)
 }
 
 async fn list(ctx: &Ctx) -> anyhow::Result<()> {

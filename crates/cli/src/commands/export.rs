@@ -4,7 +4,6 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use signpost_core::validate;
 use signpost_store::Export;
 
 use super::Ctx;
@@ -13,7 +12,7 @@ use super::Ctx;
 const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
 
 pub async fn export(ctx: &Ctx, output: Option<&Path>) -> anyhow::Result<()> {
-    let export = ctx.store.export().await?;
+    let export = ctx.ops.export(&ctx.actor).await?;
     let mut json = serde_json::to_string_pretty(&export)?;
     json.push('\n');
     match output {
@@ -49,33 +48,14 @@ pub async fn import(ctx: &Ctx, file: Option<&Path>, replace: bool) -> anyhow::Re
     }
     let export: Export = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{source} is not a Signpost export: {e}"))?;
-    // Names must already be in the form the CLI would have stored them in.
-    let normal =
-        |field: &'static str,
-         value: &str,
-         check: fn(&'static str, &str) -> Result<String, signpost_core::ValidationError>|
-         -> anyhow::Result<()> {
-            let normalised =
-                check(field, value).with_context(|| format!("{source}: {field} '{value}'"))?;
-            anyhow::ensure!(
-                normalised == value,
-                "{source}: {field} '{value}' is not in normal form ('{normalised}')"
-            );
-            Ok(())
-        };
-    for domain in &export.domains {
-        normal("domain", &domain.name, validate::domain_name)?;
-        normal("hostname", &domain.hostname, validate::domain_name)?;
-    }
-    for user in &export.users {
-        normal("address", &user.address, validate::address)?;
-    }
-    ctx.store.import(&export, replace).await?;
+    let summary = ctx
+        .ops
+        .import(&ctx.actor, &export, replace)
+        .await
+        .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
     println!(
         "imported {} domains, {} users, {} certificates from {source}",
-        export.domains.len(),
-        export.users.len(),
-        export.certificates.len()
+        summary.domains, summary.users, summary.certificates
     );
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
-use signpost_store::{MAX_ISPDB_BYTES, import_ispdb};
+use signpost_operations::ispdb::MAX_ISPDB_BYTES;
 
 use super::Ctx;
 use crate::cli::ImportCommand;
@@ -91,7 +91,7 @@ async fn try_import(
         anyhow::bail!("larger than 1 MiB; not an autoconfig file");
     }
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let imported = import_ispdb(ctx.store.as_ref(), &bytes, replace).await?;
+    let imported = ctx.ops.import_ispdb(&ctx.actor, &bytes, replace).await?;
     outcome.domain = Some(imported.domain);
     outcome.warnings = imported.warnings;
     outcome.error = imported.reason.map(|reason| {

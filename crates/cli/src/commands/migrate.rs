@@ -2,6 +2,7 @@
 //! read back and compared.
 
 use anyhow::Context;
+use signpost_operations::{Actor, Operations, RunningInstances, Settings};
 use signpost_store::{Export, Location, Store};
 
 use crate::output::{self, Format, Table};
@@ -35,7 +36,7 @@ pub async fn run(from: &str, to: &str, replace: bool, format: Format) -> anyhow:
     let exported = source.export().await?;
     let wanted = exported.checksum();
     progress("reading the target");
-    let target = open(to, "target").await?;
+    let target: std::sync::Arc<dyn Store> = std::sync::Arc::from(open(to, "target").await?);
     let before = target.export().await?;
     let status = if before.checksum() == wanted {
         "already identical; nothing written"
@@ -57,7 +58,10 @@ pub async fn run(from: &str, to: &str, replace: bool, format: Format) -> anyhow:
             exported.domains.len(),
             exported.users.len()
         ));
-        target.import(&exported, true).await?;
+        let live = std::sync::Arc::new(RunningInstances::new(target.clone()));
+        Operations::new(target.clone(), live, Settings::default())
+            .import(&Actor::cli(), &exported, true)
+            .await?;
         "copied"
     };
     progress("verifying");

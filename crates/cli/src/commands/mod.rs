@@ -1,6 +1,7 @@
 //! One module per subcommand family.
 
 mod admin;
+mod audit;
 mod cert;
 mod dns;
 mod domain;
@@ -20,16 +21,36 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use anyhow::Context;
+use signpost_operations::{Actor, Operations, RunningInstances, SystemActor};
 use signpost_store::{Location, Store};
 
 use crate::cli::{Cli, Command};
 use crate::output::Format;
 use crate::settings::{self, FileConfig};
 
-/// What every command gets: the store and how to print.
+/// What every command gets: the store, the operations over it (as the person at this command
+/// line, waiting for running servers to serve each change), and how to print.
 pub struct Ctx {
     pub store: Arc<dyn Store>,
+    pub ops: Operations,
+    pub actor: SystemActor,
     pub format: Format,
+}
+
+impl Ctx {
+    fn new(store: Arc<dyn Store>, format: Format) -> Self {
+        let live = Arc::new(RunningInstances::new(store.clone()));
+        Self {
+            ops: Operations::new(
+                store.clone(),
+                live,
+                signpost_operations::Settings::default(),
+            ),
+            actor: Actor::cli(),
+            store,
+            format,
+        }
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -45,10 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot open the store at {location}"))?,
     );
-    let ctx = Ctx {
-        store,
-        format: cli.global.format,
-    };
+    let ctx = Ctx::new(store, cli.global.format);
     match cli.command {
         Command::Serve(args) => serve::run(&ctx, &args, &file).await,
         Command::Domain(command) => domain::run(&ctx, command).await,
@@ -58,7 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(command) => cert::run(&ctx, command, &file).await,
         Command::Status { verify } => status(&ctx, &location, verify).await,
         Command::Backup { file } => {
-            ctx.store.backup(&file).await?;
+            ctx.ops.backup(&ctx.actor, &file).await?;
             println!("backed up {location} to {}", file.display());
             Ok(())
         }
@@ -73,6 +91,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Generate(args) => generate::run(&ctx, &args).await,
         Command::Admin(command) => admin::run(&ctx, command).await,
+        Command::Audit {
+            domain,
+            since,
+            limit,
+        } => audit::run(&ctx, domain, since, limit).await,
         Command::MigrateStore { .. } => unreachable!("handled before the store is opened"),
     }
 }

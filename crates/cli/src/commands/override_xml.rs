@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use signpost_core::overrides::{self, MAX_OVERRIDE_BYTES};
 use signpost_core::{Domain, OverrideKind};
+use signpost_operations::views::OverrideChange;
 
 use super::Ctx;
 use crate::cli::OverrideCommand;
@@ -19,48 +20,42 @@ pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
         | OverrideCommand::Clear { domain, kind }
         | OverrideCommand::Show { domain, kind } => (domain.clone(), *kind),
     };
-    let mut domain = super::domain::load(ctx, &domain_name).await?;
+    let domain = super::domain::load(ctx, &domain_name).await?;
     let label = match kind {
         OverrideKind::Desktop => "desktop",
         OverrideKind::Mobile => "mobile",
     };
-    match command {
+    let change =
+        |enabled: Option<bool>, text: Option<Option<String>>| OverrideChange { enabled, text };
+    let (verb, change) = match &command {
         OverrideCommand::Set { file, .. } => {
-            let text = read_text(&file)?;
+            let text = read_text(file)?;
             if let Some(problem) = overrides::xml_problem(&text) {
                 eprintln!(
                     "warning: the text is not well-formed XML ({problem}); it is saved as given, but clients may not read it"
                 );
             }
-            domain.override_for_mut(kind).text = Some(text);
-            ctx.store.save_domain(&domain).await?;
-            report(ctx, &domain, kind, label, "saved")?;
+            ("saved", change(None, Some(Some(text))))
         }
-        OverrideCommand::On { .. } => {
-            domain.override_for_mut(kind).enabled = true;
-            ctx.store.save_domain(&domain).await?;
-            report(ctx, &domain, kind, label, "turned on")?;
-        }
-        OverrideCommand::Off { .. } => {
-            domain.override_for_mut(kind).enabled = false;
-            ctx.store.save_domain(&domain).await?;
-            report(ctx, &domain, kind, label, "turned off")?;
-        }
-        OverrideCommand::Clear { .. } => {
-            domain.override_for_mut(kind).text = None;
-            ctx.store.save_domain(&domain).await?;
-            report(ctx, &domain, kind, label, "cleared")?;
-        }
-        OverrideCommand::Show { .. } => {
-            let state = domain.override_for(kind);
-            match ctx.format {
-                Format::Json => output::print_json(state)?,
-                Format::Table => {
-                    report(ctx, &domain, kind, label, "")?;
-                    if let Some(text) = &state.text {
-                        println!("--- saved text ---\n{text}");
-                    }
-                }
+        OverrideCommand::On { .. } => ("turned on", change(Some(true), None)),
+        OverrideCommand::Off { .. } => ("turned off", change(Some(false), None)),
+        OverrideCommand::Clear { .. } => ("cleared", change(None, Some(None))),
+        OverrideCommand::Show { .. } => ("", change(None, None)),
+    };
+    if !verb.is_empty() {
+        ctx.ops
+            .change_override(&ctx.actor, &domain.name, kind, &change)
+            .await?;
+        let domain = super::domain::load(ctx, &domain.name).await?;
+        return report(ctx, &domain, kind, label, verb);
+    }
+    let state = domain.override_for(kind);
+    match ctx.format {
+        Format::Json => output::print_json(state)?,
+        Format::Table => {
+            report(ctx, &domain, kind, label, "")?;
+            if let Some(text) = &state.text {
+                println!("--- saved text ---\n{text}");
             }
         }
     }

@@ -27,7 +27,6 @@ pub async fn run(ctx: &Ctx, command: ProtocolCommand) -> anyhow::Result<()> {
             disable,
             endpoint,
         } => {
-            let mut domain = super::domain::load(ctx, &domain).await?;
             let change = ProtocolChange {
                 enabled: match (enable, disable) {
                     (true, _) => Some(true),
@@ -41,8 +40,10 @@ pub async fn run(ctx: &Ctx, command: ProtocolCommand) -> anyhow::Result<()> {
                     "nothing to change: give --enable, --disable, --host, --port, --encryption, --username or --auth"
                 );
             }
-            domain.change_protocol(protocol, &change)?;
-            ctx.store.save_domain(&domain).await?;
+            let domain = ctx
+                .ops
+                .change_protocol(&ctx.actor, &domain, protocol, &change)
+                .await?;
             super::domain::show(ctx, &domain).await?;
         }
         ProtocolCommand::AddEndpoint {
@@ -50,9 +51,10 @@ pub async fn run(ctx: &Ctx, command: ProtocolCommand) -> anyhow::Result<()> {
             protocol,
             endpoint,
         } => {
-            let mut domain = super::domain::load(ctx, &domain).await?;
-            domain.add_endpoint(protocol, &endpoint.into())?;
-            ctx.store.save_domain(&domain).await?;
+            let domain = ctx
+                .ops
+                .add_endpoint(&ctx.actor, &domain, protocol, &endpoint.into())
+                .await?;
             super::domain::show(ctx, &domain).await?;
         }
         ProtocolCommand::RemoveEndpoint {
@@ -60,9 +62,10 @@ pub async fn run(ctx: &Ctx, command: ProtocolCommand) -> anyhow::Result<()> {
             protocol,
             number,
         } => {
-            let mut domain = super::domain::load(ctx, &domain).await?;
-            domain.remove_endpoint(protocol, number)?;
-            ctx.store.save_domain(&domain).await?;
+            let domain = ctx
+                .ops
+                .remove_endpoint(&ctx.actor, &domain, protocol, number)
+                .await?;
             super::domain::show(ctx, &domain).await?;
         }
     }

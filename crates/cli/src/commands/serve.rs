@@ -7,13 +7,18 @@ use crate::cli::ServeArgs;
 use crate::settings::{self, FileConfig};
 
 pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Result<()> {
-    let config = settings::server_config(args, file)?;
+    let settings = settings::server_config(args, file)?;
     if args.check_config {
-        return check_config(ctx, &config).await;
+        return check_config(ctx, &settings.server).await;
     }
-    signpost_server::run(
-        ctx.store.clone(),
-        config,
+    let prepared = signpost_server::prepare(ctx.store.clone(), settings.server).await?;
+    let administration = match settings.admin {
+        Some(admin) => Some(signpost_admin::surface(&prepared, admin).await?),
+        None => None,
+    };
+    signpost_server::serve(
+        prepared,
+        administration,
         |bound| {
             // One line per listener on standard output, then `ready`, for people and for
             // scripts that start the server on port 0 and need to know where it went.

@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use serde::Serialize;
-use signpost_core::{ServiceAccess, User, UserChange, password, user_import, validate};
+use signpost_core::{ServiceAccess, User, UserChange, password, validate};
+use signpost_operations::UserFile;
+use signpost_operations::views::NewUser;
 
 use super::{Ctx, read_password_from_stdin};
 use crate::cli::{UserCommand, UserFileFormat};
@@ -48,13 +50,23 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
                 allow: Vec::new(),
             };
             // Check everything cheap before asking for the password.
-            let address = validate::address("address", &address)?;
-            super::domain::load(ctx, address.rsplit_once('@').map(|(_, d)| d).unwrap_or(""))
+            let address = ctx
+                .ops
+                .check_new_user(&ctx.actor, &address)
                 .await
                 .with_context(|| format!("cannot add {address}"))?;
             let password = read_password_from_stdin()?;
-            let user = User::new(&address, &password, &change)?;
-            ctx.store.create_user(&user).await?;
+            ctx.ops
+                .add_user(
+                    &ctx.actor,
+                    &NewUser {
+                        address: address.clone(),
+                        password,
+                        change,
+                    },
+                )
+                .await?;
+            let user = load(ctx, &address).await?;
             print_user(ctx, &user, "added user")?;
         }
         UserCommand::List { domain } => {
@@ -92,7 +104,6 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
             deny,
             allow,
         } => {
-            let mut user = load(ctx, &address).await?;
             let change = UserChange {
                 display_name,
                 login_name,
@@ -105,24 +116,24 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
                     "nothing to change: give --display-name, --login-name, --legacy-dn, --deny or --allow"
                 );
             }
-            user.apply(&change)?;
-            ctx.store.save_user(&user).await?;
+            ctx.ops.change_user(&ctx.actor, &address, &change).await?;
+            let user = load(ctx, &address).await?;
             print_user(ctx, &user, "updated user")?;
         }
         UserCommand::Passwd {
             address,
             password_stdin: _,
         } => {
-            let mut user = load(ctx, &address).await?;
+            let user = load(ctx, &address).await?;
             let password = read_password_from_stdin()?;
-            user.set_password(&password)?;
-            ctx.store.save_user(&user).await?;
+            ctx.ops
+                .set_password(&ctx.actor, &user.address, &password)
+                .await?;
             println!("password changed for {}", user.address);
         }
         UserCommand::Remove { address } => {
-            let address = validate::address("address", &address)?;
-            ctx.store.delete_user(&address).await?;
-            println!("removed user {address}");
+            let removed = ctx.ops.remove_user(&ctx.actor, &address).await?;
+            println!("removed user {}", removed.address);
         }
         UserCommand::Import {
             domain,
@@ -162,36 +173,35 @@ async fn import(
         &mut text,
     )
     .with_context(|| format!("cannot read {source} as UTF-8 text"))?;
-    let names: Vec<&str> = domain.all_names().collect();
-    let imported = match format {
-        UserFileFormat::PasswdFile => user_import::from_passwd_file(&text, &names, allow_weak),
-        UserFileFormat::Csv => user_import::from_csv(&text, &names, allow_weak),
+    let file_kind = match format {
+        UserFileFormat::PasswdFile => UserFile::PasswdFile,
+        UserFileFormat::Csv => UserFile::Csv,
+    };
+    if ctx.format == Format::Table {
+        eprintln!(
+            "importing the users of {source} into {} in one transaction ...",
+            domain.name
+        );
     }
-    .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
+    let imported = ctx
+        .ops
+        .import_users(&ctx.actor, &domain.name, file_kind, &text, allow_weak)
+        .await
+        .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
     if ctx.format == Format::Table {
         for warning in &imported.warnings {
             eprintln!("warning: {warning}");
         }
-        eprintln!(
-            "importing {} users into {} in one transaction ...",
-            imported.users.len(),
-            domain.name
-        );
     }
-    ctx.store
-        .create_users(&imported.users)
-        .await
-        .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
     match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({
             "domain": domain.name,
-            "imported": imported.users.len(),
+            "imported": imported.imported,
             "warnings": imported.warnings,
         }))?,
         Format::Table => println!(
             "imported {} users into {} with their existing password hashes",
-            imported.users.len(),
-            domain.name
+            imported.imported, domain.name
         ),
     }
     Ok(())

@@ -15,22 +15,18 @@ pub async fn run(
     builtin: bool,
 ) -> anyhow::Result<()> {
     let domain = super::domain::load(ctx, name).await?;
-    let current = ctx.store.user_source(&domain.name).await?;
     let new = match (set, builtin) {
         (_, true) => Some(UserSource::Builtin),
-        (Some(file), false) => Some(
-            read(file)?
-                .keeping_secrets_of(&current)
-                .with_context(|| format!("the user source of {} was not changed", domain.name))?,
-        ),
+        (Some(file), false) => Some(read(file)?),
         (None, false) => None,
     };
     let shown = match new {
         Some(source) => {
-            source
-                .validate_for(&domain)
+            let source = ctx
+                .ops
+                .set_user_source(&ctx.actor, &domain.name, source)
+                .await
                 .with_context(|| format!("the user source of {} was not changed", domain.name))?;
-            ctx.store.set_user_source(&domain.name, &source).await?;
             if ctx.format == Format::Table {
                 println!(
                     "users of {} now come from: {}",
@@ -46,13 +42,13 @@ pub async fn run(
             }
             source
         }
-        None => current,
+        None => ctx.ops.user_source(&ctx.actor, &domain.name).await?,
     };
     match ctx.format {
-        Format::Json => output::print_json(&shown.redacted())?,
+        Format::Json => output::print_json(&shown)?,
         Format::Table => {
             let mut fields = vec![("Domain".to_string(), domain.name.clone())];
-            flatten("", &serde_json::to_value(shown.redacted())?, &mut fields);
+            flatten("", &serde_json::to_value(&shown)?, &mut fields);
             let fields: Vec<(&str, String)> = fields
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.clone()))

@@ -11,7 +11,7 @@ use signpost_core::{Domain, Snapshot, validate};
 use tracing::{debug, warn};
 
 use super::{domain_for_host, domain_of, query_value, request_host};
-use crate::observe::CurrentRequest;
+use crate::request_scope::CurrentRequest;
 use crate::responses;
 use crate::state::{AnswerKind, AppState};
 
@@ -45,7 +45,7 @@ fn find_domain<'s>(snapshot: &'s Snapshot, headers: &HeaderMap, uri: &Uri) -> Op
         .map(|a| validate::address("emailaddress", a))
     {
         Some(Ok(address)) => {
-            crate::observe::note_address(&address);
+            crate::request_scope::note_address(&address);
             snapshot.domain(domain_of(&address))
         }
         Some(Err(e)) => {

@@ -51,7 +51,7 @@ fn answer(state: &AppState, email: Option<&str>, query: Option<&str>) -> Respons
     };
     let address = match email.map(|e| validate::address("Email", e)) {
         Some(Ok(address)) => {
-            crate::observe::note_address(&address);
+            crate::request_scope::note_address(&address);
             address
         }
         Some(Err(e)) => {

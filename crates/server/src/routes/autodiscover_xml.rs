@@ -14,14 +14,15 @@ use axum::response::Response;
 use http_body_util::BodyExt;
 use signpost_core::answers;
 use signpost_core::discovery::{self, Asker, Discovery};
-use signpost_core::{AuthPolicy, Snapshot, validate};
+use signpost_core::{AuthPolicy, Snapshot};
 use signpost_protocol::pox::{self, ErrorCode, MAX_REQUEST_BYTES, PoxRequest, ResponseSchema};
 use tracing::debug;
 
 use crate::basic_auth::{self, Presented};
 use crate::client_auth;
-use crate::listener::ClientConnection;
+use crate::connection::ClientConnection;
 use crate::metrics::{ClientKind, Outcome};
+use crate::parsed_pox::ParsedPox;
 use crate::responses;
 use crate::state::{AnswerKind, AppState, SharedState};
 
@@ -94,7 +95,7 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
         (None, _) => return error(client, ErrorCode::InvalidRequest, "no address"),
     };
 
-    crate::observe::note_address(&address);
+    crate::request_scope::note_address(&address);
     let domain_name = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
     let Some(domain) = snapshot.domain(domain_name) else {
         return error(client, ErrorCode::AddressNotFound, "domain not hosted");
@@ -192,7 +193,7 @@ fn parse_remembered(state: &AppState, body: &Bytes) -> Result<Arc<ParsedPox>, Ar
 }
 
 fn observed(response: Response, client: ClientKind, outcome: Option<Outcome>) -> Response {
-    crate::observe::note(client, outcome);
+    crate::request_scope::note(client, outcome);
     response
 }
 
@@ -211,24 +212,6 @@ fn requested_address(snapshot: &Snapshot, parsed: &ParsedPox) -> Result<Option<S
         Some(normalised) => normalised.clone().map(Some),
         None if request.legacy_dn.is_some() => Err("unknown LegacyDN".into()),
         None => Ok(None),
-    }
-}
-
-/// A POX request as read, with its EMailAddress already normalised (which depends on nothing
-/// but the request, so it is remembered with it).
-pub struct ParsedPox {
-    pub request: PoxRequest,
-    /// The normalised address, or why it is not one.
-    pub email: Option<Result<String, String>>,
-}
-
-impl ParsedPox {
-    pub fn new(request: PoxRequest) -> Self {
-        let email = request
-            .email_address
-            .as_deref()
-            .map(|raw| validate::address("EMailAddress", raw).map_err(|e| e.to_string()));
-        Self { request, email }
     }
 }
 

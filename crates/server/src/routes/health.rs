@@ -47,7 +47,7 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
 pub async fn metrics(State(state): State<SharedState>) -> Response {
     use crate::metrics::label_value;
     let snapshot = state.snapshot.load();
-    let now = crate::tls::resolver_now();
+    let now = crate::clock::now();
     let loaded_at = state
         .snapshot_loaded_at
         .load(std::sync::atomic::Ordering::Relaxed);

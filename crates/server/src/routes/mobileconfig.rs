@@ -19,8 +19,8 @@ use tracing::{debug, warn};
 use super::{domain_of, query_value, request_host};
 use crate::basic_auth::{self, Presented};
 use crate::client_auth;
-use crate::listener::ClientConnection;
-use crate::observe::CurrentRequest;
+use crate::connection::ClientConnection;
+use crate::request_scope::CurrentRequest;
 use crate::responses;
 use crate::state::{AnswerKind, SharedState};
 
@@ -33,7 +33,7 @@ pub async fn profile(state: SharedState, request: Request) -> Response {
     };
     let address = match validate::address("emailaddress", &raw) {
         Ok(address) => {
-            crate::observe::note_address(&address);
+            crate::request_scope::note_address(&address);
             address
         }
         Err(e) => return page(StatusCode::BAD_REQUEST, &form(Some(&raw), Some(&e.message))),

@@ -86,10 +86,7 @@ pub fn domain_for_host<'s>(
     }
 }
 
-/// The domain part of a validated address.
-pub fn domain_of(address: &str) -> &str {
-    address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
-}
+pub use signpost_core::validate::domain_of;
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ mod resolver;
 
 pub use certificate_index::{CertificateIndex, LoadedCertificate};
 pub use loading::{DirectoryFingerprint, certified_key, load_directory, load_stored};
-pub use resolver::{SniResolver, resolver_now};
+pub use resolver::SniResolver;
 
 use std::sync::Arc;
 

@@ -52,14 +52,7 @@ impl ResolvesServerCert for SniResolver {
         }
         self.index
             .load()
-            .resolve(name.as_deref(), resolver_now())
+            .resolve(name.as_deref(), crate::clock::now())
             .map(|c| c.key.clone())
     }
-}
-
-pub fn resolver_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -1,21 +1,29 @@
 //! The API's routes, declared once: the router is built from this table and the OpenAPI
-//! document at `/api/openapi.json` is generated from it, so the two cannot drift apart.
+//! document at `/api/openapi.json` is generated from it, so the two cannot drift apart. Who may
+//! call a route is the access extractor its handler takes first ([`Public`](super::auth::Public),
+//! [`AnyAdmin`](super::auth::AnyAdmin), [`SystemAdmin`](super::auth::SystemAdmin)): the table
+//! reads the document's access column from that same type.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
+use signpost_operations::ispdb::IspdbImport;
+use signpost_operations::views::*;
+use signpost_server::recent::{RecentFilter, RecentRequest};
+use signpost_store::{AuditEntry, AuditFilter};
 
 use super::AdminState;
 use super::api::{self, *};
+use super::auth::{Access, AccessLevel};
 use super::error::{ApiError, ErrorBody};
-use crate::recent::{RecentFilter, RecentRequest};
 
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
@@ -27,26 +35,25 @@ fn root_schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.root_schema_for::<T>()
 }
 
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone (signing in).
-    Public,
-    /// Any administrator (domain administrators within their domains).
-    Administrator,
-    /// System administrators only.
-    System,
+/// Implemented by handlers whose first argument is the access extractor `A`: how the table
+/// learns a route's access from the handler itself.
+pub trait GuardedBy<A, Arguments> {}
+
+macro_rules! guarded_by {
+    ($($argument:ident),*) => {
+        impl<F, Fut, A, $($argument,)*> GuardedBy<A, (A, $($argument,)*)> for F
+        where
+            F: FnOnce(A, $($argument,)*) -> Fut,
+        {
+        }
+    };
 }
 
-impl Access {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::Administrator => "administrator",
-            Self::System => "system",
-        }
-    }
-}
+guarded_by!();
+guarded_by!(T1);
+guarded_by!(T1, T2);
+guarded_by!(T1, T2, T3);
+guarded_by!(T1, T2, T3, T4);
 
 /// What a request carries.
 #[derive(Clone, Copy)]
@@ -61,9 +68,10 @@ pub struct ApiRoute {
     pub method: Method,
     pub path: &'static str,
     pub summary: &'static str,
+    /// From the handler's access extractor.
     pub access: Access,
     tag: &'static str,
-    handler: fn() -> MethodRouter<Arc<AdminState>>,
+    router: MethodRouter<Arc<AdminState>>,
     query: Option<SchemaFn>,
     body: Option<RequestBody>,
     status: StatusCode,
@@ -71,21 +79,27 @@ pub struct ApiRoute {
 }
 
 impl ApiRoute {
-    fn new(
+    /// A route to `handler`, whose first argument (an access extractor) says who may call it.
+    fn new<H, T, A, Arguments>(
         method: Method,
         path: &'static str,
         tag: &'static str,
         summary: &'static str,
-        access: Access,
-        handler: fn() -> MethodRouter<Arc<AdminState>>,
-    ) -> Self {
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, Arc<AdminState>> + GuardedBy<A, Arguments>,
+        T: 'static,
+        A: AccessLevel,
+    {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
         Self {
             method,
             path,
             summary,
-            access,
+            access: A::ACCESS,
             tag,
-            handler,
+            router: on(filter, handler),
             query: None,
             body: None,
             status: StatusCode::OK,
@@ -118,6 +132,11 @@ impl ApiRoute {
         self.status = StatusCode::NO_CONTENT;
         self
     }
+
+    fn body_limit(mut self, bytes: usize) -> Self {
+        self.router = self.router.layer(DefaultBodyLimit::max(bytes));
+        self
+    }
 }
 
 /// Exports of large installations run to megabytes (a password hash per user).
@@ -128,87 +147,96 @@ const CREATED: StatusCode = StatusCode::CREATED;
 
 /// Every API route.
 pub fn routes() -> Vec<ApiRoute> {
-    use Access::{Administrator as Any, Public, System};
     use Method as M;
     vec![
-        ApiRoute::new(M::POST, "/api/v1/session", "sessions", "Sign in (sets the session cookie)", Public, || post(api::login))
+        ApiRoute::new(M::POST, "/api/v1/session", "sessions", "Sign in (sets the session cookie)", api::login)
             .json::<Login>().answers::<Whoami>(OK),
-        ApiRoute::new(M::GET, "/api/v1/session", "sessions", "Who is signed in, and the session's CSRF token", Any, || get(api::whoami))
+        ApiRoute::new(M::GET, "/api/v1/session", "sessions", "Who is signed in, and the session's CSRF token", api::whoami)
             .answers::<Whoami>(OK),
-        ApiRoute::new(M::DELETE, "/api/v1/session", "sessions", "Sign out", Any, || delete(api::logout))
+        ApiRoute::new(M::DELETE, "/api/v1/session", "sessions", "Sign out", api::logout)
             .no_content(),
-        ApiRoute::new(M::POST, "/api/v1/setup", "sessions", "Create the first administrator with the one-time setup token", Public, || post(api::setup))
+        ApiRoute::new(M::POST, "/api/v1/setup", "sessions", "Create the first administrator with the one-time setup token", api::setup)
             .json::<Setup>().answers::<Whoami>(CREATED),
-        ApiRoute::new(M::GET, "/api/v1/domains", "domains", "List domains (with search)", Any, || get(api::list_domains))
+        ApiRoute::new(M::GET, "/api/v1/domains", "domains", "List domains (with search)", api::list_domains)
             .query::<DomainQuery>().answers::<Vec<DomainSummary>>(OK),
-        ApiRoute::new(M::POST, "/api/v1/domains", "domains", "Add a domain", System, || post(api::create_domain))
+        ApiRoute::new(M::POST, "/api/v1/domains", "domains", "Add a domain", api::create_domain)
             .json::<NewDomain>().answers::<signpost_core::Domain>(CREATED),
-        ApiRoute::new(M::GET, "/api/v1/domains/{domain}", "domains", "A domain's settings", Any, || get(api::get_domain))
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}", "domains", "A domain's settings", api::get_domain)
             .answers::<signpost_core::Domain>(OK),
-        ApiRoute::new(M::PATCH, "/api/v1/domains/{domain}", "domains", "Change a domain's settings (the Options card)", Any, || patch(api::patch_domain))
+        ApiRoute::new(M::PATCH, "/api/v1/domains/{domain}", "domains", "Change a domain's settings (the Options card)", api::patch_domain)
             .json::<signpost_core::DomainChange>().answers::<signpost_core::Domain>(OK),
-        ApiRoute::new(M::DELETE, "/api/v1/domains/{domain}", "domains", "Remove a domain and its users", System, || delete(api::delete_domain))
+        ApiRoute::new(M::DELETE, "/api/v1/domains/{domain}", "domains", "Remove a domain and its users", api::delete_domain)
             .no_content(),
-        ApiRoute::new(M::PATCH, "/api/v1/domains/{domain}/protocols/{protocol}", "domains", "Turn a protocol on or off, or change its host, port and encryption (the Autodiscover card)", Any, || patch(api::patch_protocol))
+        ApiRoute::new(M::PATCH, "/api/v1/domains/{domain}/protocols/{protocol}", "domains", "Turn a protocol on or off, or change its host, port and encryption (the Autodiscover card)", api::patch_protocol)
             .json::<signpost_core::ProtocolChange>().answers::<signpost_core::Domain>(OK),
-        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/overrides/{kind}", "overrides", "The desktop or mobile override", Any, || get(api::get_override))
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/overrides/{kind}", "overrides", "The desktop or mobile override", api::get_override)
             .answers::<OverrideView>(OK),
-        ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/overrides/{kind}", "overrides", "Turn an override on or off, save or clear its text", Any, || put(api::put_override))
+        ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/overrides/{kind}", "overrides", "Turn an override on or off, save or clear its text", api::put_override)
             .json::<OverrideChange>().answers::<OverrideView>(OK),
-        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/overrides/{kind}/generate", "overrides", "The generated answer for a sample address (the Generate button)", Any, || post(api::generate_override))
+        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/overrides/{kind}/generate", "overrides", "The generated answer for a sample address (the Generate button)", api::generate_override)
             .json::<GenerateRequest>().answers::<Generated>(OK),
-        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/users", "users", "A domain's users", Any, || get(api::list_users))
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/users", "users", "A domain's users", api::list_users)
             .answers::<Vec<UserView>>(OK),
-        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/user-source", "users", "Where the domain's users are authenticated (secrets hidden)", Any, || get(api::get_user_source))
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/user-source", "users", "Where the domain's users are authenticated (secrets hidden)", api::get_user_source)
             .answers::<signpost_core::UserSource>(OK),
-        ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/user-source", "users", "Authenticate the domain's users in SQL, LDAP or by IMAP login, or built in", System, || put(api::put_user_source))
+        ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/user-source", "users", "Authenticate the domain's users in SQL, LDAP or by IMAP login, or built in", api::put_user_source)
             .json::<signpost_core::UserSource>().answers::<signpost_core::UserSource>(OK),
-        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/dns-records", "dns", "The DNS records the domain needs", Any, || get(api::get_dns_records))
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/dns-records", "dns", "The DNS records the domain needs", api::get_dns_records)
             .answers::<Vec<signpost_core::dns_records::DnsRecord>>(OK),
-        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/checks", "dns", "Check DNS, TLS and every discovery URL live", Any, || post(api::create_check))
+        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/checks", "dns", "Check DNS, TLS and every discovery URL live", api::create_check)
             .answers::<Vec<signpost_diagnostics::check::CheckResult>>(OK),
-        ApiRoute::new(M::POST, "/api/v1/previews", "tests", "What a client would get for an address", Any, || post(api::create_preview))
+        ApiRoute::new(M::POST, "/api/v1/previews", "tests", "What a client would get for an address", api::create_preview)
             .json::<PreviewRequest>().answers::<signpost_core::answers::preview::Preview>(OK),
-        ApiRoute::new(M::POST, "/api/v1/probes", "tests", "Replay each client's discovery for an address", Any, || post(api::create_probe))
+        ApiRoute::new(M::POST, "/api/v1/probes", "tests", "Replay each client's discovery for an address", api::create_probe)
             .json::<ProbeRequest>().answers::<signpost_diagnostics::probe::Report>(OK),
-        ApiRoute::new(M::POST, "/api/v1/users", "users", "Add a user", Any, || post(api::create_user))
+        ApiRoute::new(M::POST, "/api/v1/users", "users", "Add a user", api::create_user)
             .json::<NewUser>().answers::<UserView>(CREATED),
-        ApiRoute::new(M::GET, "/api/v1/users/{address}", "users", "A user", Any, || get(api::get_user))
+        ApiRoute::new(M::GET, "/api/v1/users/{address}", "users", "A user", api::get_user)
             .answers::<UserView>(OK),
-        ApiRoute::new(M::PATCH, "/api/v1/users/{address}", "users", "Change a user's names and service access", Any, || patch(api::patch_user))
+        ApiRoute::new(M::PATCH, "/api/v1/users/{address}", "users", "Change a user's names and service access", api::patch_user)
             .json::<signpost_core::UserChange>().answers::<UserView>(OK),
-        ApiRoute::new(M::DELETE, "/api/v1/users/{address}", "users", "Remove a user", Any, || delete(api::delete_user))
+        ApiRoute::new(M::DELETE, "/api/v1/users/{address}", "users", "Remove a user", api::delete_user)
             .no_content(),
-        ApiRoute::new(M::PUT, "/api/v1/users/{address}/password", "users", "Set a user's password", Any, || put(api::put_password))
+        ApiRoute::new(M::PUT, "/api/v1/users/{address}/password", "users", "Set a user's password", api::put_password)
             .json::<NewPassword>().no_content(),
-        ApiRoute::new(M::POST, "/api/v1/imports", "imports", "Import a `signpost export` document (all or nothing)", System, || post(api::import_export).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
-            .query::<ReplaceQuery>().json::<signpost_store::Export>().answers::<ImportSummary>(OK),
-        ApiRoute::new(M::POST, "/api/v1/imports/ispdb", "imports", "Import a Thunderbird ISPDB file as a domain", System, || post(api::import_ispdb))
-            .query::<ReplaceQuery>().xml().answers::<signpost_store::IspdbImport>(OK),
-        ApiRoute::new(M::GET, "/api/v1/certificates", "certificates", "Stored certificates and their expiry", System, || get(api::list_certificates))
+        ApiRoute::new(M::POST, "/api/v1/imports", "imports", "Import a `signpost export` document (all or nothing)", api::import_export)
+            .body_limit(MAX_IMPORT_BYTES).query::<ReplaceQuery>().json::<signpost_store::Export>().answers::<ImportSummary>(OK),
+        ApiRoute::new(M::POST, "/api/v1/imports/ispdb", "imports", "Import a Thunderbird ISPDB file as a domain", api::import_ispdb)
+            .query::<ReplaceQuery>().xml().answers::<IspdbImport>(OK),
+        ApiRoute::new(M::GET, "/api/v1/certificates", "certificates", "Stored certificates and their expiry", api::list_certificates)
             .answers::<Vec<CertificateView>>(OK),
-        ApiRoute::new(M::GET, "/api/v1/requests", "requests", "Recent discovery requests (newest first)", Any, || get(api::list_requests))
+        ApiRoute::new(M::GET, "/api/v1/requests", "requests", "Recent discovery requests (newest first)", api::list_requests)
             .query::<RecentFilter>().answers::<Vec<RecentRequest>>(OK),
-        ApiRoute::new(M::GET, "/api/v1/administrators", "administrators", "List administrators", System, || get(api::list_administrators))
+        ApiRoute::new(M::GET, "/api/v1/audit", "audit", "Who changed what, when and from where (newest first; domain administrators see their domains')", api::list_audit)
+            .query::<AuditFilter>().answers::<Vec<AuditEntry>>(OK),
+        ApiRoute::new(M::GET, "/api/v1/administrators", "administrators", "List administrators", api::list_administrators)
             .answers::<Vec<AdministratorView>>(OK),
-        ApiRoute::new(M::POST, "/api/v1/administrators", "administrators", "Add an administrator", System, || post(api::create_administrator))
+        ApiRoute::new(M::POST, "/api/v1/administrators", "administrators", "Add an administrator", api::create_administrator)
             .json::<NewAdministrator>().answers::<AdministratorView>(CREATED),
-        ApiRoute::new(M::DELETE, "/api/v1/administrators/{name}", "administrators", "Remove an administrator", System, || delete(api::delete_administrator))
+        ApiRoute::new(M::DELETE, "/api/v1/administrators/{name}", "administrators", "Remove an administrator", api::delete_administrator)
             .no_content(),
-        ApiRoute::new(M::GET, "/api/v1/tokens", "administrators", "API tokens (yours; all for system administrators)", Any, || get(api::list_tokens))
+        ApiRoute::new(M::GET, "/api/v1/tokens", "administrators", "API tokens (yours; all for system administrators)", api::list_tokens)
             .answers::<Vec<signpost_store::ApiToken>>(OK),
-        ApiRoute::new(M::POST, "/api/v1/administrators/{name}/tokens", "administrators", "Issue an API token (shown once)", Any, || post(api::create_token))
+        ApiRoute::new(M::POST, "/api/v1/administrators/{name}/tokens", "administrators", "Issue an API token (shown once)", api::create_token)
             .json::<NewToken>().answers::<IssuedToken>(CREATED),
-        ApiRoute::new(M::DELETE, "/api/v1/administrators/{name}/tokens/{token}", "administrators", "Revoke an API token", Any, || delete(api::delete_token))
+        ApiRoute::new(M::DELETE, "/api/v1/administrators/{name}/tokens/{token}", "administrators", "Revoke an API token", api::delete_token)
             .no_content(),
     ]
 }
 
-/// The API router, from the table, with JSON answers for unknown API paths.
+/// The API router, from the table, with JSON answers for unknown API paths. Routes of one path
+/// share a method router.
 pub fn api_router() -> Router<Arc<AdminState>> {
-    let mut router = Router::new().route("/api/openapi.json", get(serve_document));
+    let mut by_path: Vec<(&'static str, MethodRouter<Arc<AdminState>>)> = Vec::new();
     for route in routes() {
-        router = router.route(route.path, (route.handler)());
+        match by_path.iter_mut().find(|(path, _)| *path == route.path) {
+            Some((_, router)) => *router = std::mem::take(router).merge(route.router),
+            None => by_path.push((route.path, route.router)),
+        }
+    }
+    let mut router = Router::new().route("/api/openapi.json", get(serve_document));
+    for (path, methods) in by_path {
+        router = router.route(path, methods);
     }
     router.route("/api/{*rest}", axum::routing::any(no_such_route))
 }

@@ -19,12 +19,17 @@ use signpost_core::{
 };
 use signpost_diagnostics::probe::Client;
 
+use signpost_core::validate::domain_of;
+use signpost_operations::views::{
+    NewDomain, NewUser, OverrideChange, PreviewRequest, ProbeRequest,
+};
+use signpost_operations::{OpError, SystemActor, random_secret, same_secret};
+use signpost_server::recent::RecentFilter;
+
 use super::AdminState;
-use super::api::{self, PreviewRequest, ProbeRequest};
+use super::api;
 use super::auth::{self, Caller};
 use super::error::ApiError;
-use crate::recent::RecentFilter;
-use crate::routes::domain_of;
 
 type Admin = State<Arc<AdminState>>;
 
@@ -84,14 +89,10 @@ impl FromRequestParts<Arc<AdminState>> for Signed {
         parts: &mut Parts,
         admin: &Arc<AdminState>,
     ) -> Result<Self, Response> {
-        match auth::session_of(admin, &parts.headers).await {
-            Ok(Some((session, administrator))) => Ok(Self {
-                caller: Caller {
-                    name: administrator.name,
-                    role: administrator.role,
-                    csrf_token: Some(session.csrf_token.clone()),
-                },
-                csrf: session.csrf_token,
+        match auth::session_caller(admin, parts).await {
+            Ok(Some(caller)) => Ok(Self {
+                csrf: caller.csrf_token.clone().unwrap_or_default(),
+                caller,
             }),
             Ok(None) => Err(Redirect::to("/admin/login").into_response()),
             Err(e) => Err(e.into_response()),
@@ -147,9 +148,14 @@ impl Fields {
 }
 
 impl Signed {
+    /// The same administrator as a system administrator, if they are one.
+    fn system(&self) -> Result<SystemActor, OpError> {
+        SystemActor::try_from(self.caller.actor.clone())
+    }
+
     /// Refuses a form without this session's CSRF token.
     fn check(&self, fields: &Fields) -> Result<(), ApiError> {
-        if auth::same_secret(fields.get("csrf").unwrap_or_default(), &self.csrf) {
+        if same_secret(fields.get("csrf").unwrap_or_default(), &self.csrf) {
             Ok(())
         } else {
             Err(ApiError::new(
@@ -237,7 +243,7 @@ async fn not_found() -> Response {
 async fn stylesheet() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../templates/admin/static/app.css"),
+        include_str!("../templates/admin/static/app.css"),
     )
         .into_response()
 }
@@ -245,7 +251,7 @@ async fn stylesheet() -> Response {
 async fn script() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("../../templates/admin/static/app.js"),
+        include_str!("../templates/admin/static/app.js"),
     )
         .into_response()
 }
@@ -274,7 +280,7 @@ struct LoginPage {
 }
 
 async fn login_page(Query(messages): Query<Messages>, parts: Parts) -> Response {
-    let token = auth::random_secret();
+    let token = random_secret();
     let mut chrome = Chrome::anonymous(messages.error);
     chrome.notice = messages.notice;
     let mut response = page(&LoginPage {
@@ -303,7 +309,7 @@ async fn login_submit(
 ) -> Response {
     let sent = fields.get("csrf").unwrap_or_default();
     if !auth::cookie_value(&parts.headers, LOGIN_COOKIE)
-        .is_some_and(|cookie| auth::same_secret(cookie, sent))
+        .is_some_and(|cookie| same_secret(cookie, sent))
     {
         return back(
             "/admin/login",
@@ -381,14 +387,15 @@ async fn setup_submit(
         name: fields.text("name"),
         password: fields.text("password"),
     };
-    let administrator = match api::create_first_administrator(&admin, &setup).await {
-        Ok(administrator) => administrator,
-        Err(e) => {
-            let path = format!("/admin/setup?token={}", encode(&setup.token));
-            let query = serde_urlencoded::to_string([("error", e.message)]).unwrap_or_default();
-            return Redirect::to(&format!("{path}&{query}")).into_response();
-        }
-    };
+    let administrator =
+        match api::create_first_administrator(&admin, &setup, auth::client_ip(&parts)).await {
+            Ok(administrator) => administrator,
+            Err(e) => {
+                let path = format!("/admin/setup?token={}", encode(&setup.token));
+                let query = serde_urlencoded::to_string([("error", e.message)]).unwrap_or_default();
+                return Redirect::to(&format!("{path}&{query}")).into_response();
+            }
+        };
     match auth::start_session(&admin, &administrator, auth::is_secure(&parts)).await {
         Ok((_, cookie)) => {
             let mut response = back(
@@ -433,9 +440,9 @@ async fn domains_page(
     Query(query): Query<DomainsQuery>,
 ) -> Response {
     let search = query.q.unwrap_or_default();
-    let summaries = match api::domain_summaries(&admin, &signed.caller, Some(&search)).await {
+    let summaries = match admin.ops.domains(&signed.caller.actor, Some(&search)).await {
         Ok(summaries) => summaries,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let rows = summaries
         .into_iter()
@@ -460,13 +467,17 @@ async fn domains_page(
 }
 
 async fn domain_create(State(admin): Admin, Posted { signed, fields }: Posted) -> Response {
-    let new = api::NewDomain {
+    let new = NewDomain {
         name: fields.text("name"),
         hostname: fields.text("hostname"),
         display_name: None,
         auth: None,
     };
-    match api::add_domain(&admin, &signed.caller, &new).await {
+    let added = match signed.system() {
+        Ok(system) => admin.ops.add_domain(&system, &new).await,
+        Err(e) => Err(e),
+    };
+    match added {
         Ok(domain) => back(
             &domain_path(&domain.name),
             Ok(format!(
@@ -474,7 +485,7 @@ async fn domain_create(State(admin): Admin, Posted { signed, fields }: Posted) -
                 domain.name
             )),
         ),
-        Err(e) => back("/admin/domains", Err(e)),
+        Err(e) => back("/admin/domains", Err(e.into())),
     }
 }
 
@@ -527,9 +538,9 @@ async fn domain_page(
     Path(name): Path<String>,
     Query(messages): Query<Messages>,
 ) -> Response {
-    let domain = match api::load_domain(&admin, &signed.caller, &name).await {
+    let domain = match admin.ops.domain(&signed.caller.actor, &name).await {
         Ok(domain) => domain,
-        Err(e) => return back("/admin/domains", Err(e)),
+        Err(e) => return back("/admin/domains", Err(e.into())),
     };
     let protocols = ProtocolKind::ALL
         .iter()
@@ -570,7 +581,7 @@ async fn domain_page(
     .into_iter()
     .map(|(kind, key, title, clients)| {
         let state = domain.override_for(kind);
-        let view = api::override_view(state);
+        let view = signpost_operations::views::OverrideView::from(state);
         OverrideCard {
             kind: key,
             title,
@@ -607,9 +618,12 @@ async fn options_submit(
         display_name: fields.get("display_name").map(str::to_string),
         ..DomainChange::default()
     };
-    let outcome = api::change_domain(&admin, &signed.caller, &name, &change)
+    let outcome = admin
+        .ops
+        .change_domain(&signed.caller.actor, &name, &change)
         .await
-        .map(|d| format!("saved the options of {}", d.name));
+        .map(|d| format!("saved the options of {}", d.name))
+        .map_err(ApiError::from);
     back(&domain_path(&name), outcome)
 }
 
@@ -618,14 +632,14 @@ async fn protocol_submit(
     Path((name, protocol)): Path<(String, String)>,
     Posted { signed, fields }: Posted,
 ) -> Response {
-    let outcome = match protocol_change(&fields) {
-        Ok(change) => api::change_protocol(&admin, &signed.caller, &name, &protocol, &change)
+    let outcome = match (protocol_change(&fields), api::protocol_kind(&protocol)) {
+        (Ok(change), Ok(kind)) => admin
+            .ops
+            .change_protocol(&signed.caller.actor, &name, kind, &change)
             .await
-            .map(|domain| {
-                let label = ProtocolKind::parse(&protocol).map_or("protocol", |k| k.label());
-                format!("saved {label} for {}", domain.name)
-            }),
-        Err(e) => Err(e),
+            .map(|domain| format!("saved {} for {}", kind.label(), domain.name))
+            .map_err(ApiError::from),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     back(&domain_path(&name), outcome)
 }
@@ -665,7 +679,7 @@ async fn override_submit(
     };
     // Browsers send text areas with CRLF line ends; clients get what the administrator typed.
     let text = fields.text("text").replace("\r\n", "\n");
-    let change = api::OverrideChange {
+    let change = OverrideChange {
         enabled: Some(fields.flag("enabled")),
         text: Some(if fields.flag("clear") {
             None
@@ -673,9 +687,12 @@ async fn override_submit(
             Some(text)
         }),
     };
-    let outcome = api::save_override(&admin, &signed.caller, &name, kind, &change)
+    let outcome = admin
+        .ops
+        .change_override(&signed.caller.actor, &name, kind, &change)
         .await
-        .map(|view| format!("saved: {}", view.effect));
+        .map(|view| format!("saved: {}", view.effect))
+        .map_err(ApiError::from);
     back(&path, outcome)
 }
 
@@ -691,13 +708,14 @@ async fn domain_remove(
         );
     }
     let outcome = async {
-        signed.caller.require_system()?;
-        let domain = api::load_domain(&admin, &signed.caller, &name).await?;
-        admin.store.delete_domain(&domain.name).await?;
-        tracing::info!(administrator = %signed.caller.name, domain = %domain.name, "domain removed");
-        Ok(format!("removed {}", domain.name))
+        let removed = admin.ops.remove_domain(&signed.system()?, &name).await?;
+        Ok::<_, OpError>(format!(
+            "removed {} and its {} user(s)",
+            removed.name, removed.users
+        ))
     }
-    .await;
+    .await
+    .map_err(ApiError::from);
     match outcome {
         Ok(notice) => back("/admin/domains", Ok(notice)),
         Err(e) => back(&domain_path(&name), Err(e)),
@@ -735,13 +753,13 @@ async fn users_page(
     Path(name): Path<String>,
     Query(messages): Query<Messages>,
 ) -> Response {
-    let domain = match api::load_domain(&admin, &signed.caller, &name).await {
+    let domain = match admin.ops.domain(&signed.caller.actor, &name).await {
         Ok(domain) => domain,
-        Err(e) => return back("/admin/domains", Err(e)),
+        Err(e) => return back("/admin/domains", Err(e.into())),
     };
-    let users = match api::users_of(&admin, &signed.caller, &domain.name).await {
+    let users = match admin.ops.users(&signed.caller.actor, &domain.name).await {
         Ok(users) => users,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let users = users
         .into_iter()
@@ -754,8 +772,12 @@ async fn users_page(
             display_name: u.display_name,
         })
         .collect();
-    let source = match admin.store.user_source(&domain.name).await {
-        Ok(source) => source.redacted(),
+    let source = match admin
+        .ops
+        .user_source(&signed.caller.actor, &domain.name)
+        .await
+    {
+        Ok(source) => source,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let source_json = if source.is_builtin() {
@@ -765,7 +787,7 @@ async fn users_page(
     };
     page(&UsersPage {
         chrome: signed.chrome(&messages),
-        may_change_source: signed.caller.require_system().is_ok(),
+        may_change_source: signed.caller.role.is_system(),
         name: domain.name,
         users,
         source_kind: source.kind(),
@@ -796,9 +818,13 @@ async fn user_source_submit(
         })
     };
     let outcome = match parsed {
-        Ok(source) => api::set_user_source(&admin, &signed.caller, &name, source)
-            .await
-            .map(|s| format!("users of {name} now sign in with: {}", s.kind())),
+        Ok(source) => async {
+            let system = signed.system()?;
+            admin.ops.set_user_source(&system, &name, source).await
+        }
+        .await
+        .map(|s| format!("users of {name} now sign in with: {}", s.kind()))
+        .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     back(&users_path(&name), outcome)
@@ -810,7 +836,7 @@ async fn user_create(
     Posted { signed, fields }: Posted,
 ) -> Response {
     let display_name = fields.text("display_name");
-    let new = api::NewUser {
+    let new = NewUser {
         address: fields.text("address"),
         password: fields.text("password"),
         change: UserChange {
@@ -818,9 +844,12 @@ async fn user_create(
             ..UserChange::default()
         },
     };
-    let outcome = api::add_user(&admin, &signed.caller, &new)
+    let outcome = admin
+        .ops
+        .add_user(&signed.caller.actor, &new)
         .await
-        .map(|u| format!("added {}", u.address));
+        .map(|u| format!("added {}", u.address))
+        .map_err(ApiError::from);
     back(&users_path(&name), outcome)
 }
 
@@ -838,9 +867,12 @@ async fn user_submit(
         deny,
         ..UserChange::default()
     };
-    let outcome = api::change_user(&admin, &signed.caller, &address, &change)
+    let outcome = admin
+        .ops
+        .change_user(&signed.caller.actor, &address, &change)
         .await
-        .map(|u| format!("saved {}", u.address));
+        .map(|u| format!("saved {}", u.address))
+        .map_err(ApiError::from);
     back(&users_path(domain_of(&address)), outcome)
 }
 
@@ -849,9 +881,12 @@ async fn password_submit(
     Path(address): Path<String>,
     Posted { signed, fields }: Posted,
 ) -> Response {
-    let outcome = api::set_password(&admin, &signed.caller, &address, &fields.text("password"))
+    let outcome = admin
+        .ops
+        .set_password(&signed.caller.actor, &address, &fields.text("password"))
         .await
-        .map(|()| format!("password set for {address}"));
+        .map(|()| format!("password set for {address}"))
+        .map_err(ApiError::from);
     back(&users_path(domain_of(&address)), outcome)
 }
 
@@ -860,13 +895,12 @@ async fn user_remove(
     Path(address): Path<String>,
     Posted { signed, .. }: Posted,
 ) -> Response {
-    let outcome = async {
-        let user = api::load_user(&admin, &signed.caller, &address).await?;
-        admin.store.delete_user(&user.address).await?;
-        tracing::info!(administrator = %signed.caller.name, user = %user.address, "user removed");
-        Ok(format!("removed {}", user.address))
-    }
-    .await;
+    let outcome = admin
+        .ops
+        .remove_user(&signed.caller.actor, &address)
+        .await
+        .map(|user| format!("removed {}", user.address))
+        .map_err(ApiError::from);
     back(&users_path(domain_of(&address)), outcome)
 }
 
@@ -898,7 +932,12 @@ async fn dns_view(
     messages: &Messages,
     checks: Option<Vec<CheckRow>>,
 ) -> Response {
-    let records = match api::dns_records_of(admin, &signed.caller, name).await {
+    let records = match admin
+        .ops
+        .dns_records(&signed.caller.actor, name)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(records) => records,
         Err(e) => return back("/admin/domains", Err(e)),
     };
@@ -912,7 +951,8 @@ async fn dns_view(
         name: validate_name(name),
         zone,
         records,
-        no_address: admin.settings.dns.addresses.is_empty() && admin.settings.dns.cname.is_none(),
+        no_address: admin.settings.operations.dns.addresses.is_empty()
+            && admin.settings.operations.dns.cname.is_none(),
         checks,
     })
 }
@@ -935,7 +975,12 @@ async fn dns_check(
     Path(name): Path<String>,
     Posted { signed, .. }: Posted,
 ) -> Response {
-    let results = match api::run_check(&admin, &signed.caller, &name).await {
+    let results = match admin
+        .ops
+        .check(&signed.caller.actor, &name)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(results) => results,
         Err(e) => return back(&format!("{}/dns", domain_path(&name)), Err(e)),
     };
@@ -1019,7 +1064,12 @@ async fn test_submit(State(admin): Admin, Posted { signed, fields }: Posted) -> 
             kind,
             with_override: Some(true),
         };
-        let card = match api::preview_answer(&admin, &signed.caller, &request).await {
+        let card = match admin
+            .ops
+            .preview(&signed.caller.actor, &request)
+            .await
+            .map_err(ApiError::from)
+        {
             Ok(preview) => AnswerCard {
                 client,
                 body: Some(preview.body),
@@ -1041,7 +1091,12 @@ async fn test_submit(State(admin): Admin, Posted { signed, fields }: Posted) -> 
             clients: Some(Client::ALL.to_vec()),
             connect: false,
         };
-        match api::run_probe(&admin, &signed.caller, request).await {
+        match admin
+            .ops
+            .probe(&signed.caller.actor, request)
+            .await
+            .map_err(ApiError::from)
+        {
             Ok(report) => Some(ProbeView {
                 attempts: report
                     .attempts
@@ -1146,7 +1201,7 @@ async fn requests_page(
     let rows = rows
         .into_iter()
         .map(|r| RequestRow {
-            time: crate::state::time_format(r.time),
+            time: signpost_server::state::time_format(r.time),
             client_address: r.client_address,
             user_agent: r.user_agent,
             endpoint: r.endpoint,
@@ -1155,7 +1210,12 @@ async fn requests_page(
             status: r.status,
         })
         .collect();
-    let domains = match api::domain_summaries(&admin, &signed.caller, None).await {
+    let domains = match admin
+        .ops
+        .domains(&signed.caller.actor, None)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(summaries) => summaries
             .into_iter()
             .map(|s| {
@@ -1168,7 +1228,7 @@ async fn requests_page(
     page(&RequestsPage {
         chrome: signed.chrome(&Messages::default()),
         domains,
-        outcomes: crate::metrics::Outcome::ALL
+        outcomes: signpost_server::metrics::Outcome::ALL
             .iter()
             .map(|o| (o.label(), outcome.as_deref() == Some(o.label())))
             .collect(),

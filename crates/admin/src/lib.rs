@@ -1,79 +1,47 @@
 //! The administration surface: a REST API under `/api/v1` (described at `/api/openapi.json`) and
-//! the web interface under `/admin`, both for signed-in administrators only.
+//! the web interface under `/admin`, both thin adapters over the operations layer
+//! (`signpost-operations`), served by the discovery server beside its endpoints or on listeners
+//! of their own.
 
 mod api;
 mod auth;
 mod error;
 mod openapi;
 mod ui;
-pub use api::{IssuedToken, issue_token};
-pub use error::ApiError;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+pub use openapi::document as openapi_document;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use signpost_core::dns_records::DnsTarget;
-use signpost_diagnostics::Ports;
+use signpost_core::Snapshot;
+use signpost_operations::{Live, OpResult, Operations, PasswordVerifier};
+use signpost_server::connection::ClientConnection;
+use signpost_server::{Administration, Prepared, SharedState};
 use signpost_store::Store;
 use tracing::{info, warn};
 
-use crate::auth_limiter::{FailureLimiter, LimiterSettings};
-use crate::listener::ClientConnection;
-use crate::state::SharedState;
-
-pub use openapi::document as openapi_document;
-
-/// How the administration surface is offered.
+/// How the administration surface behaves (where it listens is the server's
+/// `config.admin.listen`).
 #[derive(Debug, Clone)]
 pub struct AdminSettings {
-    /// Whether `/api` and `/admin` are served at all.
-    pub enabled: bool,
-    /// Listeners only for the administration surface (e.g. 127.0.0.1:8443 or an internal
-    /// address); when set, the public listeners do not serve it.
-    pub listen: Vec<SocketAddr>,
     /// How long a browser session lasts after signing in.
     pub session_lifetime: Duration,
-    /// Where the domains' service names should point, for the DNS page and checks.
-    pub dns: DnsTarget,
-    /// How checks and probes look at the deployment from outside.
-    pub diagnostics: DiagnosticsSettings,
-    /// Failed sign-ins allowed per client and per name within the window.
-    pub login_limits: LimiterSettings,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct DiagnosticsSettings {
-    /// A DNS server to ask instead of the system's.
-    pub resolver: Option<SocketAddr>,
-    /// Extra CA certificates to trust.
-    pub ca: Vec<PathBuf>,
-    pub ports: Ports,
+    /// What the operations need: DNS target, diagnostics, sign-in limits, answer options.
+    pub operations: signpost_operations::Settings,
 }
 
 impl Default for AdminSettings {
     fn default() -> Self {
         Self {
-            enabled: true,
-            listen: Vec::new(),
             session_lifetime: Duration::from_secs(8 * 3600),
-            dns: DnsTarget {
-                addresses: Vec::new(),
-                cname: None,
-                ttl: 3600,
-            },
-            diagnostics: DiagnosticsSettings::default(),
-            login_limits: LimiterSettings {
-                per_client: 10,
-                per_account: 10,
-                ..LimiterSettings::default()
-            },
+            operations: signpost_operations::Settings::default(),
         }
     }
 }
@@ -81,26 +49,68 @@ impl Default for AdminSettings {
 /// What the administration handlers share.
 pub struct AdminState {
     pub app: SharedState,
+    /// Read by the recent-requests view (shared through the store between instances).
     pub store: Arc<dyn Store>,
+    pub ops: Operations,
     pub settings: AdminSettings,
     /// The one-time token of the setup link, while there is no administrator.
     setup_token: Mutex<Option<String>>,
-    login_limiter: FailureLimiter,
+}
+
+/// The running server as the operations see it: changes made here are served by this instance
+/// before the request that made them is answered, and previews read what it serves.
+struct ServedHere {
+    app: SharedState,
+    store: Arc<dyn Store>,
+}
+
+#[async_trait]
+impl Live for ServedHere {
+    async fn snapshot(&self) -> OpResult<Arc<Snapshot>> {
+        Ok(self.app.snapshot.load_full())
+    }
+
+    async fn serve(&self, version: i64) {
+        signpost_server::catch_up(&self.app, self.store.as_ref(), version).await;
+    }
+}
+
+/// Administrators' passwords are checked by the server's own checker (off the executor, a
+/// bounded number at a time, alongside client logins).
+struct ServerPasswords(SharedState);
+
+#[async_trait]
+impl PasswordVerifier for ServerPasswords {
+    async fn verify(&self, hash: Option<&str>, password: &str) -> bool {
+        self.0.passwords.verify(hash, password).await
+    }
 }
 
 impl AdminState {
     /// Prepares the surface; with no administrator yet, makes the one-time setup token.
-    pub async fn new(app: SharedState, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
-        let settings = app.config.admin.clone();
+    pub async fn new(
+        app: SharedState,
+        store: Arc<dyn Store>,
+        settings: AdminSettings,
+    ) -> anyhow::Result<Arc<Self>> {
         let no_administrator = store.administrators().await?.is_empty();
-        let setup_token = (settings.enabled && no_administrator).then(auth::random_secret);
+        let setup_token = no_administrator.then(signpost_operations::random_secret);
+        let live = Arc::new(ServedHere {
+            app: app.clone(),
+            store: store.clone(),
+        });
+        let ops = Operations::new(store.clone(), live, settings.operations.clone());
         Ok(Arc::new(Self {
-            login_limiter: FailureLimiter::new(settings.login_limits),
             app,
             store,
+            ops,
             settings,
             setup_token: Mutex::new(setup_token),
         }))
+    }
+
+    fn passwords(&self) -> ServerPasswords {
+        ServerPasswords(self.app.clone())
     }
 
     /// The path of the setup link, if an administrator is still to be created.
@@ -119,7 +129,7 @@ impl AdminState {
         };
         let matches = token
             .as_deref()
-            .is_some_and(|t| auth::same_secret(t, offered));
+            .is_some_and(|t| signpost_operations::same_secret(t, offered));
         if matches {
             *token = None;
         }
@@ -138,13 +148,24 @@ impl AdminState {
     }
 }
 
+/// The administration surface of a prepared server.
+pub async fn surface(
+    prepared: &Prepared,
+    settings: AdminSettings,
+) -> anyhow::Result<Administration> {
+    let admin =
+        AdminState::new(prepared.state().clone(), prepared.store().clone(), settings).await?;
+    let announcing = admin.clone();
+    Ok(Administration {
+        router: router(admin),
+        setup_link: Box::new(move |bases| announcing.announce_setup(bases)),
+    })
+}
+
 /// The administration routes: API, OpenAPI document and web pages.
 pub fn router(admin: Arc<AdminState>) -> Router {
-    if !admin.settings.enabled {
-        return Router::new();
-    }
     info!(
-        separate = !admin.settings.listen.is_empty(),
+        separate = !admin.app.config.admin.listen.is_empty(),
         "administration surface at /admin and /api/v1"
     );
     openapi::api_router()

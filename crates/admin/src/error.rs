@@ -7,8 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use signpost_core::ValidationError;
-use signpost_core::answers::preview::PreviewError;
-use signpost_store::StoreError;
+use signpost_operations::OpError;
 use tracing::error;
 
 /// An error answer.
@@ -98,26 +97,25 @@ impl From<ValidationError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
         match e {
-            StoreError::NotFound { .. } => Self::not_found(e.to_string()),
-            StoreError::AlreadyExists { .. } => {
-                Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            OpError::Invalid { field, .. } => Self::invalid(field, e.to_string()),
+            OpError::NotFound(m) => Self::not_found(m),
+            OpError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            OpError::Forbidden(m) => Self::forbidden(m),
+            OpError::Unauthorized(m) => Self::unauthorized(m),
+            OpError::Limited(_) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
             }
-            StoreError::Import(message) => Self::new(StatusCode::BAD_REQUEST, "invalid", message),
-            other => Self::internal("the store failed", other),
-        }
-    }
-}
-
-impl From<PreviewError> for ApiError {
-    fn from(e: PreviewError) -> Self {
-        match e {
-            PreviewError::Invalid(v) => v.into(),
-            PreviewError::Nothing(message) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "nothing_to_show", message)
+            OpError::Nothing(m) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "nothing_to_show", m)
             }
+            OpError::Failed(_) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the operation failed; the server log has the details",
+            ),
         }
     }
 }

@@ -1,0 +1,127 @@
+//! The seed's Override Desktop XML and Override Mobile XML, Generate, and previews of what a
+//! client gets. Previews read the configuration being served, never the store.
+
+use signpost_core::OverrideKind;
+use signpost_core::answers::preview::{self, Preview, PreviewKind};
+use signpost_core::overrides;
+
+use crate::Operations;
+use crate::access;
+use crate::actor::Actor;
+use crate::changes;
+use crate::error::{OpError, OpResult};
+use crate::views::{Generated, OverrideChange, OverrideView, PreviewRequest};
+
+impl Operations {
+    pub async fn override_state(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: OverrideKind,
+    ) -> OpResult<OverrideView> {
+        let domain = self.domain(actor, name).await?;
+        Ok(OverrideView::from(domain.override_for(kind)))
+    }
+
+    pub async fn change_override(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: OverrideKind,
+        change: &OverrideChange,
+    ) -> OpResult<OverrideView> {
+        let before = self.domain(actor, name).await?;
+        if change.enabled.is_none() && change.text.is_none() {
+            return Err(OpError::invalid(
+                "body",
+                "nothing to change: give enabled or text",
+            ));
+        }
+        if let Some(Some(text)) = &change.text {
+            overrides::check_size(text.len())?;
+        }
+        let mut domain = before.clone();
+        let state = domain.override_for_mut(kind);
+        if let Some(enabled) = change.enabled {
+            state.enabled = enabled;
+        }
+        if let Some(text) = &change.text {
+            state.text = text.clone();
+        }
+        let label = match kind {
+            OverrideKind::Desktop => "desktop",
+            OverrideKind::Mobile => "mobile",
+        };
+        // The text itself is summarised by its size: it can be long.
+        let describe = |d: &signpost_core::Domain| {
+            let o = d.override_for(kind);
+            serde_json::json!({
+                "enabled": o.enabled,
+                "text": o.text.as_ref().map(|t| format!("{} bytes", t.len())),
+            })
+        };
+        let record = actor.record(
+            "override.change",
+            Some(&domain.name),
+            &format!("{label} override of {}", domain.name),
+            changes::between(&describe(&before), &describe(&domain)),
+        );
+        self.store.save_domain(&domain, &record).await?;
+        tracing::info!(actor = %actor.label(), domain = %domain.name, override = label, "override changed");
+        self.served().await?;
+        Ok(OverrideView::from(domain.override_for(kind)))
+    }
+
+    /// The generated answer (never the override) for a sample address, for the Generate button.
+    pub async fn generate(
+        &self,
+        actor: &Actor,
+        name: &str,
+        kind: OverrideKind,
+        address: Option<&str>,
+    ) -> OpResult<Generated> {
+        let domain = self.domain(actor, name).await?;
+        let address = match address.map(str::trim).filter(|a| !a.is_empty()) {
+            Some(address) => address.to_string(),
+            None => format!("user@{}", domain.name),
+        };
+        let snapshot = self.live.snapshot().await?;
+        let kind = match kind {
+            OverrideKind::Desktop => PreviewKind::Desktop,
+            OverrideKind::Mobile => PreviewKind::Mobile,
+        };
+        let shown = preview::preview(
+            &snapshot,
+            &domain,
+            &address,
+            kind,
+            false,
+            &self.settings.answers,
+        )?;
+        Ok(Generated {
+            address,
+            text: shown.body,
+        })
+    }
+
+    /// What a client would get for an address, from the configuration being served.
+    pub async fn preview(&self, actor: &Actor, request: &PreviewRequest) -> OpResult<Preview> {
+        let address = signpost_core::validate::address("address", &request.address)?;
+        let snapshot = self.live.snapshot().await?;
+        let domain_name = access::domain_of(&address);
+        let Some(domain) = snapshot.domain(domain_name) else {
+            return Err(OpError::NotFound(format!(
+                "{domain_name} is not a hosted domain"
+            )));
+        };
+        access::domain(actor, &domain.name)?;
+        Ok(preview::preview(
+            &snapshot,
+            domain,
+            &address,
+            request.kind,
+            request.with_override.unwrap_or(true),
+            &self.settings.answers,
+        )?)
+    }
+}
