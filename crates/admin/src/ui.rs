@@ -71,6 +71,7 @@ pub fn router() -> Router<Arc<AdminState>> {
         .route("/admin/domains/{domain}/dns/check", post(dns_check))
         .route("/admin/test", get(test_page).post(test_submit))
         .route("/admin/requests", get(requests_page))
+        .route("/admin/audit", get(audit_page))
         .route("/admin/{*rest}", get(not_found))
 }
 
@@ -1233,5 +1234,74 @@ async fn requests_page(
             .map(|o| (o.label(), outcome.as_deref() == Some(o.label())))
             .collect(),
         rows,
+    })
+}
+
+// ---- the audit log --------------------------------------------------------------------------
+
+struct AuditRow {
+    time: String,
+    actor: String,
+    origin: String,
+    operation: String,
+    target: String,
+    summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    domains: Vec<(String, bool)>,
+    rows: Vec<AuditRow>,
+    filtered: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct AuditQuery {
+    domain: Option<String>,
+}
+
+async fn audit_page(
+    State(admin): Admin,
+    signed: Signed,
+    Query(query): Query<AuditQuery>,
+) -> Response {
+    let domain = query.domain.filter(|d| !d.is_empty());
+    let filter = signpost_store::AuditFilter {
+        domain: domain.clone(),
+        limit: Some(500),
+        ..Default::default()
+    };
+    let entries = match admin.ops.audit(&signed.caller.actor, &filter).await {
+        Ok(entries) => entries,
+        Err(e) => return back("/admin/audit", Err(e.into())),
+    };
+    let domains = match admin.ops.domains(&signed.caller.actor, None).await {
+        Ok(summaries) => summaries
+            .into_iter()
+            .map(|s| {
+                let selected = domain.as_deref() == Some(s.domain.name.as_str());
+                (s.domain.name, selected)
+            })
+            .collect(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let rows = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            time: signpost_server::state::time_format(e.record.at),
+            actor: e.record.actor,
+            origin: e.record.origin,
+            operation: e.record.operation,
+            target: e.record.target,
+            summary: e.record.summary,
+        })
+        .collect();
+    page(&AuditPage {
+        chrome: signed.chrome(&Messages::default()),
+        domains,
+        rows,
+        filtered: domain.is_some(),
     })
 }

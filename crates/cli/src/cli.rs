@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use signpost_core::model::{AppleAccount, AuthMethod};
 use signpost_core::{AuthPolicy, Encryption, OverrideKind, ProtocolKind};
-use signpost_server::config::AcmeChallenge;
-use signpost_server::proxy::IpNetwork;
 
 use crate::output::Format;
+use crate::settings::ServeArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -172,175 +171,6 @@ signpost migrate-store --from sqlite://old.db --to postgres://... --replace   # 
 signpost generate example.com mobile --email john@example.com --with-override"
     )]
     Generate(GenerateArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on for HTTP (repeatable) [default: 127.0.0.1:8080]
-    #[arg(
-        long,
-        value_name = "ADDR:PORT",
-        env = "SIGNPOST_LISTEN",
-        value_delimiter = ','
-    )]
-    pub listen: Vec<SocketAddr>,
-    /// Hours Outlook may cache an answer [default: 1]
-    #[arg(long, env = "SIGNPOST_TTL_HOURS")]
-    pub ttl_hours: Option<u32>,
-    /// Culture of ActiveSync answers [default: en:us]
-    #[arg(long, env = "SIGNPOST_CULTURE")]
-    pub culture: Option<String>,
-    /// Realm of the Basic authentication challenge
-    #[arg(long, env = "SIGNPOST_REALM")]
-    pub realm: Option<String>,
-    /// Seconds a verified password is remembered [default: 900]
-    #[arg(long, env = "SIGNPOST_CREDENTIAL_CACHE_SECONDS")]
-    pub credential_cache_seconds: Option<u64>,
-    /// At most this many remembered passwords [default: 100000]
-    #[arg(long, env = "SIGNPOST_CREDENTIAL_CACHE_ENTRIES")]
-    pub credential_cache_entries: Option<usize>,
-    /// Verify weak password schemes of imported users too ({PLAIN}, {SHA}, {SSHA}, ...)
-    #[arg(long, env = "SIGNPOST_ALLOW_WEAK_PASSWORD_SCHEMES")]
-    pub allow_weak_password_schemes: bool,
-    /// At most this many password hashes computed at once [default: 4]
-    #[arg(long, env = "SIGNPOST_CONCURRENT_PASSWORD_CHECKS")]
-    pub concurrent_password_checks: Option<usize>,
-    /// Milliseconds between checks of the store for changes [default: 250]
-    #[arg(long, env = "SIGNPOST_RELOAD_INTERVAL_MS")]
-    pub reload_interval_ms: Option<u64>,
-    /// Address to listen on for HTTPS (repeatable); certificates are chosen by SNI
-    #[arg(
-        long,
-        value_name = "ADDR:PORT",
-        env = "SIGNPOST_LISTEN_TLS",
-        value_delimiter = ','
-    )]
-    pub listen_tls: Vec<SocketAddr>,
-    /// Directory of certificate chains (NAME.pem, key inside or in NAME.key), watched for changes
-    #[arg(long, env = "SIGNPOST_CERT_DIR", value_name = "DIR")]
-    pub cert_dir: Option<PathBuf>,
-    /// The name whose certificate clients that send no SNI get
-    #[arg(long, env = "SIGNPOST_DEFAULT_CERT_NAME", value_name = "NAME")]
-    pub default_cert_name: Option<String>,
-    /// Redirect plain HTTP requests to https even without an HTTPS listener (TLS ends at a proxy)
-    #[arg(long, env = "SIGNPOST_REDIRECT_HTTP")]
-    pub redirect_http: bool,
-    /// The https port clients see, for redirects [default: the first HTTPS listener's]
-    #[arg(long, env = "SIGNPOST_PUBLIC_HTTPS_PORT", value_name = "PORT")]
-    pub public_https_port: Option<u16>,
-    /// Proxy whose X-Forwarded-* and PROXY protocol headers are believed (IP or CIDR; repeatable)
-    #[arg(
-        long,
-        env = "SIGNPOST_TRUSTED_PROXY",
-        value_name = "NETWORK",
-        value_delimiter = ','
-    )]
-    pub trusted_proxy: Vec<IpNetwork>,
-    /// Expect a PROXY protocol (v1 or v2) header on connections from trusted proxies
-    #[arg(long, env = "SIGNPOST_PROXY_PROTOCOL")]
-    pub proxy_protocol: bool,
-    /// ACME directory URL; setting it turns the ACME client on for domains with `--acme on`
-    /// (Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)
-    #[arg(long, env = "SIGNPOST_ACME_DIRECTORY", value_name = "URL")]
-    pub acme_directory: Option<String>,
-    /// Extra CA certificate (PEM) to trust for the ACME directory (a test CA such as Pebble's)
-    #[arg(long, env = "SIGNPOST_ACME_CA", value_name = "FILE")]
-    pub acme_ca: Option<PathBuf>,
-    /// Contact address for the ACME account
-    #[arg(long, env = "SIGNPOST_ACME_EMAIL", value_name = "ADDRESS")]
-    pub acme_email: Option<String>,
-    /// How names are proved to the CA: http-01 (needs the HTTP listener on port 80) or
-    /// tls-alpn-01 (needs the HTTPS listener on 443) [default: http-01 when there is an HTTP listener]
-    #[arg(long, env = "SIGNPOST_ACME_CHALLENGE", value_parser = parse_challenge)]
-    pub acme_challenge: Option<AcmeChallenge>,
-    /// Seconds between looks at which certificates are due [default: 60]
-    #[arg(long, env = "SIGNPOST_ACME_CHECK_SECONDS", value_name = "SECONDS")]
-    pub acme_check_seconds: Option<u64>,
-    /// Failed logins from one client address within the window before 429 [default: 10]
-    #[arg(long, env = "SIGNPOST_AUTH_FAILURES_PER_CLIENT", value_name = "N")]
-    pub auth_failures_per_client: Option<usize>,
-    /// Failed logins for one account within the window before 429 [default: 20]
-    #[arg(long, env = "SIGNPOST_AUTH_FAILURES_PER_ACCOUNT", value_name = "N")]
-    pub auth_failures_per_account: Option<usize>,
-    /// The failed-login window in seconds [default: 900]
-    #[arg(long, env = "SIGNPOST_AUTH_FAILURE_WINDOW", value_name = "SECONDS")]
-    pub auth_failure_window: Option<u64>,
-    /// Append one line per failed login to FILE, for fail2ban (see contrib/fail2ban)
-    #[arg(long, env = "SIGNPOST_AUTH_FAILURE_LOG", value_name = "FILE")]
-    pub auth_failure_log: Option<PathBuf>,
-    /// Seconds a client may take to send its request headers [default: 10]
-    #[arg(long, env = "SIGNPOST_HEADER_TIMEOUT", value_name = "SECONDS")]
-    pub header_timeout: Option<u64>,
-    /// Seconds requests in flight may take to finish when stopping (SIGTERM) [default: 10]
-    #[arg(long, env = "SIGNPOST_SHUTDOWN_GRACE", value_name = "SECONDS")]
-    pub shutdown_grace: Option<u64>,
-    /// Seconds a client may take to send a request body [default: 30]
-    #[arg(long, env = "SIGNPOST_REQUEST_TIMEOUT", value_name = "SECONDS")]
-    pub request_timeout: Option<u64>,
-    /// Connections served at once [default: 4096]
-    #[arg(long, env = "SIGNPOST_MAX_CONNECTIONS", value_name = "N")]
-    pub max_connections: Option<usize>,
-    /// Outlook answers remembered for the next identical question, per configuration version
-    /// (about 3 KiB each; 0 turns this off) [default: 4096]
-    #[arg(long, env = "SIGNPOST_ANSWER_CACHE_ENTRIES", value_name = "N")]
-    pub answer_cache_entries: Option<usize>,
-    /// Only redirect autodiscover to this https URL (run on a company website's host)
-    #[arg(long, value_name = "URL")]
-    pub redirect_only: Option<String>,
-    /// Certificate chain (PEM, leaf first) that signs Apple profiles of every domain
-    #[arg(
-        long,
-        env = "SIGNPOST_PROFILE_SIGNING_CERT",
-        value_name = "FILE",
-        requires = "profile_signing_key"
-    )]
-    pub profile_signing_cert: Option<PathBuf>,
-    /// Private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 P-256) of the profile signing certificate
-    #[arg(
-        long,
-        env = "SIGNPOST_PROFILE_SIGNING_KEY",
-        value_name = "FILE",
-        requires = "profile_signing_cert"
-    )]
-    pub profile_signing_key: Option<PathBuf>,
-    /// Serve the administration surface (/admin and /api) only on this address (repeatable),
-    /// e.g. 127.0.0.1:8081; without it, every listener serves it [config: admin.listen]
-    #[arg(
-        long,
-        value_name = "ADDR:PORT",
-        env = "SIGNPOST_ADMIN_LISTEN",
-        value_delimiter = ','
-    )]
-    pub admin_listen: Vec<SocketAddr>,
-    /// Serve no administration surface at all (the CLI still works) [config: admin.enabled]
-    #[arg(long, env = "SIGNPOST_NO_ADMIN")]
-    pub no_admin: bool,
-    /// Seconds an administrator's browser session lasts [default: 28800]
-    #[arg(long, env = "SIGNPOST_ADMIN_SESSION_SECONDS", value_name = "SECONDS")]
-    pub admin_session_seconds: Option<u64>,
-    /// Discovery requests kept for the recent-requests page [default: 1000]
-    #[arg(long, env = "SIGNPOST_RECENT_REQUESTS", value_name = "N")]
-    pub recent_requests: Option<usize>,
-    /// DNS server the web interface's checks and probes ask instead of the system's
-    /// [config: diagnostics.resolver]
-    #[arg(long, env = "SIGNPOST_CHECK_RESOLVER", value_name = "IP:PORT")]
-    pub check_resolver: Option<SocketAddr>,
-    /// Extra CA certificate (PEM) the web interface's checks trust (repeatable)
-    #[arg(long, env = "SIGNPOST_CHECK_CA", value_name = "FILE")]
-    pub check_ca: Vec<PathBuf>,
-    /// Port the checks use where clients use 443 [default: 443]
-    #[arg(long, env = "SIGNPOST_CHECK_HTTPS_PORT", value_name = "PORT")]
-    pub check_https_port: Option<u16>,
-    /// Port the checks use where clients use 80 [default: 80]
-    #[arg(long, env = "SIGNPOST_CHECK_HTTP_PORT", value_name = "PORT")]
-    pub check_http_port: Option<u16>,
-    /// This server's public address, for the DNS page's A/AAAA records (repeatable)
-    /// [config: dns.public_addresses]
-    #[arg(long = "public-address", value_name = "IP")]
-    pub public_addresses: Vec<std::net::IpAddr>,
-    /// Check the configuration (file, flags, signing certificates, store) and exit without serving
-    #[arg(long)]
-    pub check_config: bool,
 }
 
 // Parsed once per run; the size of the largest variant does not matter.
@@ -879,11 +709,6 @@ fn parse_on_off(value: &str) -> Result<bool, String> {
         "off" | "false" | "no" => Ok(false),
         _ => Err(format!("'{value}' is not one of on, off")),
     }
-}
-
-fn parse_challenge(value: &str) -> Result<AcmeChallenge, String> {
-    AcmeChallenge::from_name(value)
-        .ok_or_else(|| format!("'{value}' is not one of http-01, tls-alpn-01"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -131,6 +131,24 @@ pub struct ServerConfig {
     pub recent_requests: usize,
     /// Where the administration surface (made by `signpost-admin`) is served.
     pub admin: AdminListeners,
+    /// How long the audit log keeps what.
+    pub audit_retention: AuditRetention,
+}
+
+/// The audit log keeps changes for `days`, and at most `entries` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditRetention {
+    pub days: u32,
+    pub entries: usize,
+}
+
+impl Default for AuditRetention {
+    fn default() -> Self {
+        Self {
+            days: 365,
+            entries: 100_000,
+        }
+    }
 }
 
 /// Where the administration surface is served: beside the discovery endpoints, or, when `listen`
@@ -189,6 +207,7 @@ impl Default for ServerConfig {
             answer_memo_entries: 4096,
             recent_requests: 1000,
             admin: AdminListeners::default(),
+            audit_retention: AuditRetention::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod acme;
 mod app;
+mod audit_retention;
 mod basic_auth;
 mod certificates;
 mod client_auth;

@@ -147,6 +147,10 @@ pub async fn serve(
         tokio::spawn(snapshot_reload::watch_health(state.clone(), store.clone())),
         tokio::spawn(certificates::watch(state.clone(), store.clone())),
     ];
+    background.push(tokio::spawn(crate::audit_retention::prune(
+        store.clone(),
+        config.audit_retention,
+    )));
     if store.is_shared() && config.recent_requests > 0 {
         background.push(tokio::spawn(crate::recent_share::share(
             state.clone(),

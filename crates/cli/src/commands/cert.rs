@@ -82,11 +82,12 @@ struct Row {
 async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
     let stored = ctx.store.certificates().await?;
     let mut loaded = tls::load_stored(&stored);
-    if let Some(directory) = &file.server.cert_dir {
+    let server = crate::settings::without_flags(file)?.server;
+    if let Some(directory) = &server.cert_dir {
         loaded.extend(tls::load_directory(directory));
     }
     let now = now();
-    let index = CertificateIndex::new(loaded, file.server.default_cert_name.as_deref(), now);
+    let index = CertificateIndex::new(loaded, server.default_cert_name.as_deref(), now);
     let mut names: BTreeSet<String> = BTreeSet::new();
     for domain in ctx.store.domains().await? {
         names.extend(domain.served_names());

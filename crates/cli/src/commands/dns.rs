@@ -48,19 +48,20 @@ pub async fn run(ctx: &Ctx, args: &DnsArgs, file: &FileConfig) -> anyhow::Result
 
 /// Flags first, then the configuration file's `[dns]`.
 pub fn target(args: &DnsTargetArgs, file: &FileConfig) -> anyhow::Result<DnsTarget> {
+    let configured = crate::settings::without_flags(file)?.dns;
     let cname = args
         .cname
         .clone()
-        .or_else(|| file.dns.cname.clone())
+        .or_else(|| configured.cname.clone())
         .map(|c| signpost_core::validate::domain_name("cname", &c))
         .transpose()?;
     Ok(DnsTarget {
         addresses: if args.public_addresses.is_empty() {
-            file.dns.public_addresses.clone()
+            configured.public_addresses.clone()
         } else {
             args.public_addresses.clone()
         },
         cname,
-        ttl: args.ttl.or(file.dns.ttl).unwrap_or(3600),
+        ttl: args.ttl.unwrap_or(configured.ttl),
     })
 }

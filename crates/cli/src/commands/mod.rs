@@ -53,7 +53,7 @@ impl Ctx {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli, serve_matches: Option<&clap::ArgMatches>) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.global.config.as_deref())?;
     // Names both of its stores itself: the default one is not opened (nor created).
     if let Command::MigrateStore { from, to, replace } = &cli.command {
@@ -68,7 +68,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     let ctx = Ctx::new(store, cli.global.format);
     match cli.command {
-        Command::Serve(args) => serve::run(&ctx, &args, &file).await,
+        Command::Serve(_) => match serve_matches {
+            Some(matches) => serve::run(&ctx, &settings::layered(matches, &file)?).await,
+            None => anyhow::bail!("serve was not parsed from the command line"),
+        },
         Command::Domain(command) => domain::run(&ctx, command).await,
         Command::Protocol(command) => protocol::run(&ctx, command).await,
         Command::User(command) => user::run(&ctx, command).await,

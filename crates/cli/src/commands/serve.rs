@@ -3,11 +3,10 @@
 use std::io::Write;
 
 use super::Ctx;
-use crate::cli::ServeArgs;
-use crate::settings::{self, FileConfig};
+use crate::settings::{self, ServeArgs};
 
-pub async fn run(ctx: &Ctx, args: &ServeArgs, file: &FileConfig) -> anyhow::Result<()> {
-    let settings = settings::server_config(args, file)?;
+pub async fn run(ctx: &Ctx, args: &ServeArgs) -> anyhow::Result<()> {
+    let settings = settings::server_config(args)?;
     if args.check_config {
         return check_config(ctx, &settings.server).await;
     }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, Signpost, pox_request, workspace_root};
+use crate::harness::{Server, Signpost, form, pox_request, workspace_root};
 
 signpost_testkit::tests![
     setup_link_creates_the_first_administrator_once,
@@ -796,12 +796,6 @@ fn on_https_the_admin_cookie_is_secure_and_browsers_stay_on_https() {
             .contains("strict-transport-security"),
         "{head}"
     );
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
 }
 
 fn the_web_forms_need_a_session_and_their_csrf_token() {

@@ -288,35 +288,20 @@ fn configuration_file_and_environment_are_layered() {
     assert_eq!(element_text(&answer.body, "TTL"), "6");
     drop(server);
 
-    let out = sp
-        .command(&[
+    let server = sp.start_with_env(
+        &[
             "serve",
             "--listen",
             "127.0.0.1:0",
             "--config",
             config.to_str().unwrap(),
-        ])
-        .env("SIGNPOST_TTL_HOURS", "3")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = out;
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(out.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let base = line.trim().replace("signpost: listening on ", "");
-    let body = reqwest::blocking::Client::new()
-        .post(format!("{base}/autodiscover/autodiscover.xml"))
-        .body(pox_request("a@example.com", OUTLOOK_SCHEMA))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    let _ = out.kill();
-    let _ = out.wait();
+        ],
+        &[("SIGNPOST_TTL_HOURS", "3")],
+    );
+    let body = server
+        .autodiscover("a@example.com", OUTLOOK_SCHEMA, None)
+        .body;
+    drop(server);
     assert_eq!(
         element_text(&body, "TTL"),
         "3",

@@ -164,8 +164,16 @@ impl Signpost {
 
     /// Starts `signpost ARGS...` and waits for it to say it is ready.
     pub fn start(&self, args: &[&str]) -> Server {
-        let mut child = self
-            .command(args)
+        self.start_with_env(args, &[])
+    }
+
+    /// [`Signpost::start`] with environment variables set for the server.
+    pub fn start_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = self.command(args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -455,6 +463,13 @@ impl Server {
             self.log()
         )
     }
+}
+
+/// A form as a browser posts it (`application/x-www-form-urlencoded`).
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 pub fn pox_request(email: &str, schema: &str) -> String {

@@ -17,6 +17,7 @@ mod hardening;
 mod harness;
 mod ispdb;
 mod mobileconfig;
+mod operations;
 mod overrides;
 mod pacc;
 mod packaging;
@@ -44,6 +45,7 @@ fn main() -> std::process::ExitCode {
         hardening::tests(),
         ispdb::tests(),
         mobileconfig::tests(),
+        operations::tests(),
         overrides::tests(),
         pacc::tests(),
         packaging::tests(),
