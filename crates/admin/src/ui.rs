@@ -1211,19 +1211,8 @@ async fn requests_page(
             status: r.status,
         })
         .collect();
-    let domains = match admin
-        .ops
-        .domains(&signed.caller.actor, None)
-        .await
-        .map_err(ApiError::from)
-    {
-        Ok(summaries) => summaries
-            .into_iter()
-            .map(|s| {
-                let selected = domain.as_deref() == Some(s.domain.name.as_str());
-                (s.domain.name, selected)
-            })
-            .collect(),
+    let domains = match domain_choices(&admin, &signed, domain.as_deref()).await {
+        Ok(domains) => domains,
         Err(e) => return e.into_response(),
     };
     page(&RequestsPage {
@@ -1238,6 +1227,24 @@ async fn requests_page(
 }
 
 // ---- the audit log --------------------------------------------------------------------------
+
+/// The domains a filter may choose from (those the administrator manages), `selected` marked.
+async fn domain_choices(
+    admin: &AdminState,
+    signed: &Signed,
+    selected: Option<&str>,
+) -> Result<Vec<(String, bool)>, ApiError> {
+    Ok(admin
+        .ops
+        .domains(&signed.caller.actor, None)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let chosen = selected == Some(s.domain.name.as_str());
+            (s.domain.name, chosen)
+        })
+        .collect())
+}
 
 struct AuditRow {
     time: String,
@@ -1277,15 +1284,9 @@ async fn audit_page(
         Ok(entries) => entries,
         Err(e) => return back("/admin/audit", Err(e.into())),
     };
-    let domains = match admin.ops.domains(&signed.caller.actor, None).await {
-        Ok(summaries) => summaries
-            .into_iter()
-            .map(|s| {
-                let selected = domain.as_deref() == Some(s.domain.name.as_str());
-                (s.domain.name, selected)
-            })
-            .collect(),
-        Err(e) => return ApiError::from(e).into_response(),
+    let domains = match domain_choices(&admin, &signed, domain.as_deref()).await {
+        Ok(domains) => domains,
+        Err(e) => return e.into_response(),
     };
     let rows = entries
         .into_iter()

@@ -29,6 +29,21 @@ fn picks(c: &StoredCertificate, wanted: &str) -> bool {
 }
 
 impl Operations {
+    /// The stored certificates `wanted` picks that `keep` keeps.
+    async fn picked(
+        &self,
+        wanted: &str,
+        keep: impl Fn(&StoredCertificate) -> bool,
+    ) -> OpResult<Vec<StoredCertificate>> {
+        Ok(self
+            .store
+            .certificates()
+            .await?
+            .into_iter()
+            .filter(|c| keep(c) && picks(c, wanted))
+            .collect())
+    }
+
     pub async fn certificates(&self, _actor: &SystemActor) -> OpResult<Vec<CertificateView>> {
         let now = crate::unix_now();
         Ok(self
@@ -85,13 +100,7 @@ impl Operations {
         wanted: &str,
     ) -> OpResult<Vec<CertificateView>> {
         let now = crate::unix_now();
-        let chosen: Vec<StoredCertificate> = self
-            .store
-            .certificates()
-            .await?
-            .into_iter()
-            .filter(|c| picks(c, wanted))
-            .collect();
+        let chosen = self.picked(wanted, |_| true).await?;
         if chosen.is_empty() {
             return Err(OpError::NotFound(format!(
                 "no stored certificate covers '{wanted}' (see: signpost cert list)"
@@ -119,13 +128,9 @@ impl Operations {
         wanted: &str,
     ) -> OpResult<Vec<CertificateView>> {
         let now = crate::unix_now();
-        let chosen: Vec<StoredCertificate> = self
-            .store
-            .certificates()
-            .await?
-            .into_iter()
-            .filter(|c| c.source == CertificateSource::Acme && picks(c, wanted))
-            .collect();
+        let chosen = self
+            .picked(wanted, |c| c.source == CertificateSource::Acme)
+            .await?;
         if chosen.is_empty() {
             return Err(OpError::NotFound(format!(
                 "no ACME certificate covers '{wanted}'; only ACME certificates are renewed by Signpost"
