@@ -17,6 +17,7 @@ use signpost_core::{
 };
 use signpost_diagnostics::check::CheckResult;
 use signpost_diagnostics::probe::Report;
+use signpost_operations::health::HealthReport;
 use signpost_operations::ispdb::IspdbImport;
 use signpost_operations::views::*;
 use signpost_operations::{Actor, Origin};
@@ -291,13 +292,12 @@ pub async fn generate_override(
     AnyAdmin(caller): AnyAdmin,
     State(admin): Admin,
     Path((name, kind)): Path<(String, String)>,
-    ApiJson(request): ApiJson<GenerateRequest>,
-) -> ApiResult<Json<Generated>> {
+) -> ApiResult<Json<OverrideTemplateView>> {
     let kind = override_kind(&kind)?;
     Ok(Json(
         admin
             .ops
-            .generate(&caller.actor, &name, kind, request.address.as_deref())
+            .override_template(&caller.actor, &name, kind)
             .await?,
     ))
 }
@@ -342,8 +342,11 @@ pub async fn list_users(
     AnyAdmin(caller): AnyAdmin,
     State(admin): Admin,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<UserView>>> {
-    Ok(Json(admin.ops.users(&caller.actor, &name).await?))
+    Query(query): Query<UserQuery>,
+) -> ApiResult<Json<UserPage>> {
+    Ok(Json(
+        admin.ops.users_page(&caller.actor, &name, &query).await?,
+    ))
 }
 
 pub async fn create_user(
@@ -482,6 +485,49 @@ pub async fn list_requests(
     Query(filter): Query<RecentFilter>,
 ) -> ApiResult<Json<Vec<RecentRequest>>> {
     Ok(Json(recent_for(&admin, &caller, &filter).await?))
+}
+
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+pub struct HealthQuery {
+    /// Only this domain.
+    pub domain: Option<String>,
+}
+
+/// The latest health checks (run now if there are none yet for what is asked).
+pub async fn get_health(
+    AnyAdmin(caller): AnyAdmin,
+    State(admin): Admin,
+    Query(query): Query<HealthQuery>,
+) -> ApiResult<Json<HealthReport>> {
+    let latest = admin.health.latest(&caller.actor);
+    let known = match &query.domain {
+        Some(domain) => latest.domains.iter().any(|d| &d.domain == domain),
+        None => latest.checked_at > 0,
+    };
+    if !known {
+        return Ok(Json(
+            crate::health::check_now(&admin, &caller.actor, query.domain.as_deref()).await?,
+        ));
+    }
+    Ok(Json(HealthReport {
+        domains: latest
+            .domains
+            .into_iter()
+            .filter(|d| query.domain.as_ref().is_none_or(|only| &d.domain == only))
+            .collect(),
+        checked_at: latest.checked_at,
+    }))
+}
+
+/// Runs the health checks now.
+pub async fn create_health(
+    AnyAdmin(caller): AnyAdmin,
+    State(admin): Admin,
+    Query(query): Query<HealthQuery>,
+) -> ApiResult<Json<HealthReport>> {
+    Ok(Json(
+        crate::health::check_now(&admin, &caller.actor, query.domain.as_deref()).await?,
+    ))
 }
 
 pub async fn list_audit(

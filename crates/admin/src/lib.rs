@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod error;
+pub mod health;
 mod openapi;
 mod ui;
 
@@ -35,6 +36,8 @@ pub struct AdminSettings {
     pub session_lifetime: Duration,
     /// What the operations need: DNS target, diagnostics, sign-in limits, answer options.
     pub operations: signpost_operations::Settings,
+    /// How often every domain's health is checked in the background (`None`: only on demand).
+    pub health_interval: Option<Duration>,
 }
 
 impl Default for AdminSettings {
@@ -42,6 +45,7 @@ impl Default for AdminSettings {
         Self {
             session_lifetime: Duration::from_secs(8 * 3600),
             operations: signpost_operations::Settings::default(),
+            health_interval: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct AdminState {
     pub store: Arc<dyn Store>,
     pub ops: Operations,
     pub settings: AdminSettings,
+    /// The latest health checks.
+    pub health: health::Health,
     /// The one-time token of the setup link, while there is no administrator.
     setup_token: Mutex<Option<String>>,
 }
@@ -105,6 +111,7 @@ impl AdminState {
             store,
             ops,
             settings,
+            health: health::Health::default(),
             setup_token: Mutex::new(setup_token),
         }))
     }
@@ -155,6 +162,9 @@ pub async fn surface(
 ) -> anyhow::Result<Administration> {
     let admin =
         AdminState::new(prepared.state().clone(), prepared.store().clone(), settings).await?;
+    if let Some(every) = admin.settings.health_interval {
+        tokio::spawn(health::schedule(admin.clone(), every));
+    }
     let announcing = admin.clone();
     Ok(Administration {
         router: router(admin),

@@ -173,10 +173,10 @@ pub fn routes() -> Vec<ApiRoute> {
             .answers::<OverrideView>(OK),
         ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/overrides/{kind}", "overrides", "Turn an override on or off, save or clear its text", api::put_override)
             .json::<OverrideChange>().answers::<OverrideView>(OK),
-        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/overrides/{kind}/generate", "overrides", "The generated answer for a sample address (the Generate button)", api::generate_override)
-            .json::<GenerateRequest>().answers::<Generated>(OK),
-        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/users", "users", "A domain's users", api::list_users)
-            .answers::<Vec<UserView>>(OK),
+        ApiRoute::new(M::POST, "/api/v1/domains/{domain}/overrides/{kind}/generate", "overrides", "The generated answer with the variables in place of a user's values (the Generate button)", api::generate_override)
+            .answers::<OverrideTemplateView>(OK),
+        ApiRoute::new(M::GET, "/api/v1/domains/{domain}/users", "users", "A domain's users, a page at a time (with search)", api::list_users)
+            .query::<UserQuery>().answers::<UserPage>(OK),
         ApiRoute::new(M::GET, "/api/v1/domains/{domain}/user-source", "users", "Where the domain's users are authenticated (secrets hidden)", api::get_user_source)
             .answers::<signpost_core::UserSource>(OK),
         ApiRoute::new(M::PUT, "/api/v1/domains/{domain}/user-source", "users", "Authenticate the domain's users in SQL, LDAP or by IMAP login, or built in", api::put_user_source)
@@ -207,6 +207,10 @@ pub fn routes() -> Vec<ApiRoute> {
             .answers::<Vec<CertificateView>>(OK),
         ApiRoute::new(M::GET, "/api/v1/requests", "requests", "Recent discovery requests (newest first)", api::list_requests)
             .query::<RecentFilter>().answers::<Vec<RecentRequest>>(OK),
+        ApiRoute::new(M::GET, "/api/v1/health", "health", "Every domain's latest health checks (DNS, TLS, answers, ACME, recent failures), problems first", api::get_health)
+            .query::<HealthQuery>().answers::<signpost_operations::health::HealthReport>(OK),
+        ApiRoute::new(M::POST, "/api/v1/health", "health", "Run the health checks now", api::create_health)
+            .query::<HealthQuery>().answers::<signpost_operations::health::HealthReport>(OK),
         ApiRoute::new(M::GET, "/api/v1/audit", "audit", "Who changed what, when and from where (newest first; domain administrators see their domains')", api::list_audit)
             .query::<AuditFilter>().answers::<Vec<AuditEntry>>(OK),
         ApiRoute::new(M::GET, "/api/v1/administrators", "administrators", "List administrators", api::list_administrators)

@@ -111,6 +111,12 @@ signpost dns --all --format json\n  signpost dns example.com --cname signpost.ex
 signpost check example.com --resolver 127.0.0.1:5353 --ca test-ca.pem --format json\n\n\
 Each line is PASS, WARN or FAIL with what to do; the exit code is 1 when anything FAILs.")]
     Check(CheckArgs),
+    /// Every domain's health in one row: DNS, TLS, answers, ACME (PASS, WARN or FAIL, with the fix)
+    #[command(
+        after_help = "Examples:\n  signpost health\n  signpost health --domain example.com --format json\n\n\
+Exits with 1 when a check fails. The dashboard of the web interface shows the same, checked on a schedule."
+    )]
+    Health(HealthArgs),
     /// Play each client's discovery for an address and report every step
     #[command(after_help = "Examples:\n  signpost probe john@example.com\n  \
 printf '%s\\n' \"$PASSWORD\" | signpost probe john@example.com --password-stdin --connect\n  \
@@ -510,6 +516,18 @@ It is sent only while the override is on (signpost override on ...)."
         #[arg(value_parser = parse_override)]
         kind: OverrideKind,
     },
+    /// Print the generated answer with the variables in place of a user's values: the text to
+    /// start a custom answer from (the web interface's Generate button)
+    #[command(
+        after_help = "Example:\n  signpost override template example.com desktop > custom.xml\n  \
+signpost override set example.com desktop --file custom.xml"
+    )]
+    Template {
+        domain: String,
+        /// desktop (Outlook and the rest) or mobile (ActiveSync)
+        #[arg(value_parser = parse_override)]
+        kind: OverrideKind,
+    },
     /// Show the override's state and saved text
     #[command(after_help = "Example:\n  signpost override show example.com desktop")]
     Show {
@@ -564,6 +582,17 @@ pub struct OutsideArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     pub domain: String,
+    #[command(flatten)]
+    pub outside: OutsideArgs,
+    #[command(flatten)]
+    pub target: DnsTargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Only this domain
+    #[arg(long)]
+    pub domain: Option<String>,
     #[command(flatten)]
     pub outside: OutsideArgs,
     #[command(flatten)]

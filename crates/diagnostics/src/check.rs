@@ -40,12 +40,30 @@ fn result(
     }
 }
 
-/// Certificates this close to expiry are reported as a warning.
-const EXPIRY_WARNING_DAYS: i64 = 14;
+/// Certificates this close to expiry are reported as a warning (three weeks: time to notice
+/// and renew before clients complain).
+pub const EXPIRY_WARNING_DAYS: i64 = 21;
 
 /// Runs every check for `domain`. `expected` are the records `signpost dns` prints for it;
 /// `public_addresses` this server's addresses, when known.
 pub async fn run(
+    domain: &Domain,
+    expected: &[DnsRecord],
+    public_addresses: &[IpAddr],
+    fetcher: &Fetcher,
+) -> Vec<CheckResult> {
+    let mut results = dns(domain, expected, public_addresses, fetcher).await;
+    results.extend(certificates(domain, fetcher).await);
+    results.push(website_redirect(domain, fetcher).await);
+    results.push(outlook_http_redirect(domain, fetcher).await);
+    results.push(pox_answer(domain, fetcher).await);
+    results.push(autoconfig_answer(domain, fetcher).await);
+    results
+}
+
+/// The DNS part: the discovery names resolve (to this server, when its addresses are known),
+/// and the SRV records clients look for are there.
+pub async fn dns(
     domain: &Domain,
     expected: &[DnsRecord],
     public_addresses: &[IpAddr],
@@ -58,15 +76,20 @@ pub async fn run(
     }
     results.push(autodiscover_srv(name, fetcher).await);
     results.extend(mail_srv(expected, fetcher).await);
-    let mut https_names = vec![domain.hostname.clone(), format!("autodiscover.{name}")];
+    results
+}
+
+/// The TLS part: a valid certificate for each name clients open over https, not close to expiry.
+pub async fn certificates(domain: &Domain, fetcher: &Fetcher) -> Vec<CheckResult> {
+    let mut https_names = vec![
+        domain.hostname.clone(),
+        format!("autodiscover.{}", domain.name),
+    ];
     https_names.dedup();
+    let mut results = Vec::new();
     for host in &https_names {
         results.push(certificate(host, fetcher).await);
     }
-    results.push(website_redirect(domain, fetcher).await);
-    results.push(outlook_http_redirect(domain, fetcher).await);
-    results.push(pox_answer(domain, fetcher).await);
-    results.push(autoconfig_answer(domain, fetcher).await);
     results
 }
 

@@ -29,6 +29,8 @@ enum Who {
     Cli { os_user: String },
     /// The server itself, obtaining and renewing certificates.
     Acme,
+    /// The server itself, on its schedule.
+    Server,
     /// Whoever holds the one-time setup link: may create the first administrator, nothing else.
     Setup,
 }
@@ -83,6 +85,14 @@ impl Actor {
         })
     }
 
+    /// The server itself, running its scheduled work (health checks).
+    pub fn server() -> SystemActor {
+        SystemActor(Self {
+            who: Who::Server,
+            origin: Origin::Local,
+        })
+    }
+
     /// The server's own ACME client.
     pub fn acme() -> SystemActor {
         SystemActor(Self {
@@ -132,7 +142,7 @@ impl Actor {
     fn is_system(&self) -> bool {
         match &self.who {
             Who::Administrator { role, .. } => role.is_system(),
-            Who::Cli { .. } | Who::Acme => true,
+            Who::Cli { .. } | Who::Acme | Who::Server => true,
             Who::Setup => false,
         }
     }
@@ -156,6 +166,7 @@ impl Actor {
             } => format!("{name} (token {token})"),
             Who::Cli { os_user } => format!("cli ({os_user})"),
             Who::Acme => "acme".to_string(),
+            Who::Server => "server".to_string(),
             Who::Setup => "setup link".to_string(),
         }
     }
@@ -172,6 +183,7 @@ impl Actor {
             } => "token",
             Who::Cli { .. } => "cli",
             Who::Acme => "acme",
+            Who::Server => "server",
             Who::Setup => "setup",
         }
     }

@@ -27,7 +27,7 @@ pub struct DiagnosticsSettings {
 }
 
 impl Operations {
-    fn fetcher(&self) -> OpResult<signpost_diagnostics::http::Fetcher> {
+    pub(crate) fn fetcher(&self) -> OpResult<signpost_diagnostics::http::Fetcher> {
         let settings = &self.settings.diagnostics;
         let dns = signpost_diagnostics::dns::Dns::new(settings.resolver)
             .map_err(|e| OpError::failed("cannot set up DNS lookups", e))?;

@@ -19,6 +19,7 @@ pub mod changes;
 mod diagnostics;
 mod domains;
 pub mod error;
+pub mod health;
 mod imports;
 pub mod ispdb;
 pub mod live;

@@ -2,7 +2,7 @@
 //! client gets. Previews read the configuration being served, never the store.
 
 use signpost_core::OverrideKind;
-use signpost_core::answers::preview::{self, Preview, PreviewKind};
+use signpost_core::answers::preview::{self, Preview};
 use signpost_core::overrides;
 
 use crate::Operations;
@@ -10,7 +10,7 @@ use crate::access;
 use crate::actor::Actor;
 use crate::changes;
 use crate::error::{OpError, OpResult};
-use crate::views::{Generated, OverrideChange, OverrideView, PreviewRequest};
+use crate::views::{OverrideChange, OverrideTemplateView, OverrideView, PreviewRequest};
 
 impl Operations {
     pub async fn override_state(
@@ -72,35 +72,24 @@ impl Operations {
         Ok(OverrideView::from(domain.override_for(kind)))
     }
 
-    /// The generated answer (never the override) for a sample address, for the Generate button.
-    pub async fn generate(
+    /// The generated answer with the variables in place of a user's values (the Generate
+    /// button, `signpost override template`): saved as the override, it still tells each user
+    /// their own settings.
+    pub async fn override_template(
         &self,
         actor: &Actor,
         name: &str,
         kind: OverrideKind,
-        address: Option<&str>,
-    ) -> OpResult<Generated> {
+    ) -> OpResult<OverrideTemplateView> {
         let domain = self.domain(actor, name).await?;
-        let address = match address.map(str::trim).filter(|a| !a.is_empty()) {
-            Some(address) => address.to_string(),
-            None => format!("user@{}", domain.name),
-        };
-        let snapshot = self.live.snapshot().await?;
-        let kind = match kind {
-            OverrideKind::Desktop => PreviewKind::Desktop,
-            OverrideKind::Mobile => PreviewKind::Mobile,
-        };
-        let shown = preview::preview(
-            &snapshot,
+        let template = signpost_core::answers::template::override_template(
             &domain,
-            &address,
             kind,
-            false,
             &self.settings.answers,
         )?;
-        Ok(Generated {
-            address,
-            text: shown.body,
+        Ok(OverrideTemplateView {
+            text: template.text,
+            warnings: template.warnings,
         })
     }
 

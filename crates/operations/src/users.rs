@@ -8,7 +8,7 @@ use crate::access;
 use crate::actor::Actor;
 use crate::changes;
 use crate::error::{OpError, OpResult};
-use crate::views::{ImportedUsers, NewUser, UserView};
+use crate::views::{ImportedUsers, NewUser, UserPage, UserQuery, UserView};
 
 /// A file of users, as another mail server keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,66 @@ impl Operations {
             .iter()
             .map(UserView::from)
             .collect())
+    }
+
+    /// One page of a domain's users, searched by address or display name.
+    pub async fn users_page(
+        &self,
+        actor: &Actor,
+        domain: &str,
+        query: &UserQuery,
+    ) -> OpResult<UserPage> {
+        let domain = self.domain(actor, domain).await?;
+        let per_page = query.per_page.unwrap_or(50).clamp(1, 500);
+        let search = query.search.as_deref().unwrap_or_default();
+        if search.chars().count() > 200 {
+            return Err(OpError::invalid("search", "longer than 200 characters"));
+        }
+        let wanted = query.page.unwrap_or(1).max(1);
+        let (mut users, total) = self
+            .store
+            .users_page(&domain.name, search, (wanted - 1) * per_page, per_page)
+            .await?;
+        let pages = total.div_ceil(per_page).max(1);
+        // Past the end: the last page.
+        let page = wanted.min(pages);
+        if page != wanted {
+            users = self
+                .store
+                .users_page(&domain.name, search, (page - 1) * per_page, per_page)
+                .await?
+                .0;
+        }
+        Ok(UserPage {
+            users: users.iter().map(UserView::from).collect(),
+            total,
+            page,
+            pages,
+            per_page,
+        })
+    }
+
+    /// Adds a user on a domain's own page: the address must be of that domain or one of its
+    /// aliases (a typo in the domain part is refused, not filed under another domain).
+    pub async fn add_user_to(
+        &self,
+        actor: &Actor,
+        domain: &str,
+        new: &NewUser,
+    ) -> OpResult<UserView> {
+        let domain = self.domain(actor, domain).await?;
+        let address = validate::address("address", &new.address)?;
+        let part = access::domain_of(&address);
+        if !domain.all_names().any(|name| name == part) {
+            return Err(OpError::invalid(
+                "address",
+                format!(
+                    "{address} is not an address of {} (add it on the page of {part}, or add {part} as an alias)",
+                    domain.name
+                ),
+            ));
+        }
+        self.add_user(actor, new).await
     }
 
     /// Every user the actor may see (all of them for system administrators).

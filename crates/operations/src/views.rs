@@ -78,18 +78,14 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Clone, Deserialize, Default, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateRequest {
-    /// The sample address (default: a user of the domain).
-    pub address: Option<String>,
-}
-
+/// The generated answer with the variables in place of a user's values, to save as an override.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Generated {
-    pub address: String,
-    /// The generated answer, as the Generate button fills the text box with it.
+pub struct OverrideTemplateView {
+    /// The answer, with `%EmailAddress%`, `%DisplayName%`, `%LegacyDN%` and
+    /// `%Base64EmailAddress%` where a user's values go.
     pub text: String,
+    /// What the variables cannot say.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -134,6 +130,29 @@ impl From<&User> for UserView {
             access: user.access,
         }
     }
+}
+
+/// One page of a domain's users.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct UserPage {
+    pub users: Vec<UserView>,
+    /// How many users match the search in all.
+    pub total: u64,
+    /// This page's number, from 1.
+    pub page: u64,
+    pub pages: u64,
+    pub per_page: u64,
+}
+
+/// Which page of users to show.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+pub struct UserQuery {
+    /// Only users whose address or display name contains this (any case).
+    pub search: Option<String>,
+    /// The page, from 1 (default 1).
+    pub page: Option<u64>,
+    /// Users per page (default 50, at most 500).
+    pub per_page: Option<u64>,
 }
 
 /// A user to add, with their password.

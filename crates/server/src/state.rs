@@ -50,6 +50,9 @@ pub struct AppState {
     pub store_up: std::sync::atomic::AtomicBool,
     /// This instance's id in the store's list of running instances.
     pub instance_id: String,
+    /// The administration's health checks as gauge samples (`{domain="...",check="..."}` and
+    /// 0 pass, 1 warn, 2 fail), for `/metrics`.
+    pub health_gauges: ArcSwap<Vec<(String, f64)>>,
     /// Held while the snapshot is being reloaded on request (so one reload serves everyone
     /// waiting for it).
     pub reloading: tokio::sync::Mutex<()>,
@@ -119,6 +122,7 @@ impl AppState {
             snapshot_loaded_at: AtomicI64::new(crate::clock::now()),
             store_up: std::sync::atomic::AtomicBool::new(true),
             instance_id: signpost_core::hex(&rand::random::<[u8; 8]>()),
+            health_gauges: ArcSwap::from_pointee(Vec::new()),
             reloading: tokio::sync::Mutex::new(()),
             snapshot: ArcSwap::from_pointee(snapshot),
             certificates: Arc::new(SniResolver::default()),

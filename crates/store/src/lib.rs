@@ -83,6 +83,16 @@ pub trait Store: Send + Sync {
     /// Users of one domain, or of all domains, ordered by address.
     async fn users(&self, domain: Option<&str>) -> Result<Vec<User>>;
     async fn user(&self, address: &str) -> Result<Option<User>>;
+    /// One page of a domain's users ordered by address: those whose address or display name
+    /// contains `search` (ignoring case; empty matches all), from `offset`, at most `limit`; and
+    /// how many match in all.
+    async fn users_page(
+        &self,
+        domain: &str,
+        search: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<User>, u64)>;
     /// How many users each domain has (domains without users are absent).
     async fn user_counts(&self) -> Result<std::collections::HashMap<String, u64>>;
     /// Fails if the address is taken or its domain is not hosted.

@@ -873,6 +873,47 @@ impl Store for SqlStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn users_page(
+        &self,
+        domain: &str,
+        search: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<User>, u64)> {
+        // LIKE's own characters in what a person typed are matched as themselves.
+        let escaped: String = search
+            .trim()
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let matching = "FROM users WHERE domain = $1
+             AND (LOWER(address) LIKE $2 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\')";
+        let mut tx = self.read_transaction().await?;
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {matching}")))
+                .bind(domain)
+                .bind(&pattern)
+                .fetch_one(&mut *tx)
+                .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT * {matching} ORDER BY address LIMIT $3 OFFSET $4"
+        )))
+        .bind(domain)
+        .bind(&pattern)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
+        Ok((users, u64::try_from(total).unwrap_or(0)))
+    }
+
     async fn user_counts(&self) -> Result<std::collections::HashMap<String, u64>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT domain, COUNT(*) FROM users GROUP BY domain")

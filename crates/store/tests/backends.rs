@@ -24,6 +24,8 @@ signpost_testkit::tests![
     reopening_keeps_data_and_does_not_remigrate,
     audit_on_sqlite,
     audit_on_postgres,
+    user_pages_on_sqlite,
+    user_pages_on_postgres,
     legacy_sqlite_step_numbers_are_aligned,
 ];
 
@@ -511,4 +513,68 @@ fn legacy_sqlite_step_numbers_are_aligned() {
             .await
             .unwrap();
     });
+}
+
+fn user_pages_on_sqlite() {
+    block_on(users_are_searched_and_paged(TestBackend::sqlite()));
+}
+
+fn user_pages_on_postgres() {
+    block_on(users_are_searched_and_paged(TestBackend::postgres()));
+}
+
+async fn users_are_searched_and_paged(backend: TestBackend) {
+    let store = backend.fresh("pages").await;
+    store
+        .create_domain(
+            &Domain::new("example.com", "mail.example.com").unwrap(),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    let mut users: Vec<User> = (0..25)
+        .map(|n| User {
+            display_name: format!("Person {n:02}"),
+            ..user(&format!("u{n:02}@example.com"))
+        })
+        .collect();
+    users.push(User {
+        display_name: "Percent 100%_off".into(),
+        ..user("zed@example.com")
+    });
+    store.create_users(&users, &audit()).await.unwrap();
+
+    let (first, total) = store.users_page("example.com", "", 0, 10).await.unwrap();
+    assert_eq!(total, 26);
+    assert_eq!(first.len(), 10);
+    assert_eq!(first[0].address, "u00@example.com");
+    let (last, _) = store.users_page("example.com", "", 20, 10).await.unwrap();
+    assert_eq!(last.len(), 6, "the last page holds the rest");
+    assert_eq!(last[5].address, "zed@example.com");
+
+    let (found, total) = store
+        .users_page("example.com", "PERSON 1", 0, 50)
+        .await
+        .unwrap();
+    assert_eq!(total, 10, "u10..u19 by display name, any case");
+    assert!(found.iter().all(|u| u.display_name.starts_with("Person 1")));
+    // %, _ and \ are matched as themselves, not as wildcards.
+    let (literal, total) = store
+        .users_page("example.com", "100%_", 0, 50)
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(literal[0].address, "zed@example.com");
+    assert_eq!(
+        store.users_page("example.com", "%", 0, 50).await.unwrap().1,
+        1
+    );
+    assert_eq!(
+        store
+            .users_page("other.example", "", 0, 50)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
 }

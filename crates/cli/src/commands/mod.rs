@@ -38,6 +38,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The operations over the same store with other settings (a command's own flags).
+    pub fn with_settings(&self, settings: signpost_operations::Settings) -> Operations {
+        let live = Arc::new(RunningInstances::new(self.store.clone()));
+        Operations::new(self.store.clone(), live, settings)
+    }
+
     fn new(store: Arc<dyn Store>, format: Format) -> Self {
         let live = Arc::new(RunningInstances::new(store.clone()));
         Self {
@@ -86,6 +92,7 @@ pub async fn run(cli: Cli, serve_matches: Option<&clap::ArgMatches>) -> anyhow::
         Command::Export { output } => export::export(&ctx, output.as_deref()).await,
         Command::Dns(args) => dns::run(&ctx, &args, &file).await,
         Command::Check(args) => outside::check(&ctx, &args, &file).await,
+        Command::Health(args) => outside::health(&ctx, &args, &file).await,
         Command::Probe(args) => outside::probe(&ctx, &args).await,
         Command::Snippet(args) => snippet::run(&ctx, &args).await,
         Command::Import(args) => match args.command {

@@ -9,7 +9,7 @@ use signpost_diagnostics::tls::Roots;
 use signpost_diagnostics::{Ports, Status, check, dns::Dns};
 
 use super::{Ctx, read_password_from_stdin};
-use crate::cli::{CheckArgs, OutsideArgs, ProbeArgs};
+use crate::cli::{CheckArgs, HealthArgs, OutsideArgs, ProbeArgs};
 use crate::output::{self, Format, Table};
 use crate::settings::FileConfig;
 
@@ -55,6 +55,79 @@ pub async fn check(ctx: &Ctx, args: &CheckArgs, file: &FileConfig) -> anyhow::Re
     }
     if results.iter().any(|r| r.status == Status::Fail) {
         anyhow::bail!("{} has problems (see FAIL above)", domain.name);
+    }
+    Ok(())
+}
+
+/// `signpost health`: the dashboard's checks, run now from here.
+pub async fn health(ctx: &Ctx, args: &HealthArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let settings = signpost_operations::Settings {
+        dns: super::dns::target(&args.target, file)?,
+        diagnostics: signpost_operations::DiagnosticsSettings {
+            resolver: args.outside.resolver,
+            ca: args.outside.ca.clone(),
+            ports: Ports {
+                http: args.outside.http_port,
+                https: args.outside.https_port,
+            },
+        },
+        ..signpost_operations::Settings::default()
+    };
+    let ops = ctx.with_settings(settings);
+    // A shared store has every instance's recent requests; otherwise only the server knows them.
+    let recent = if ctx.store.is_shared() {
+        let filter = signpost_store::recent::RecentFilter {
+            limit: Some(10_000),
+            ..Default::default()
+        };
+        Some(ctx.store.recent_requests(&filter, None).await?)
+    } else {
+        None
+    };
+    if ctx.format == Format::Table {
+        eprintln!("checking ...");
+    }
+    let report = ops
+        .health(&ctx.actor, args.domain.as_deref(), recent.as_deref())
+        .await?;
+    match ctx.format {
+        Format::Json => output::print_json(&report)?,
+        Format::Table => {
+            let mut table = Table::new(&["DOMAIN", "STATUS", "CHECK", "RESULT", "DETAIL", "FIX"]);
+            for domain in &report.domains {
+                for (n, check) in domain.checks.iter().enumerate() {
+                    table.row(vec![
+                        if n == 0 {
+                            domain.domain.clone()
+                        } else {
+                            String::new()
+                        },
+                        if n == 0 {
+                            domain.status.to_string()
+                        } else {
+                            String::new()
+                        },
+                        check.check.label().to_string(),
+                        check.status.to_string(),
+                        check.detail.clone(),
+                        check.fix.clone().unwrap_or_default(),
+                    ]);
+                }
+            }
+            table.print();
+            if report.domains.is_empty() {
+                println!("(no domains)");
+            }
+        }
+    }
+    let failing: Vec<&str> = report
+        .domains
+        .iter()
+        .filter(|d| d.status == Status::Fail)
+        .map(|d| d.domain.as_str())
+        .collect();
+    if !failing.is_empty() {
+        anyhow::bail!("{} failed a check: {}", failing.len(), failing.join(", "));
     }
     Ok(())
 }

@@ -18,8 +18,28 @@ pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
         | OverrideCommand::On { domain, kind }
         | OverrideCommand::Off { domain, kind }
         | OverrideCommand::Clear { domain, kind }
+        | OverrideCommand::Template { domain, kind }
         | OverrideCommand::Show { domain, kind } => (domain.clone(), *kind),
     };
+    if let OverrideCommand::Template { .. } = command {
+        let template = ctx
+            .ops
+            .override_template(&ctx.actor, &domain_name, kind)
+            .await?;
+        for warning in &template.warnings {
+            eprintln!("warning: {warning}");
+        }
+        return match ctx.format {
+            Format::Json => output::print_json(&template),
+            Format::Table => {
+                print!("{}", template.text);
+                if !template.text.ends_with('\n') {
+                    println!();
+                }
+                Ok(())
+            }
+        };
+    }
     let domain = super::domain::load(ctx, &domain_name).await?;
     let label = match kind {
         OverrideKind::Desktop => "desktop",
@@ -40,7 +60,7 @@ pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
         OverrideCommand::On { .. } => ("turned on", change(Some(true), None)),
         OverrideCommand::Off { .. } => ("turned off", change(Some(false), None)),
         OverrideCommand::Clear { .. } => ("cleared", change(None, Some(None))),
-        OverrideCommand::Show { .. } => ("", change(None, None)),
+        OverrideCommand::Show { .. } | OverrideCommand::Template { .. } => ("", change(None, None)),
     };
     if !verb.is_empty() {
         ctx.ops

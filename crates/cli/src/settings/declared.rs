@@ -36,6 +36,7 @@ pub mod defaults {
     pub const RECENT_REQUESTS: usize = 1000;
     pub const AUDIT_DAYS: u32 = 365;
     pub const AUDIT_ENTRIES: usize = 100_000;
+    pub const HEALTH_MINUTES: u64 = 60;
     pub const DNS_TTL: u32 = 3600;
     pub const CHECK_HTTPS_PORT: u16 = 443;
     pub const CHECK_HTTP_PORT: u16 = 80;
@@ -62,8 +63,14 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSection {
-    /// Address to listen on for HTTP (repeatable)
-    #[arg(long, value_name = "ADDR:PORT", env = "SIGNPOST_LISTEN", value_delimiter = ',', default_value = defaults::LISTEN)]
+    /// Address to listen on for HTTP (repeatable); without this and without --listen-tls,
+    /// 127.0.0.1:8080
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        env = "SIGNPOST_LISTEN",
+        value_delimiter = ','
+    )]
     pub listen: Vec<SocketAddr>,
     /// Address to listen on for HTTPS (repeatable); certificates are chosen by SNI
     #[arg(
@@ -253,6 +260,10 @@ pub struct AdminSection {
     /// At most this many changes in the audit log (the oldest go first)
     #[arg(id = "admin_audit_entries", long = "audit-entries", env = "SIGNPOST_AUDIT_ENTRIES", value_name = "N", default_value_t = defaults::AUDIT_ENTRIES)]
     pub audit_entries: usize,
+    /// Minutes between background health checks of every domain (DNS, TLS, answers, ACME,
+    /// recent failures) for the dashboard and /metrics; 0 checks only on demand
+    #[arg(id = "admin_health_minutes", long = "health-check-minutes", env = "SIGNPOST_HEALTH_CHECK_MINUTES", value_name = "MINUTES", default_value_t = defaults::HEALTH_MINUTES)]
+    pub health_minutes: u64,
 }
 
 /// `[dns]`: where the domains' service names should point (the DNS page, checks, `signpost dns`).

@@ -143,11 +143,25 @@ mod tests {
         assert!(config.admin.is_none(), "[admin] enabled = false");
         assert_eq!(settings.admin.session_seconds, 60);
         assert_eq!(settings.server.acme.check_seconds, 7);
-        let defaults = layered(&serve_matches(&[]), &FileConfig::default()).unwrap();
+        let defaults =
+            server_config(&layered(&serve_matches(&[]), &FileConfig::default()).unwrap()).unwrap();
         assert_eq!(
             defaults.server.listen,
             vec!["127.0.0.1:8080".parse().unwrap()]
         );
+        let tls_only = server_config(
+            &layered(
+                &serve_matches(&["--listen-tls", "127.0.0.1:8443"]),
+                &FileConfig::default(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            tls_only.server.listen.is_empty(),
+            "HTTPS alone, no HTTP on 8080"
+        );
+        let defaults = layered(&serve_matches(&[]), &FileConfig::default()).unwrap();
         assert!(defaults.admin.enabled);
         let off = layered(&serve_matches(&["--no-admin"]), &FileConfig::default()).unwrap();
         assert!(!off.admin.enabled);

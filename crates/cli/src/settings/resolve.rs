@@ -10,7 +10,7 @@ use signpost_server::ServerConfig;
 use signpost_server::config::{AcmeChallenge, AcmeSettings, ProfileSigning};
 use signpost_server::profile_signing::ProfileSigner;
 
-use super::declared::{AcmeSection, ProfileSigningSection, ServeArgs};
+use super::declared::{AcmeSection, ProfileSigningSection, ServeArgs, defaults};
 
 /// What `signpost serve` runs: the server, and its administration surface unless turned off.
 pub struct ServeSettings {
@@ -20,13 +20,14 @@ pub struct ServeSettings {
 
 pub fn server_config(settings: &ServeArgs) -> anyhow::Result<ServeSettings> {
     let server = &settings.server;
-    if server.listen.is_empty() && server.listen_tls.is_empty() {
-        anyhow::bail!(
-            "no listen address: give --listen or --listen-tls ADDR:PORT, or server.listen in the configuration file"
-        );
-    }
+    // Plain HTTP on loopback when nothing says where to listen; HTTPS alone when only it is given.
+    let listen = if server.listen.is_empty() && server.listen_tls.is_empty() {
+        vec![defaults::LISTEN.parse()?]
+    } else {
+        server.listen.clone()
+    };
     let mut config = ServerConfig {
-        listen: server.listen.clone(),
+        listen,
         listen_tls: server.listen_tls.clone(),
         ..ServerConfig::default()
     };
@@ -84,6 +85,8 @@ pub fn server_config(settings: &ServeArgs) -> anyhow::Result<ServeSettings> {
     config.audit_retention.entries = admin.audit_entries;
     let mut administration = AdminSettings {
         session_lifetime: Duration::from_secs(admin.session_seconds.max(1)),
+        health_interval: (admin.health_minutes > 0)
+            .then(|| Duration::from_secs(admin.health_minutes.saturating_mul(60))),
         ..AdminSettings::default()
     };
     let operations = &mut administration.operations;

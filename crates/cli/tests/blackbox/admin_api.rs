@@ -333,7 +333,8 @@ fn the_api_changes_what_clients_are_told() {
         204
     );
     let users = api("GET", "/api/v1/domains/example.com/users", None);
-    assert_eq!(users.body[0]["display_name"], "Jo <Admin>");
+    assert_eq!(users.body["users"][0]["display_name"], "Jo <Admin>");
+    assert_eq!(users.body["total"], 1);
 
     server.wait_for_store();
     let answer = server.post(

@@ -118,16 +118,17 @@ fn an_administrator_configures_a_domain_in_the_browser_and_outlook_sees_it() {
     browser.goto(&format!("{base}/admin/domains/example.com"));
     browser.screenshot(&shots, "02-domain");
     browser.click("#override-desktop-enabled");
-    browser.clear("#override-desktop-sample");
-    browser.type_into("#override-desktop-sample", "jo@example.com");
     browser.click("#generate-desktop");
     browser.wait_until("the generated answer in the text box", |b| {
         b.value("#override-desktop-text").contains("<Autodiscover")
     });
     let generated = browser.value("#override-desktop-text");
     assert!(generated.contains("<Port>143</Port>"), "{generated}");
+    // The seed's rule: the variables identify the user, never one user's own values.
     assert!(
-        generated.contains("<DisplayName>Jo Tester</DisplayName>"),
+        generated.contains("<DisplayName>%DisplayName%</DisplayName>")
+            && generated.contains("%EmailAddress%")
+            && !generated.contains("Jo Tester"),
         "{generated}"
     );
     browser.type_into("#override-desktop-text", "<!-- edited in the browser -->\n");
@@ -157,8 +158,16 @@ fn an_administrator_configures_a_domain_in_the_browser_and_outlook_sees_it() {
     assert!(answer.body.contains("<Port>143</Port>"));
     assert_eq!(
         answer.body.trim_end(),
-        browser.value("#override-desktop-text").trim_end(),
-        "Outlook gets the saved text"
+        browser
+            .value("#override-desktop-text")
+            .replace("%DisplayName%", "Jo Tester")
+            .replace("%EmailAddress%", "jo@example.com")
+            .replace(
+                "%LegacyDN%",
+                "/o=Signpost/ou=example.com/cn=Recipients/cn=jo"
+            )
+            .trim_end(),
+        "Outlook gets the saved text, with its own values"
     );
 
     // A hostile display name is shown as text, never run.

@@ -6,6 +6,7 @@ pub mod autoconfig;
 pub mod outlook;
 pub mod pacc;
 pub mod preview;
+pub mod template;
 
 pub use outlook::*;
 

@@ -129,6 +129,11 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
             .collect(),
         ),
         (
+            "signpost_health_status",
+            "The administration's latest health checks: 0 pass, 1 warn, 2 fail, by domain and check (problems first, at most 1000 domains).",
+            state.health_gauges.load().as_ref().clone(),
+        ),
+        (
             "signpost_login_limiter_entries",
             "Clients and accounts the failed-login limiter remembers.",
             vec![
