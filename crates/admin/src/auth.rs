@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use signpost_core::admin::{AdminRole, Administrator};
-use signpost_operations::{Actor, Credential, Origin, SystemActor, same_secret};
+use signpost_operations::{Actor, Credential, Origin, SystemActor};
 use signpost_server::connection::ClientConnection;
 
 use super::AdminState;
@@ -197,7 +197,7 @@ async fn caller(parts: &Parts, admin: &AdminState) -> ApiResult<Caller> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let expected = caller.csrf_token.as_deref().unwrap_or_default();
-        if !same_secret(sent, expected) {
+        if !crate::csrf::matches(sent, expected) {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "csrf_failed",

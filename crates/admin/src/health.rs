@@ -132,11 +132,7 @@ pub async fn schedule(admin: Arc<AdminState>, every: Duration) {
         let started = std::time::Instant::now();
         match check_now(&admin, &Actor::server(), None).await {
             Ok(report) => {
-                let problems = report
-                    .domains
-                    .iter()
-                    .filter(|d| d.status != signpost_diagnostics::Status::Pass)
-                    .count();
+                let problems = report.problems();
                 info!(
                     domains = report.domains.len(),
                     problems,

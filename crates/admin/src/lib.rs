@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod csrf;
 mod error;
 pub mod health;
 mod openapi;
@@ -59,6 +60,8 @@ pub struct AdminState {
     pub settings: AdminSettings,
     /// The latest health checks.
     pub health: health::Health,
+    /// Messages from a change waiting for the page it returns to.
+    flashes: ui::Flashes,
     /// The one-time token of the setup link, while there is no administrator.
     setup_token: Mutex<Option<String>>,
 }
@@ -112,6 +115,7 @@ impl AdminState {
             ops,
             settings,
             health: health::Health::default(),
+            flashes: ui::Flashes::default(),
             setup_token: Mutex::new(setup_token),
         }))
     }
@@ -178,10 +182,13 @@ pub fn router(admin: Arc<AdminState>) -> Router {
         separate = !admin.app.config.admin.listen.is_empty(),
         "administration surface at /admin and /api/v1"
     );
+    // Pages, styles, scripts and API answers go out compressed to browsers that ask (pages
+    // carry their CSRF token masked afresh each time, so compression gives no secret away).
     openapi::api_router()
         .merge(ui::router())
         .with_state(admin)
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 
 /// Administrative pages are never cached or framed; on https, browsers are told to stay there.
@@ -192,7 +199,10 @@ async fn security_headers(request: Request, next: Next) -> Response {
         .is_some_and(|c| c.secure);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Pages and answers are never cached; the stylesheet, script and icon say how they may be.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -92,6 +92,16 @@ pub struct HealthReport {
     pub checked_at: i64,
 }
 
+impl HealthReport {
+    /// How many domains have a check that did not pass.
+    pub fn problems(&self) -> usize {
+        self.domains
+            .iter()
+            .filter(|d| d.status != Status::Pass)
+            .count()
+    }
+}
+
 fn worst(statuses: impl IntoIterator<Item = Status>) -> Status {
     statuses
         .into_iter()
@@ -265,6 +275,9 @@ impl Operations {
                     serde_json::from_str::<serde_json::Value>(&preview.body)
                         .err()
                         .map(|e| e.to_string())
+                }
+                Ok(preview) if *kind == PreviewKind::Mobileconfig => {
+                    signpost_protocol::plist::problem(&preview.body)
                 }
                 Ok(preview) if preview.body.is_empty() => (*kind == PreviewKind::Desktop
                     || *kind == PreviewKind::Mobile)

@@ -41,6 +41,7 @@ pub use actor::{Actor, Credential, Origin, SystemActor};
 pub use diagnostics::DiagnosticsSettings;
 pub use error::{OpError, OpResult};
 pub use live::{Live, RunningInstances};
+pub use overrides::{ClientSettings, SettingRow};
 pub use sessions::{NewSession, PasswordVerifier, random_secret, same_secret, secret_hash};
 pub use users::UserFile;
 

@@ -48,10 +48,7 @@ impl Operations {
         if let Some(text) = &change.text {
             state.text = text.clone();
         }
-        let label = match kind {
-            OverrideKind::Desktop => "desktop",
-            OverrideKind::Mobile => "mobile",
-        };
+        let label = kind.key();
         // The text itself is summarised by its size: it can be long.
         let describe = |d: &signpost_core::Domain| {
             let o = d.override_for(kind);
@@ -112,5 +109,90 @@ impl Operations {
             request.with_override.unwrap_or(true),
             &self.settings.answers,
         )?)
+    }
+}
+
+/// One protocol as clients are told it.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SettingRow {
+    pub protocol: &'static str,
+    pub server: String,
+    pub port: u16,
+    pub encryption: &'static str,
+    pub login: String,
+}
+
+/// What clients are told for an address, as a table, from the configuration being served.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ClientSettings {
+    pub address: String,
+    pub domain: String,
+    pub rows: Vec<SettingRow>,
+    /// Which answers come from the domain's saved override instead ("desktop", "mobile").
+    pub overrides: Vec<&'static str>,
+}
+
+impl Operations {
+    pub async fn client_settings(&self, actor: &Actor, address: &str) -> OpResult<ClientSettings> {
+        use signpost_core::discovery::{self, Asker, Discovery};
+        use signpost_core::{Encryption, ProtocolKind};
+        let address = signpost_core::validate::address("address", address)?;
+        let snapshot = self.live.snapshot().await?;
+        let domain_name = access::domain_of(&address);
+        let Some(domain) = snapshot.domain(domain_name) else {
+            return Err(OpError::NotFound(format!(
+                "{domain_name} is not a hosted domain, so clients get error 500 (Outlook) or 404"
+            )));
+        };
+        access::domain(actor, &domain.name)?;
+        let account = match discovery::discover(&snapshot, &address, Asker::Anonymous) {
+            Discovery::Account(account) => account,
+            Discovery::RedirectAddress(to) => {
+                return Err(OpError::Nothing(format!(
+                    "{} redirects its clients to {to}",
+                    domain.name
+                )));
+            }
+            Discovery::NotHosted => {
+                return Err(OpError::NotFound(format!("{domain_name} is not hosted")));
+            }
+        };
+        let rows = ProtocolKind::ALL
+            .iter()
+            .filter(|kind| account.offers(**kind))
+            .map(|kind| {
+                let endpoint = &domain.protocols.get(*kind).primary;
+                let https = kind.is_https_only();
+                SettingRow {
+                    protocol: kind.label(),
+                    server: account.host_for(endpoint).into_owned(),
+                    port: if https { 443 } else { endpoint.port },
+                    encryption: if https {
+                        "SSL (https)"
+                    } else {
+                        match endpoint.encryption {
+                            Encryption::Ssl => "SSL",
+                            Encryption::Starttls => "STARTTLS",
+                            Encryption::None => "None",
+                        }
+                    },
+                    login: account
+                        .login_for(endpoint)
+                        .map(|l| l.into_owned())
+                        .unwrap_or_else(|| account.address.clone()),
+                }
+            })
+            .collect();
+        let overrides = domain
+            .active_overrides()
+            .into_iter()
+            .map(|kind| kind.key())
+            .collect();
+        Ok(ClientSettings {
+            domain: domain.name.clone(),
+            address,
+            rows,
+            overrides,
+        })
     }
 }

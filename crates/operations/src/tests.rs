@@ -12,7 +12,9 @@ use signpost_core::{
 use signpost_store::{AuditEntry, AuditFilter, SqlStore, Store};
 
 use super::*;
+use crate::health::HealthCheckKind;
 use crate::views::{NewAdministrator, NewDomain, NewUser, OverrideChange};
+use signpost_diagnostics::Status;
 
 /// Records the versions it was asked to serve.
 #[derive(Default)]
@@ -459,5 +461,105 @@ async fn domain_administrators_read_only_their_domains_audit() {
             .unwrap()
             .len(),
         2
+    );
+}
+
+fn recent(domain: &str, outcome: &str) -> signpost_store::recent::RecentRequest {
+    signpost_store::recent::RecentRequest {
+        time: crate::unix_now(),
+        client_address: "203.0.113.9".into(),
+        user_agent: "Microsoft Office/16.0".into(),
+        endpoint: "autodiscover_xml".into(),
+        address: Some(format!("jo@{domain}")),
+        domain: Some(domain.into()),
+        client: "outlook".into(),
+        outcome: outcome.into(),
+        status: 401,
+    }
+}
+
+#[tokio::test]
+async fn health_checks_every_answer_and_counts_only_refused_sign_ins() {
+    let mut f = fixture().await;
+    // A DNS server that refuses every question: the DNS and TLS parts fail at once, and the
+    // rest is what is tested here (the black-box tests check those against dnsmasq).
+    let refusing = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    f.ops.settings.diagnostics.resolver = Some(refusing.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 512];
+        while let Ok((size, from)) = refusing.recv_from(&mut buffer) {
+            if size < 12 {
+                continue;
+            }
+            // The same header and question, marked as a response with REFUSED (5).
+            buffer[2] |= 0x80;
+            buffer[3] = (buffer[3] & 0xf0) | 5;
+            let _ = refusing.send_to(&buffer[..size], from);
+        }
+    });
+    let system = system_admin();
+    for name in ["example.com", "example.net"] {
+        f.ops.add_domain(&system, &new_domain(name)).await.unwrap();
+    }
+    f.ops
+        .change_protocol(
+            &system,
+            "example.com",
+            ProtocolKind::Eas,
+            &ProtocolChange {
+                enabled: Some(true),
+                ..ProtocolChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.ops
+        .change_override(
+            &system,
+            "example.net",
+            OverrideKind::Desktop,
+            &OverrideChange {
+                enabled: Some(true),
+                text: Some(Some("<Autodiscover><broken></Autodiscover>".into())),
+            },
+        )
+        .await
+        .unwrap();
+    // Outlook's first, unauthenticated request is challenged every time: never a failure.
+    let mut log: Vec<_> = (0..20)
+        .map(|_| recent("example.com", "challenged"))
+        .collect();
+    log.extend((0..10).map(|_| recent("example.net", "unauthorized")));
+    let report = f.ops.health(&system, None, Some(&log)).await.unwrap();
+    let check = |domain: &str, kind: HealthCheckKind| {
+        let entry = report.domains.iter().find(|d| d.domain == domain).unwrap();
+        entry
+            .checks
+            .iter()
+            .find(|c| c.check == kind)
+            .unwrap()
+            .clone()
+    };
+    let answers = check("example.com", HealthCheckKind::Answers);
+    assert_eq!(answers.status, Status::Pass, "{answers:?}");
+    assert!(
+        answers.detail.starts_with("5 answers"),
+        "ActiveSync's too: {answers:?}"
+    );
+    let broken = check("example.net", HealthCheckKind::Answers);
+    assert_eq!(broken.status, Status::Fail, "{broken:?}");
+    assert!(broken.detail.starts_with("Outlook answer:"), "{broken:?}");
+    let calm = check("example.com", HealthCheckKind::Failures);
+    assert_eq!(
+        calm.status,
+        Status::Pass,
+        "challenges are not failures: {calm:?}"
+    );
+    assert!(calm.detail.contains("20 request(s), 0 refused"), "{calm:?}");
+    let refused = check("example.net", HealthCheckKind::Failures);
+    assert_eq!(refused.status, Status::Warn, "{refused:?}");
+    assert!(
+        refused.detail.contains("10 refused sign-in(s)"),
+        "{refused:?}"
     );
 }

@@ -1,5 +1,6 @@
 //! Apple's XML property lists, as configuration profiles carry them.
 
+use crate::xml_reader::{self, Limits};
 use crate::xml_writer::XmlWriter;
 
 const PLIST_DOCTYPE: &str = "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">";
@@ -78,6 +79,31 @@ fn write_value(w: &mut XmlWriter, value: &Value) {
     }
 }
 
+/// Why `document` is not a property list as [`write`] makes them, if it is not: Apple's
+/// document type (the only one accepted: the XML reader refuses every other), then a well-formed
+/// `<plist>` element.
+pub fn problem(document: &str) -> Option<String> {
+    let Some(at) = document.find(PLIST_DOCTYPE) else {
+        return Some("no Apple property list document type".into());
+    };
+    let body = format!(
+        "{}{}",
+        &document[..at],
+        &document[at + PLIST_DOCTYPE.len()..]
+    );
+    let limits = Limits {
+        max_depth: 64,
+        max_elements: 100_000,
+        max_attributes: 16,
+        max_text_bytes: 1 << 20,
+    };
+    match xml_reader::parse(body.as_bytes(), limits) {
+        Ok(root) if root.name == "plist" => None,
+        Ok(root) => Some(format!("the root element is <{}>, not <plist>", root.name)),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +123,20 @@ mod tests {
         assert!(doc.contains("<key>Name</key>\n    <string>a&lt;b&gt;&amp;c</string>"));
         assert!(doc.contains("<integer>993</integer>"));
         assert!(doc.contains("<true />"));
+        assert_eq!(problem(&doc), None, "{doc}");
+    }
+
+    #[test]
+    fn only_a_well_formed_plist_with_apples_document_type_passes() {
+        let doc = write(&Value::Dict(vec![("A", "b".into())]));
+        assert!(problem(&doc.replace("</dict>", "")).is_some());
+        assert!(problem(&doc.replace("-//Apple//DTD PLIST 1.0//EN", "x")).is_some());
+        assert!(
+            problem(
+                &doc.replace("<plist version=\"1.0\">", "<other>")
+                    .replace("</plist>", "</other>")
+            )
+            .is_some_and(|p| p.contains("<other>"))
+        );
     }
 }

@@ -51,10 +51,13 @@ labelled!(
 );
 
 labelled!(
-    /// How the request ended.
+    /// How the request ended. `challenged`: asked without credentials and told to sign in
+    /// (Outlook's normal first request); `unauthorized`: credentials refused, or not the
+    /// address's owner.
     Outcome {
         Answered => "answered",
         ErrorAnswer => "error_answer",
+        Challenged => "challenged",
         Unauthorized => "unauthorized",
         RateLimited => "rate_limited",
         Redirected => "redirected",

@@ -29,7 +29,7 @@ pub struct RecentRequest {
 pub struct RecentFilter {
     /// Only requests about addresses of this domain.
     pub domain: Option<String>,
-    /// Only requests that ended so (answered, error_answer, unauthorized, rate_limited,
+    /// Only requests that ended so (answered, challenged, error_answer, unauthorized, rate_limited,
     /// redirected, not_found, bad_request, server_error).
     pub outcome: Option<String>,
     /// At most this many, newest first (default 200).

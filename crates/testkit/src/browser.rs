@@ -89,6 +89,8 @@ impl ChromeDriver {
     pub fn browser(&self) -> Browser<'_> {
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            // axe-core takes a few seconds on a large page of a busy machine.
+            "timeouts": {"script": 120_000},
             "goog:chromeOptions": {
                 "binary": tools::find_program("chromium").unwrap_or_default(),
                 "args": [
@@ -224,7 +226,23 @@ impl Browser<'_> {
     }
 
     pub fn script(&self, script: &str) -> Value {
-        self.post("/execute/sync", json!({"script": script, "args": []}))
+        self.script_with(script, json!([]))
+    }
+
+    /// Runs `script` with `arguments` (a JSON array) and returns what it returns.
+    pub fn script_with(&self, script: &str, arguments: Value) -> Value {
+        self.post(
+            "/execute/sync",
+            json!({"script": script, "args": arguments}),
+        )
+    }
+
+    /// Runs `script`, which ends by calling its last argument with the result.
+    pub fn script_async(&self, script: &str, arguments: Value) -> Value {
+        self.post(
+            "/execute/async",
+            json!({"script": script, "args": arguments}),
+        )
     }
 
     pub fn window_size(&self, width: u32, height: u32) {

@@ -27,5 +27,7 @@ pub mod pebble;
 pub mod postgres;
 #[cfg(feature = "slapd")]
 pub mod slapd;
+#[cfg(feature = "browser")]
+pub mod ui_checks;
 #[cfg(feature = "web")]
 pub mod web;

@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 /// When set to `1`, a missing tool fails the test instead of skipping it.
 pub const REQUIRE_TOOLS_VARIABLE: &str = "SIGNPOST_TEST_REQUIRE_TOOLS";
 
-/// A program from Debian that some tests start or call.
+/// A program from Debian (or, for the web interface's checks, from npm) that some tests start
+/// or call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tool {
     Apache,
@@ -30,6 +31,8 @@ pub enum Tool {
     Slapd,
     Sqlite3,
     SystemdAnalyze,
+    /// axe-core and Lighthouse from npm (`tests/ui-tools`), run with Node.js.
+    UiChecks,
     Xmllint,
 }
 
@@ -53,6 +56,7 @@ impl Tool {
             Tool::Slapd => &["slapd", "slapadd"],
             Tool::Sqlite3 => &["sqlite3"],
             Tool::SystemdAnalyze => &["systemd-analyze"],
+            Tool::UiChecks => &["node"],
             Tool::Xmllint => &["xmllint"],
         }
     }
@@ -75,7 +79,19 @@ impl Tool {
             Tool::Slapd => "slapd ldap-utils",
             Tool::Sqlite3 => "sqlite3",
             Tool::SystemdAnalyze => "systemd",
+            Tool::UiChecks => "nodejs npm",
             Tool::Xmllint => "libxml2-utils",
+        }
+    }
+
+    /// How to install it, for the message of a skipped test.
+    pub fn how_to_install(self) -> String {
+        match self {
+            Tool::UiChecks => format!(
+                "npm ci --prefix tests/ui-tools, which scripts/test runs; Node.js from Debian: apt-get install {}",
+                self.packages()
+            ),
+            _ => format!("Debian: apt-get install {}", self.packages()),
         }
     }
 
@@ -96,6 +112,7 @@ impl Tool {
             Tool::Slapd => "slapd",
             Tool::Sqlite3 => "sqlite3",
             Tool::SystemdAnalyze => "systemd-analyze",
+            Tool::UiChecks => "axe-core and Lighthouse",
             Tool::Xmllint => "xmllint",
         }
     }
@@ -108,10 +125,25 @@ impl Tool {
         let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
         *found.entry(self).or_insert_with(|| match self {
             Tool::Postgres => postgres_bin().is_some(),
+            Tool::UiChecks => {
+                self.programs().iter().all(|p| find_program(p).is_some())
+                    && ui_tools_dir().join(AXE_SCRIPT).is_file()
+                    && ui_tools_dir().join(LIGHTHOUSE_SCRIPT).is_file()
+            }
             _ => self.programs().iter().all(|p| find_program(p).is_some()),
         })
     }
 }
+
+/// Where `npm ci` installs the web interface's checkers (`tests/ui-tools` of the workspace).
+pub fn ui_tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui-tools")
+}
+
+/// axe-core's script, injected into pages, under [`ui_tools_dir`].
+pub const AXE_SCRIPT: &str = "node_modules/axe-core/axe.min.js";
+/// Lighthouse's command line, run with Node.js, under [`ui_tools_dir`].
+pub const LIGHTHOUSE_SCRIPT: &str = "node_modules/lighthouse/cli/index.js";
 
 /// The directory of PostgreSQL's server programs (`initdb`, `postgres`, `psql`), newest version.
 pub fn postgres_bin() -> Option<PathBuf> {
@@ -155,11 +187,7 @@ pub fn require(tool: Tool) {
     if tool.is_installed() {
         return;
     }
-    let reason = format!(
-        "needs {} (Debian: apt-get install {})",
-        tool.name(),
-        tool.packages()
-    );
+    let reason = format!("needs {} ({})", tool.name(), tool.how_to_install());
     if tools_are_required() {
         panic!("{reason}, which is not installed; {REQUIRE_TOOLS_VARIABLE}=1 makes that a failure");
     }

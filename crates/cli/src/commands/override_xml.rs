@@ -41,10 +41,7 @@ pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
         };
     }
     let domain = super::domain::load(ctx, &domain_name).await?;
-    let label = match kind {
-        OverrideKind::Desktop => "desktop",
-        OverrideKind::Mobile => "mobile",
-    };
+    let label = kind.key();
     let change =
         |enabled: Option<bool>, text: Option<Option<String>>| OverrideChange { enabled, text };
     let (verb, change) = match &command {

@@ -819,14 +819,21 @@ fn the_web_forms_need_a_session_and_their_csrf_token() {
                 ("password", PASSWORD),
             ])),
     );
-    assert_eq!(forged.status, 303);
+    // Answered in place, the reason on the page, the name typed kept; no session.
+    assert_eq!(forged.status, 403);
     assert!(
-        forged.headers["location"]
-            .to_str()
-            .unwrap()
-            .contains("error=")
+        forged.body.contains("the sign-in form expired"),
+        "{}",
+        forged.body
     );
-    assert!(forged.headers.get("set-cookie").is_none(), "no session");
+    assert!(forged.body.contains("value=\"alice\""), "{}", forged.body);
+    assert!(
+        forged.headers.get_all("set-cookie").iter().all(|c| !c
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("signpost_session")),
+        "no session"
+    );
 
     let Auth::Session { cookie, csrf } = session_of(&sign_in(&server, "alice", PASSWORD)) else {
         unreachable!()
@@ -838,10 +845,15 @@ fn the_web_forms_need_a_session_and_their_csrf_token() {
             .header("cookie", &cookie),
     );
     assert_eq!(shown.status, 200);
+    // The page carries the session's token masked (so compression gives it away to nobody).
     assert!(
-        shown
-            .body
-            .contains(&format!("name=\"csrf\" value=\"{csrf}\""))
+        shown.body.contains("name=\"csrf\" value=\""),
+        "{}",
+        shown.body
+    );
+    assert!(
+        !shown.body.contains(&csrf),
+        "the unmasked token on the page"
     );
     assert!(
         shown.body.contains("Override Desktop XML") && shown.body.contains("Override Mobile XML")
@@ -892,10 +904,20 @@ fn the_web_forms_need_a_session_and_their_csrf_token() {
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form(&[("csrf", csrf.as_str()), ("port", "70000")])),
     );
-    let location = bad_port.headers["location"].to_str().unwrap().to_string();
+    // Refused in place: 422, the reason at the port field, what was typed kept.
+    assert_eq!(bad_port.status, 422);
     assert!(
-        location.contains("error=") && location.contains("70000"),
-        "{location}"
+        bad_port.body.contains("id=\"port-imap-error\"")
+            && bad_port
+                .body
+                .contains("&#39;70000&#39; is not a port number"),
+        "{}",
+        bad_port.body
+    );
+    assert!(
+        bad_port.body.contains("value=\"70000\""),
+        "{}",
+        bad_port.body
     );
 }
 
@@ -1005,7 +1027,13 @@ fn user_sources_are_changed_by_system_administrators_and_never_show_secrets() {
     };
     assert_eq!(post("stale", "").status, 403);
     assert_eq!(call(&server, &root, "GET", path, None).body["kind"], "ldap");
-    assert_eq!(post(&csrf, "{not json").status, 303);
+    let refused = post(&csrf, "{not json");
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("id=\"source-error\""),
+        "{}",
+        refused.body
+    );
     assert_eq!(call(&server, &root, "GET", path, None).body["kind"], "ldap");
     let back = post(&csrf, "");
     assert_eq!(back.status, 303);

@@ -24,7 +24,7 @@ signpost_testkit::tests![
 
 const ERROR_XSD: &str = "testdata/reference/xsd/autodiscover/AutodiscoverResponseError.xsd";
 const MOBILE_XSD: &str = "testdata/reference/xsd/mobilesync/AutodiscoverResponse.xsd";
-const DESKTOP_XSD: &str = "schemas/outlook-response.xsd";
+pub const DESKTOP_XSD: &str = "schemas/outlook-response.xsd";
 
 fn john() -> Signpost {
     let sp = Signpost::new().with_example_domain();

@@ -114,7 +114,14 @@ fn metrics_show_requests_latency_certificates_and_configuration() {
         OUTLOOK_SCHEMA,
         Some(("john@example.com", "secret")),
     );
+    // Outlook's first request carries no credentials and is challenged; a wrong password is
+    // refused: the two are told apart.
     server.autodiscover("john@example.com", OUTLOOK_SCHEMA, None);
+    server.autodiscover(
+        "john@example.com",
+        OUTLOOK_SCHEMA,
+        Some(("john@example.com", "wrong")),
+    );
     server.autodiscover(
         "john@example.com",
         MOBILESYNC_SCHEMA,
@@ -133,13 +140,15 @@ fn metrics_show_requests_latency_certificates_and_configuration() {
     let text = metrics.body;
     for line in [
         "signpost_requests_total{endpoint=\"autodiscover_xml\",client=\"outlook\",outcome=\"answered\"} 1",
+        "signpost_requests_total{endpoint=\"autodiscover_xml\",client=\"outlook\",outcome=\"challenged\"} 1",
         "signpost_requests_total{endpoint=\"autodiscover_xml\",client=\"outlook\",outcome=\"unauthorized\"} 1",
         "signpost_requests_total{endpoint=\"autodiscover_xml\",client=\"activesync\",outcome=\"error_answer\"} 1",
         "signpost_requests_total{endpoint=\"autoconfig\",client=\"autoconfig\",outcome=\"answered\"} 2",
         "signpost_request_duration_seconds_count{endpoint=\"autoconfig\"} 2",
         "signpost_domains 1",
         "signpost_users 1",
-        "signpost_password_hashes_total 1",
+        // john's password, then the wrong one.
+        "signpost_password_hashes_total 2",
         // The second login with the same password was remembered: no second hash.
         "signpost_remembered_logins_total 1",
     ] {

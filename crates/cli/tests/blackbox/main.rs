@@ -15,6 +15,7 @@ mod discovery_client;
 mod durability;
 mod hardening;
 mod harness;
+mod health;
 mod ispdb;
 mod mobileconfig;
 mod operations;
@@ -28,6 +29,7 @@ mod probe;
 mod snippets;
 mod tls;
 mod tls_client;
+mod ui_quality;
 mod user_import;
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +45,7 @@ fn main() -> std::process::ExitCode {
         directories::tests(),
         durability::tests(),
         hardening::tests(),
+        health::tests(),
         ispdb::tests(),
         mobileconfig::tests(),
         operations::tests(),
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
         probe::tests(),
         snippets::tests(),
         tls::tests(),
+        ui_quality::tests(),
         user_import::tests(),
     ])
 }

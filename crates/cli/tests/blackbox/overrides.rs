@@ -1,11 +1,13 @@
 //! The seed's override semantics, case by case, as clients see them.
 
+use crate::autodiscover_xml::DESKTOP_XSD;
 use crate::harness::*;
 
 signpost_testkit::tests![
     desktop_override_follows_the_seed,
     mobile_override_replaces_only_the_activesync_answer,
     malformed_override_text_is_saved_with_a_warning,
+    the_template_keeps_the_variables_and_each_user_gets_their_own_values,
 ];
 
 const CUSTOM: &str = "<Custom><Mail>%EmailAddress%</Mail><B64>%Base64EmailAddress%</B64><Name>%DisplayName%</Name><Dn>%LegacyDN%</Dn><Keep>%Other%</Keep></Custom>";
@@ -146,4 +148,107 @@ fn malformed_override_text_is_saved_with_a_warning() {
         "/nonexistent/file.xml",
     ]);
     assert!(err.contains("cannot open /nonexistent/file.xml"), "{err}");
+}
+
+/// The seed's Generate: the answer with the variables in place of any one user's values, valid
+/// XML; saved as the override, every user gets their own name and address.
+fn the_template_keeps_the_variables_and_each_user_gets_their_own_values() {
+    let sp = Signpost::new().with_example_domain();
+    sp.add_user(
+        "alice@example.com",
+        "alice pw",
+        &["--display-name", "Alice Anders"],
+    );
+    sp.add_user(
+        "bob@example.com",
+        "bob pw",
+        &["--display-name", "Bob <Builder>"],
+    );
+    let template = sp.ok(&["override", "template", "example.com", "desktop"]);
+    for variable in ["%EmailAddress%", "%DisplayName%", "%LegacyDN%"] {
+        assert!(template.contains(variable), "no {variable} in:\n{template}");
+    }
+    for someone in ["alice", "Alice", "bob", "Bob", "@example.com</"] {
+        assert!(
+            !template.contains(someone),
+            "{someone} in the template:\n{template}"
+        );
+    }
+    // Valid XML, and the Outlook schema's answer once the variables are filled.
+    let filled = template
+        .replace("%EmailAddress%", "someone@example.com")
+        .replace("%DisplayName%", "Someone")
+        .replace(
+            "%LegacyDN%",
+            "/o=Signpost/ou=example.com/cn=Recipients/cn=someone",
+        )
+        .replace("%Base64EmailAddress%", "c29tZW9uZUBleGFtcGxlLmNvbQ==");
+    assert_valid(&filled, DESKTOP_XSD);
+    let json: serde_json::Value = serde_json::from_str(&sp.ok(&[
+        "override",
+        "template",
+        "example.com",
+        "desktop",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        json["text"].as_str().unwrap_or_default().trim_end(),
+        template.trim_end()
+    );
+
+    let file = sp.dir.path().join("template.xml");
+    std::fs::write(&file, &template).unwrap();
+    sp.ok(&[
+        "override",
+        "set",
+        "example.com",
+        "desktop",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    sp.ok(&["override", "on", "example.com", "desktop"]);
+    let server = sp.serve();
+    let alice = server.autodiscover(
+        "alice@example.com",
+        OUTLOOK_SCHEMA,
+        Some(("alice@example.com", "alice pw")),
+    );
+    let bob = server.autodiscover(
+        "bob@example.com",
+        OUTLOOK_SCHEMA,
+        Some(("bob@example.com", "bob pw")),
+    );
+    assert_eq!(
+        element_text(&alice.body, "DisplayName"),
+        "Alice Anders",
+        "{}",
+        alice.body
+    );
+    assert_eq!(
+        element_text(&bob.body, "DisplayName"),
+        "Bob <Builder>",
+        "{}",
+        bob.body
+    );
+    assert!(
+        alice
+            .body
+            .contains("<LoginName>alice@example.com</LoginName>")
+            && !alice.body.contains("bob"),
+        "{}",
+        alice.body
+    );
+    assert!(
+        bob.body.contains("<LoginName>bob@example.com</LoginName>") && !bob.body.contains("alice"),
+        "{}",
+        bob.body
+    );
+    assert!(
+        bob.body.contains("Bob &lt;Builder&gt;"),
+        "escaped: {}",
+        bob.body
+    );
+    assert_valid(&bob.body, DESKTOP_XSD);
 }

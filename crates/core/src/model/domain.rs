@@ -76,6 +76,16 @@ pub enum OverrideKind {
 }
 
 impl OverrideKind {
+    pub const ALL: [Self; 2] = [Self::Desktop, Self::Mobile];
+
+    /// The name used in paths, files and the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Desktop => "desktop",
+            Self::Mobile => "mobile",
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
         match value.to_ascii_lowercase().as_str() {
             "desktop" => Ok(Self::Desktop),
@@ -327,6 +337,14 @@ impl Domain {
             OverrideKind::Desktop => &self.desktop_override,
             OverrideKind::Mobile => &self.mobile_override,
         }
+    }
+
+    /// Which answers the domain's saved overrides replace now.
+    pub fn active_overrides(&self) -> Vec<OverrideKind> {
+        OverrideKind::ALL
+            .into_iter()
+            .filter(|kind| self.override_for(*kind).active_text().is_some())
+            .collect()
     }
 
     pub fn override_for_mut(&mut self, kind: OverrideKind) -> &mut XmlOverride {

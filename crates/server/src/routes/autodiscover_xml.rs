@@ -111,7 +111,11 @@ pub async fn handle(state: SharedState, request: Request) -> Response {
                 }
             }
             Presented::Nothing if domain.auth == AuthPolicy::Optional => {}
-            Presented::Nothing | Presented::Unreadable => {
+            Presented::Nothing => {
+                let challenge = responses::unauthorized(&state.config.realm);
+                return observed(challenge, client, Some(Outcome::Challenged));
+            }
+            Presented::Unreadable => {
                 return observed(responses::unauthorized(&state.config.realm), client, None);
             }
         }
