@@ -22,6 +22,14 @@ impl Fields {
         self.get(name).unwrap_or_default().to_string()
     }
 
+    /// Replaces what field `name` holds (adds it when absent).
+    pub fn set(&mut self, name: &str, value: String) {
+        match self.0.iter_mut().find(|(key, _)| key == name) {
+            Some(field) => field.1 = value,
+            None => self.0.push((name.to_string(), value)),
+        }
+    }
+
     pub fn flag(&self, name: &str) -> bool {
         matches!(self.get(name), Some("true" | "on" | "1"))
     }

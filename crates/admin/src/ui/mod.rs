@@ -111,7 +111,7 @@ impl FromRequestParts<Arc<AdminState>> for Signed {
         match auth::session_caller(admin, parts).await {
             Ok(Some(caller)) => {
                 let csrf = caller.csrf_token.clone().unwrap_or_default();
-                let flash = admin.flashes.take(&csrf);
+                let flash = admin.flashes.take(&csrf, parts.uri.path());
                 Ok(Self {
                     caller,
                     csrf,
@@ -156,25 +156,21 @@ impl Signed {
     /// After a change: back to `path` (with `#anchor` to focus what was changed), saying how it
     /// went on that page.
     pub fn done(&self, admin: &AdminState, path: &str, notice: String) -> Response {
-        admin.flashes.put(
-            &self.csrf,
-            Flash {
-                notice: Some(notice),
-                error: None,
-            },
-        );
+        let flash = Flash {
+            notice: Some(notice),
+            error: None,
+        };
+        admin.flashes.leave(&self.csrf, path, flash);
         Redirect::to(path).into_response()
     }
 
     /// After a change that could not be shown in place: back to `path` with the reason.
     pub fn failed(&self, admin: &AdminState, path: &str, error: impl Into<ApiError>) -> Response {
-        admin.flashes.put(
-            &self.csrf,
-            Flash {
-                notice: None,
-                error: Some(error.into().message),
-            },
-        );
+        let flash = Flash {
+            notice: None,
+            error: Some(error.into().message),
+        };
+        admin.flashes.leave(&self.csrf, path, flash);
         Redirect::to(path).into_response()
     }
 }
@@ -213,29 +209,86 @@ pub struct Flash {
     pub error: Option<String>,
 }
 
-/// Messages waiting for their session's next page; bounded (a full store starts over, losing
-/// at most one message per session).
+/// Messages waiting for the page a session's change returned to (another page opened meanwhile,
+/// in another tab, leaves them waiting); bounded: a full store starts over, losing at most one
+/// message per session.
 #[derive(Default)]
-pub struct Flashes(Mutex<HashMap<String, Flash>>);
+pub struct Flashes(Mutex<HashMap<String, (String, Flash)>>);
 
 const MAX_FLASHES: usize = 10_000;
 
+/// The path of a redirect target, without its query and anchor.
+fn page_of(target: &str) -> &str {
+    target.split(['?', '#']).next().unwrap_or(target)
+}
+
 impl Flashes {
-    fn put(&self, session: &str, flash: Flash) {
+    /// Keeps `flash` for `session`'s next visit to `target`'s page.
+    pub fn leave(&self, session: &str, target: &str, flash: Flash) {
         if let Ok(mut waiting) = self.0.lock() {
             if waiting.len() >= MAX_FLASHES {
                 waiting.clear();
             }
-            waiting.insert(session.to_string(), flash);
+            waiting.insert(session.to_string(), (page_of(target).to_string(), flash));
         }
     }
 
-    fn take(&self, session: &str) -> Flash {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|mut waiting| waiting.remove(session))
-            .unwrap_or_default()
+    /// The message waiting for `session` on `page`, if any (taken: a reload does not repeat it).
+    fn take(&self, session: &str, page: &str) -> Flash {
+        let Ok(mut waiting) = self.0.lock() else {
+            return Flash::default();
+        };
+        if waiting.get(session).is_some_and(|(path, _)| path == page) {
+            waiting
+                .remove(session)
+                .map(|(_, flash)| flash)
+                .unwrap_or_default()
+        } else {
+            Flash::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_waits_for_its_page_and_shows_once() {
+        let flashes = Flashes::default();
+        let saved = Flash {
+            notice: Some("saved".into()),
+            error: None,
+        };
+        flashes.leave(
+            "session",
+            "/admin/domains/example.com/users?q=a&page=2#user-x",
+            saved,
+        );
+        assert_eq!(
+            flashes
+                .take("other session", "/admin/domains/example.com/users")
+                .notice,
+            None
+        );
+        assert_eq!(
+            flashes.take("session", "/admin/domains").notice,
+            None,
+            "another page"
+        );
+        assert_eq!(
+            flashes
+                .take("session", "/admin/domains/example.com/users")
+                .notice
+                .as_deref(),
+            Some("saved")
+        );
+        assert_eq!(
+            flashes
+                .take("session", "/admin/domains/example.com/users")
+                .notice,
+            None
+        );
     }
 }
 

@@ -155,13 +155,11 @@ pub async fn setup_submit(
         };
     match auth::start_session(&admin, &administrator, auth::is_secure(&parts)).await {
         Ok((csrf, cookie)) => {
-            admin.flashes.put(
-                &csrf,
-                super::Flash {
-                    notice: Some(format!("welcome, {}", administrator.name)),
-                    error: None,
-                },
-            );
+            let welcome = super::Flash {
+                notice: Some(format!("welcome, {}", administrator.name)),
+                error: None,
+            };
+            admin.flashes.leave(&csrf, "/admin/", welcome);
             let mut response = Redirect::to("/admin/").into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             response

@@ -88,14 +88,17 @@ fn edit_form(row_id: &str) -> String {
     format!("edit-{row_id}")
 }
 
-/// A stable id for an address in element ids (letters, digits and hyphens).
+/// A stable id for an address in element ids, one per address: letters and digits kept, every
+/// other byte written `_xx` (so `a.b@` and `a-b@` never share an id).
 fn row_id(address: &str) -> String {
     let mut id = String::from("user-");
-    id.extend(
-        address
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }),
-    );
+    for byte in address.bytes() {
+        if byte.is_ascii_alphanumeric() {
+            id.push(char::from(byte));
+        } else {
+            id.push_str(&format!("_{byte:02x}"));
+        }
+    }
     id
 }
 
@@ -310,14 +313,7 @@ pub async fn remove(
     let at = Where::of(&fields);
     if !fields.flag("confirm") {
         let refusal = ApiError::invalid("confirm", format!("confirm to remove {address}"));
-        return render(
-            &admin,
-            &signed,
-            &domain,
-            &at,
-            Form::refused("remove", fields, refusal),
-        )
-        .await;
+        return signed.failed(&admin, &at.path(&domain, "users"), refusal);
     }
     match admin.ops.remove_user(&signed.caller.actor, &address).await {
         Ok(user) => signed.done(
@@ -333,13 +329,14 @@ pub async fn remove(
 pub async fn source_submit(
     State(admin): Admin,
     Path(name): Path<String>,
-    Posted { signed, fields }: Posted,
+    Posted { signed, mut fields }: Posted,
 ) -> Response {
+    let at = Where::of(&fields);
     let text = fields.text("source");
     let parsed = if text.trim().is_empty() {
         Ok(signpost_core::UserSource::Builtin)
     } else {
-        serde_json::from_str(&text).map_err(|e| {
+        serde_json::from_str::<signpost_core::UserSource>(&text).map_err(|e| {
             ApiError::invalid(
                 "source",
                 format!("not a user source ({e}); see the README's examples"),
@@ -347,20 +344,27 @@ pub async fn source_submit(
         })
     };
     let outcome = match parsed {
-        Ok(source) => match signed.system() {
-            Ok(system) => admin
-                .ops
-                .set_user_source(&system, &name, source)
-                .await
-                .map_err(ApiError::from),
-            Err(e) => Err(e.into()),
-        },
+        Ok(source) => {
+            // Refused, the box shows the settings as understood with every secret masked:
+            // a password just typed is not sent back to the page.
+            let understood = serde_json::to_string_pretty(&source.redacted()).unwrap_or_default();
+            fields.set("source", understood);
+            match signed.system() {
+                Ok(system) => admin
+                    .ops
+                    .set_user_source(&system, &name, source)
+                    .await
+                    .map_err(ApiError::from),
+                Err(e) => Err(e.into()),
+            }
+        }
+        // Text that is not JSON yet is shown as typed, to be corrected.
         Err(e) => Err(e),
     };
     match outcome {
         Ok(source) => signed.done(
             &admin,
-            &format!("{}#user-source", users_path(&name)),
+            &at.path(&name, "user-source"),
             format!("users of {name} now sign in with: {}", source.kind()),
         ),
         Err(mut e) => {
@@ -372,7 +376,7 @@ pub async fn source_submit(
                 &admin,
                 &signed,
                 &name,
-                &Where::default(),
+                &at,
                 Form::refused("source", fields, e),
             )
             .await

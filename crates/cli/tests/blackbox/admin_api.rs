@@ -1035,6 +1035,21 @@ fn user_sources_are_changed_by_system_administrators_and_never_show_secrets() {
         refused.body
     );
     assert_eq!(call(&server, &root, "GET", path, None).body["kind"], "ldap");
+    // Refused for a reason past the JSON: the box shows the settings as understood, the
+    // password just typed masked.
+    let typed = r#"{"kind": "ldap", "url": "ftp://ldap.example.com", "lookup": {"mode": "search", "base": "dc=example,dc=com", "filter": "(mail=%u)", "bind_dn": "cn=reader,dc=example,dc=com", "bind_password": "typed-n0w"}}"#;
+    let refused = post(&csrf, typed);
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"source-error\"")
+            && refused.body.contains("ftp://ldap.example.com"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !refused.body.contains("typed-n0w"),
+        "the typed password on the page"
+    );
     let back = post(&csrf, "");
     assert_eq!(back.status, 303);
     assert_eq!(

@@ -578,55 +578,90 @@ fn users_are_a_table_searched_and_paged_edited_in_a_dialog_and_removed_after_ask
 
     // Edited in a dialog: a refusal sits at its field, with what was typed; then saved, and
     // the focus is back on the row.
-    browser.click("#edit-button-user-user07777-example-com");
+    browser.click("#edit-button-user-user07777_40example_2ecom");
     browser.wait_until("the edit dialog", |b| {
-        is_open(b, "edit-user-user07777-example-com")
+        is_open(b, "edit-user-user07777_40example_2ecom")
     });
-    browser.clear("#display-user-user07777-example-com");
-    browser.type_into("#display-user-user07777-example-com", &"x".repeat(300));
-    browser.click("#save-user-user07777-example-com");
+    browser.clear("#display-user-user07777_40example_2ecom");
+    browser.type_into("#display-user-user07777_40example_2ecom", &"x".repeat(300));
+    browser.click("#save-user-user07777_40example_2ecom");
     browser.wait_until("the refusal", |b| {
-        is_open(b, "edit-user-user07777-example-com")
-            && b.text("#display-user-user07777-example-com-error")
+        is_open(b, "edit-user-user07777_40example_2ecom")
+            && b.text("#display-user-user07777_40example_2ecom-error")
                 .contains("longer than")
     });
-    browser.clear("#display-user-user07777-example-com");
-    browser.type_into("#display-user-user07777-example-com", "Seven Sevens");
-    browser.click("#save-user-user07777-example-com");
+    browser.clear("#display-user-user07777_40example_2ecom");
+    browser.type_into("#display-user-user07777_40example_2ecom", "Seven Sevens");
+    browser.click("#save-user-user07777_40example_2ecom");
     browser.wait_until("the saved name", |b| {
         b.text("#user-table").contains("Seven Sevens")
     });
-    assert_eq!(focused(&browser), "user-user07777-example-com");
+    assert_eq!(focused(&browser), "user-user07777_40example_2ecom");
     assert!(
         sp.ok(&["user", "show", "user07777@example.com"])
             .contains("Seven Sevens")
     );
 
     // Removing asks first; Cancel keeps the user.
-    browser.click("#remove-button-user-user07777-example-com");
+    browser.click("#remove-button-user-user07777_40example_2ecom");
     browser.wait_until("the question", |b| {
-        is_open(b, "remove-user-user07777-example-com")
+        is_open(b, "remove-user-user07777_40example_2ecom")
     });
     assert!(
         browser
-            .text("#remove-user-user07777-example-com")
+            .text("#remove-user-user07777_40example_2ecom")
             .contains("Remove user07777@example.com?")
     );
-    browser.click("#remove-user-user07777-example-com button[data-close]");
-    assert!(!is_open(&browser, "remove-user-user07777-example-com"));
+    browser.click("#remove-user-user07777_40example_2ecom button[data-close]");
+    assert!(!is_open(&browser, "remove-user-user07777_40example_2ecom"));
     assert!(
         browser
             .text("#user-table")
             .contains("user07777@example.com")
     );
-    browser.click("#remove-button-user-user07777-example-com");
-    browser.click("#confirm-remove-user-user07777-example-com");
+    browser.click("#remove-button-user-user07777_40example_2ecom");
+    browser.click("#confirm-remove-user-user07777_40example_2ecom");
     browser.wait_until("the removal", |b| {
         b.text(".notice").contains("removed user07777@example.com")
     });
     assert!(browser.text("#users-count").contains("No users match"));
     browser.goto(&format!("{base}/admin/domains/example.com/users"));
     assert_eq!(browser.text("#users-count"), "1–50 of 9999");
+
+    // Addresses that differ only in punctuation, and one with a slash: each row's buttons act
+    // on its own user.
+    for address in [
+        "jo.ann@example.com",
+        "jo-ann@example.com",
+        "jo/ann@example.com",
+    ] {
+        sp.add_user(address, "pw", &["--display-name", address]);
+    }
+    server.wait_for_store();
+    browser.goto(&format!("{base}/admin/domains/example.com/users?q=jo"));
+    assert_eq!(browser.text("#users-count"), "1–3 of 3 matching “jo”");
+    let duplicated = browser.script(
+        "const ids = [...document.querySelectorAll('[id]')].map(e => e.id); return ids.filter((id, i) => ids.indexOf(id) !== i);",
+    );
+    assert_eq!(duplicated, serde_json::json!([]), "duplicate ids");
+    for (address, row) in [
+        ("jo-ann@example.com", "user-jo_2dann_40example_2ecom"),
+        ("jo/ann@example.com", "user-jo_2fann_40example_2ecom"),
+    ] {
+        browser.goto(&format!("{base}/admin/domains/example.com/users?q=jo"));
+        browser.click(&format!("#edit-button-{row}"));
+        browser.wait_until("its dialog", |b| is_open(b, &format!("edit-{row}")));
+        browser.clear(&format!("#display-{row}"));
+        browser.type_into(&format!("#display-{row}"), "Renamed");
+        browser.click(&format!("#save-{row}"));
+        browser.wait_until("the saved name", |b| b.text(".notice").contains(address));
+        let shown = sp.ok(&["user", "show", address]);
+        assert!(shown.contains("Renamed"), "{address}: {shown}");
+    }
+    assert!(
+        !sp.ok(&["user", "show", "jo.ann@example.com"])
+            .contains("Renamed")
+    );
 
     // Another domain's address on this domain's page: refused at the field, what was typed
     // kept (never the password), nothing added.

@@ -140,6 +140,13 @@ impl Findings {
             self.0
                 .push(format!("{what} at {width} px: axe {violation}"));
         }
+        let duplicated = browser.script(
+            "const ids = [...document.querySelectorAll('[id]')].map(e => e.id); return ids.filter((id, i) => ids.indexOf(id) !== i);",
+        );
+        if duplicated.as_array().is_some_and(|d| !d.is_empty()) {
+            self.0
+                .push(format!("{what} at {width} px: duplicate ids {duplicated}"));
+        }
         let overflow = browser.horizontal_overflow();
         if overflow > 0 {
             self.0.push(format!(
@@ -264,7 +271,7 @@ fn every_page_and_dialog_passes_axe_and_holds_at_phone_width() {
         findings.look(&browser, width, "protocol settings dialog");
         browser.screenshot(&screenshot_folder(), &format!("{width}-dialog-protocol"));
         browser.goto(&format!("{base}/admin/domains/example.com/users"));
-        let row = "user-firstname-lastname-of-someone-example-com";
+        let row = "user-firstname_2elastname_2eof_2esomeone_40example_2ecom";
         open_dialog(
             &browser,
             &format!("#edit-button-{row}"),

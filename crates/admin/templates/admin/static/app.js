@@ -28,7 +28,11 @@ document.addEventListener("DOMContentLoaded", () => {
   if (atFault) {
     focusOn(atFault);
   } else if (location.hash.length > 1) {
-    focusOn(document.getElementById(decodeURIComponent(location.hash.slice(1))));
+    try {
+      focusOn(document.getElementById(decodeURIComponent(location.hash.slice(1))));
+    } catch (_) {
+      // A malformed anchor names nothing to focus.
+    }
   }
   const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
   for (const time of document.querySelectorAll("time[data-local]")) {
