@@ -29,6 +29,7 @@ pub const SQLITE: &[Migration] = steps!["sqlite":
     (6, "0006_user_sources", "user sources (SQL, LDAP, IMAP login) per domain"),
     (7, "0007_audit_log", "the audit log"),
     (8, "0008_instances", "running instances and the version each serves"),
+    (9, "0009_users_by_domain_and_address", "users indexed by domain and address"),
 ];
 
 pub const POSTGRES: &[Migration] = steps!["postgres":
@@ -40,6 +41,7 @@ pub const POSTGRES: &[Migration] = steps!["postgres":
     (6, "0006_user_sources", "user sources (SQL, LDAP, IMAP login) per domain"),
     (7, "0007_audit_log", "the audit log"),
     (8, "0008_instances", "running instances and the version each serves"),
+    (9, "0009_users_by_domain_and_address", "users indexed by domain and address"),
 ];
 
 /// SQLite stores made before the numbers were aligned recorded ACME challenges as step 3,

@@ -891,8 +891,14 @@ impl Store for SqlStore {
             })
             .collect();
         let pattern = format!("%{escaped}%");
-        let matching = "FROM users WHERE domain = $1
-             AND (LOWER(address) LIKE $2 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\')";
+        // Without a search, the index on (domain, address) counts and pages; a search reads
+        // the domain's rows once.
+        let matching = if escaped.is_empty() {
+            "FROM users WHERE domain = $1 AND $2 = '%%'"
+        } else {
+            "FROM users WHERE domain = $1
+             AND (LOWER(address) LIKE $2 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\')"
+        };
         let mut tx = self.read_transaction().await?;
         let total: i64 =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {matching}")))

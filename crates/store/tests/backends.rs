@@ -488,7 +488,9 @@ fn legacy_sqlite_step_numbers_are_aligned() {
         for statement in [
             "DROP TABLE audit_log",
             "DROP TABLE instances",
-            "DELETE FROM schema_migrations WHERE version IN (3, 7, 8)",
+            "DROP INDEX users_by_domain_and_address",
+            "CREATE INDEX users_by_domain ON users(domain)",
+            "DELETE FROM schema_migrations WHERE version IN (3, 7, 8, 9)",
             "UPDATE schema_migrations SET version = 3, description = 'ACME challenges shared between instances' WHERE version = 4",
             "UPDATE schema_migrations SET version = 4 WHERE version = 5",
             "UPDATE schema_migrations SET version = 5 WHERE version = 6",
@@ -505,7 +507,7 @@ fn legacy_sqlite_step_numbers_are_aligned() {
                 .await
                 .unwrap();
         let versions: Vec<i64> = steps.iter().map(|(v, _)| *v).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         assert!(steps[3].1.contains("ACME"), "{steps:?}");
         // The tables of the steps after it were made.
         store
