@@ -166,6 +166,15 @@ pub async fn surface(
 ) -> anyhow::Result<Administration> {
     let admin =
         AdminState::new(prepared.state().clone(), prepared.store().clone(), settings).await?;
+    // `/metrics` answers requests with an administrator's API token from anywhere.
+    let checking = admin.clone();
+    let _ = prepared
+        .state()
+        .metrics_tokens
+        .set(Arc::new(move |token: String| {
+            let admin = checking.clone();
+            Box::pin(async move { matches!(admin.ops.token_holder(&token).await, Ok(Some(_))) })
+        }));
     if let Some(every) = admin.settings.health_interval {
         tokio::spawn(health::schedule(admin.clone(), every));
     }
@@ -179,24 +188,35 @@ pub async fn surface(
 /// The administration routes: API, OpenAPI document and web pages.
 pub fn router(admin: Arc<AdminState>) -> Router {
     info!(
-        separate = !admin.app.config.admin.listen.is_empty(),
+        separate = admin.app.config.admin.is_separate(),
         "administration surface at /admin and /api/v1"
     );
     // Pages, styles, scripts and API answers go out compressed to browsers that ask (pages
     // carry their CSRF token masked afresh each time, so compression gives no secret away).
     openapi::api_router()
         .merge(ui::router())
-        .with_state(admin)
-        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(admin.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            admin,
+            security_headers,
+        ))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 
-/// Administrative pages are never cached or framed; on https, browsers are told to stay there.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let secure = request
-        .extensions()
-        .get::<ClientConnection>()
-        .is_some_and(|c| c.secure);
+/// Administrative pages are never cached or framed. HSTS binds a whole host name, so it is sent
+/// only where no client ever discovers: over https, on a listener of the administration alone,
+/// for a name that is not a discovery name (Outlook's plain-http step on `autodiscover.<domain>`
+/// must keep working, and a domain's own name and mail hostname are used by clients too).
+async fn security_headers(
+    axum::extract::State(admin): axum::extract::State<Arc<AdminState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let connection = request.extensions().get::<ClientConnection>().copied();
+    let admin_only_https = connection.is_some_and(|c| c.secure && c.admin_only);
+    let secure = admin_only_https
+        && signpost_server::host_header::request_host(request.headers(), request.uri())
+            .is_some_and(|host| !admin.app.snapshot.load().serves(&host));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     // Pages and answers are never cached; the stylesheet, script and icon say how they may be.

@@ -261,14 +261,57 @@ fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| {
+            // The segments that name one of a few things say which.
+            let schema = match name {
+                "protocol" => json!({
+                    "type": "string",
+                    "enum": signpost_core::ProtocolKind::ALL.map(|k| k.key()),
+                }),
+                "kind" => json!({
+                    "type": "string",
+                    "enum": signpost_core::OverrideKind::ALL.map(|k| k.key()),
+                }),
+                _ => json!({"type": "string"}),
+            };
             json!({
                 "name": name,
                 "in": "path",
                 "required": true,
-                "schema": {"type": "string"},
+                "schema": schema,
             })
         })
         .collect()
+}
+
+/// A query parameter's schema: an optional one is simply not sent, so the `null` that an
+/// `Option` adds to its schema is left out (validators take a parameter's schema literally).
+fn without_null(mut schema: Value) -> Value {
+    if let Some(types) = schema.get("type").and_then(Value::as_array) {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        schema["type"] = match kept.as_slice() {
+            [one] => one.clone(),
+            _ => Value::Array(kept),
+        };
+    }
+    if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
+        let kept: Vec<Value> = branches
+            .iter()
+            .filter(|b| b.get("type") != Some(&json!("null")))
+            .cloned()
+            .collect();
+        if let [one] = kept.as_slice() {
+            let mut merged = one.clone();
+            if let (Some(merged), Some(outer)) = (merged.as_object_mut(), schema.as_object()) {
+                for (key, value) in outer {
+                    if key != "anyOf" {
+                        merged.entry(key.clone()).or_insert_with(|| value.clone());
+                    }
+                }
+            }
+            return merged;
+        }
+    }
+    schema
 }
 
 fn query_parameters(schema: &Schema) -> Vec<Value> {
@@ -288,7 +331,7 @@ fn query_parameters(schema: &Schema) -> Vec<Value> {
                         "name": name,
                         "in": "query",
                         "required": required.contains(&name.as_str()),
-                        "schema": property,
+                        "schema": without_null(property.clone()),
                     });
                     if let Some(description) = property.get("description") {
                         parameter["description"] = description.clone();
@@ -349,7 +392,11 @@ pub fn document() -> Value {
             Some(RequestBody::Xml) => {
                 operation["requestBody"] = json!({
                     "required": true,
-                    "content": {"application/xml": {"schema": {"type": "string"}}},
+                    // An XML document: a JSON type would describe its parsed form wrongly.
+                    "content": {"application/xml": {"schema": {
+                        "description": "A Thunderbird ISPDB autoconfig document (<clientConfig>)",
+                        "xml": {"name": "clientConfig"},
+                    }}},
                 });
             }
             None => {}
@@ -450,6 +497,18 @@ mod tests {
         assert!(
             names.contains(&"domain") && names.contains(&"outcome"),
             "{names:?}"
+        );
+        // Optional query parameters are plain types; the protocol is one of five.
+        for parameter in listed.as_array().unwrap() {
+            assert_eq!(parameter["required"], false, "{parameter}");
+            assert!(
+                !parameter["schema"].to_string().contains("null"),
+                "{parameter}"
+            );
+        }
+        assert_eq!(
+            parameters[1]["schema"]["enum"],
+            json!(["imap", "pop", "smtp", "ews", "eas"])
         );
     }
 }

@@ -1,4 +1,5 @@
-//! Printing results: aligned tables for people, JSON for scripts.
+//! Printing results: aligned tables for people, JSON for scripts; a reader that goes away
+//! (`signpost dns --all | head -n 1`) ends the command quietly, as Unix tools do.
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -11,6 +12,38 @@ pub enum Format {
     /// JSON for scripts.
     Json,
 }
+
+/// Writes to standard output. When the reader has gone (a closed pipe), the command has said
+/// all anyone will read: it ends at once, successfully and without a word. Any other failure
+/// to write (a full disk) is an error, said on standard error.
+pub fn write_stdout(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let written = {
+        let mut out = std::io::stdout().lock();
+        out.write_fmt(text).and_then(|()| out.flush())
+    };
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("signpost: cannot write to standard output: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `print!` that ends quietly on a closed pipe (see [`write_stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` that ends quietly on a closed pipe (see [`write_stdout`]).
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub(crate) use {out, outln};
 
 /// A table with a header row; columns are padded to their widest cell.
 pub struct Table {
@@ -60,7 +93,7 @@ impl Table {
     }
 
     pub fn print(&self) {
-        print!("{}", self.render());
+        out!("{}", self.render());
     }
 }
 
@@ -68,12 +101,12 @@ impl Table {
 pub fn print_fields(fields: &[(&str, String)]) {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     for (key, value) in fields {
-        println!("{:<width$}  {}", format!("{key}:"), printable(value));
+        outln!("{:<width$}  {}", format!("{key}:"), printable(value));
     }
 }
 
 pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -1,6 +1,9 @@
 //! Limits on failed logins, per client address and per account, over a sliding window, so
-//! password guessing is slow and credential stuffing stands out. Memory is bounded: past the
-//! capacity, expired entries go first, then the oldest.
+//! password guessing is slow and credential stuffing stands out. An account's failures are
+//! counted apart by where they come from: from a network the account signed in from lately
+//! ("known", with its own, lower, limit), or from anywhere else, so strangers guessing can never
+//! lock the owner out of their usual network. Memory is bounded: past the capacity, expired
+//! entries go first, then the oldest.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -13,7 +16,10 @@ use std::time::{Duration, Instant};
 pub struct LimiterSettings {
     pub window: Duration,
     pub per_client: usize,
+    /// Failures of one account from networks it is not known on.
     pub per_account: usize,
+    /// Failures of one account from networks it signed in from lately.
+    pub per_account_known: usize,
     /// Most keys remembered on each side.
     pub capacity: usize,
 }
@@ -24,6 +30,7 @@ impl Default for LimiterSettings {
             window: Duration::from_secs(15 * 60),
             per_client: 10,
             per_account: 20,
+            per_account_known: 10,
             capacity: 100_000,
         }
     }
@@ -105,10 +112,29 @@ impl<K: Hash + Eq + Clone> Window<K> {
     }
 }
 
+/// Where a login came from, as far as the account is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// A network the account signed in from successfully lately.
+    Known,
+    /// Anywhere else.
+    Other,
+}
+
+impl Network {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Known => "known",
+            Self::Other => "other",
+        }
+    }
+}
+
 pub struct FailureLimiter {
     settings: LimiterSettings,
     clients: Mutex<Window<IpAddr>>,
     accounts: Mutex<Window<String>>,
+    accounts_known: Mutex<Window<String>>,
 }
 
 impl FailureLimiter {
@@ -117,11 +143,20 @@ impl FailureLimiter {
             settings,
             clients: Mutex::new(Window::new()),
             accounts: Mutex::new(Window::new()),
+            accounts_known: Mutex::new(Window::new()),
         }
     }
 
-    /// `Some(retry_after)` when the client or the account has failed too often lately.
-    pub fn blocked_for(&self, client: IpAddr, login: &str) -> Option<Duration> {
+    fn account_side(&self, network: Network) -> (&Mutex<Window<String>>, usize) {
+        match network {
+            Network::Known => (&self.accounts_known, self.settings.per_account_known),
+            Network::Other => (&self.accounts, self.settings.per_account),
+        }
+    }
+
+    /// `Some(retry_after)` when the client, or the account from this kind of network, has
+    /// failed too often lately.
+    pub fn blocked_for(&self, client: IpAddr, login: &str, network: Network) -> Option<Duration> {
         let now = Instant::now();
         let s = &self.settings;
         let by_client = self
@@ -129,29 +164,39 @@ impl FailureLimiter {
             .lock()
             .ok()
             .and_then(|mut w| w.blocked_for(&client, s.per_client, s.window, now));
-        let by_account =
-            self.accounts.lock().ok().and_then(|mut w| {
-                w.blocked_for(&login.to_lowercase(), s.per_account, s.window, now)
-            });
+        let (accounts, limit) = self.account_side(network);
+        let by_account = accounts
+            .lock()
+            .ok()
+            .and_then(|mut w| w.blocked_for(&login.to_lowercase(), limit, s.window, now));
         by_client.max(by_account)
     }
 
-    pub fn record_failure(&self, client: IpAddr, login: &str) {
+    /// Whether either kind of network would be refused now: when neither is, nobody needs to
+    /// look up where the login comes from.
+    pub fn any_blocked(&self, client: IpAddr, login: &str) -> bool {
+        self.blocked_for(client, login, Network::Other).is_some()
+            || self.blocked_for(client, login, Network::Known).is_some()
+    }
+
+    pub fn record_failure(&self, client: IpAddr, login: &str, network: Network) {
         let now = Instant::now();
         let s = &self.settings;
         if let Ok(mut clients) = self.clients.lock() {
             clients.record(client, s.per_client, s, now);
         }
-        if let Ok(mut accounts) = self.accounts.lock() {
-            accounts.record(login.to_lowercase(), s.per_account, s, now);
+        let (accounts, limit) = self.account_side(network);
+        if let Ok(mut accounts) = accounts.lock() {
+            accounts.record(login.to_lowercase(), limit, s, now);
         }
     }
 
     /// How many clients and accounts are remembered (for metrics and tests).
     pub fn tracked(&self) -> (usize, usize) {
+        let accounts = |side: &Mutex<Window<String>>| side.lock().map(|w| w.len()).unwrap_or(0);
         (
             self.clients.lock().map(|w| w.len()).unwrap_or(0),
-            self.accounts.lock().map(|w| w.len()).unwrap_or(0),
+            accounts(&self.accounts) + accounts(&self.accounts_known),
         )
     }
 }
@@ -165,6 +210,7 @@ mod tests {
             window: Duration::from_secs(60),
             per_client,
             per_account,
+            per_account_known: per_account,
             capacity,
         })
     }
@@ -174,13 +220,18 @@ mod tests {
         let l = limiter(3, 100, 100);
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for i in 0..3 {
-            assert!(l.blocked_for(ip, &format!("user{i}")).is_none());
-            l.record_failure(ip, &format!("user{i}"));
+            assert!(
+                l.blocked_for(ip, &format!("user{i}"), Network::Other)
+                    .is_none()
+            );
+            l.record_failure(ip, &format!("user{i}"), Network::Other);
         }
-        let wait = l.blocked_for(ip, "anyone").expect("blocked");
+        let wait = l
+            .blocked_for(ip, "anyone", Network::Other)
+            .expect("blocked");
         assert!(wait <= Duration::from_secs(60) && wait >= Duration::from_secs(1));
         assert!(
-            l.blocked_for("192.0.2.2".parse().unwrap(), "user0")
+            l.blocked_for("192.0.2.2".parse().unwrap(), "user0", Network::Other)
                 .is_none()
         );
     }
@@ -189,10 +240,57 @@ mod tests {
     fn blocks_an_account_guessed_from_many_clients() {
         let l = limiter(100, 3, 100);
         for i in 0..3u8 {
-            l.record_failure(IpAddr::from([198, 51, 100, i]), "Victim@Example.com");
+            l.record_failure(
+                IpAddr::from([198, 51, 100, i]),
+                "Victim@Example.com",
+                Network::Other,
+            );
         }
         assert!(
-            l.blocked_for("203.0.113.9".parse().unwrap(), "victim@example.com")
+            l.blocked_for(
+                "203.0.113.9".parse().unwrap(),
+                "victim@example.com",
+                Network::Other
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn strangers_never_lock_a_known_network_out() {
+        let l = FailureLimiter::new(LimiterSettings {
+            window: Duration::from_secs(60),
+            per_client: 5,
+            per_account: 3,
+            per_account_known: 2,
+            capacity: 100,
+        });
+        for i in 0..10u8 {
+            l.record_failure(
+                IpAddr::from([203, 0, 113, i]),
+                "jo@example.com",
+                Network::Other,
+            );
+        }
+        let home: IpAddr = "198.51.100.7".parse().unwrap();
+        assert!(
+            l.blocked_for(home, "jo@example.com", Network::Other)
+                .is_some()
+        );
+        assert!(
+            l.blocked_for(home, "jo@example.com", Network::Known)
+                .is_none()
+        );
+        assert!(l.any_blocked(home, "jo@example.com"));
+        // The known network has its own, lower, count.
+        l.record_failure(home, "jo@example.com", Network::Known);
+        assert!(
+            l.blocked_for(home, "jo@example.com", Network::Known)
+                .is_none()
+        );
+        l.record_failure(home, "jo@example.com", Network::Known);
+        assert!(
+            l.blocked_for(home, "jo@example.com", Network::Known)
                 .is_some()
         );
     }
@@ -201,7 +299,11 @@ mod tests {
     fn memory_stays_bounded() {
         let l = limiter(5, 5, 50);
         for i in 0..1000u32 {
-            l.record_failure(IpAddr::from(i.to_be_bytes()), &format!("u{i}"));
+            l.record_failure(
+                IpAddr::from(i.to_be_bytes()),
+                &format!("u{i}"),
+                Network::Other,
+            );
             let (clients, accounts) = l.tracked();
             assert!(clients <= 50 && accounts <= 50, "{clients} {accounts}");
         }
@@ -213,13 +315,14 @@ mod tests {
             window: Duration::from_millis(30),
             per_client: 1,
             per_account: 1,
+            per_account_known: 1,
             capacity: 10,
         });
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        l.record_failure(ip, "a");
-        assert!(l.blocked_for(ip, "a").is_some());
+        l.record_failure(ip, "a", Network::Other);
+        assert!(l.blocked_for(ip, "a", Network::Other).is_some());
         std::thread::sleep(Duration::from_millis(40));
-        assert!(l.blocked_for(ip, "a").is_none());
+        assert!(l.blocked_for(ip, "a", Network::Other).is_none());
         assert_eq!(l.tracked(), (0, 0), "expired entries are dropped");
     }
 }

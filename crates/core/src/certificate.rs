@@ -21,6 +21,49 @@ pub struct CertificateInfo {
     pub subject: String,
     /// Hex, for telling two certificates for the same names apart.
     pub serial: String,
+    /// The kind of key it certifies (which clients can use it depends on it).
+    pub key_type: KeyType,
+}
+
+/// The public key algorithm of a certificate. Old Windows (SChannel on Windows 7, 8.1 and
+/// Windows Phone 8.1, so IE 11 and Outlook 2010/2013 there) offers AES-GCM with ECDHE only for
+/// ECDSA keys, and RSA keys only with CBC suites, which rustls does not have: those clients need
+/// an ECDSA certificate; a few very old or restricted clients need RSA.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    Ecdsa,
+    Rsa,
+    Ed25519,
+    Other,
+}
+
+impl KeyType {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ecdsa => "ECDSA",
+            Self::Rsa => "RSA",
+            Self::Ed25519 => "Ed25519",
+            Self::Other => "other",
+        }
+    }
+
+    fn of_algorithm(oid: &der::asn1::ObjectIdentifier) -> Self {
+        const EC_PUBLIC_KEY: der::asn1::ObjectIdentifier =
+            der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+        const RSA_ENCRYPTION: der::asn1::ObjectIdentifier =
+            der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+        const ED25519: der::asn1::ObjectIdentifier =
+            der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112");
+        match *oid {
+            EC_PUBLIC_KEY => Self::Ecdsa,
+            RSA_ENCRYPTION => Self::Rsa,
+            ED25519 => Self::Ed25519,
+            _ => Self::Other,
+        }
+    }
 }
 
 impl CertificateInfo {
@@ -99,7 +142,16 @@ pub fn inspect(der: &[u8]) -> Result<CertificateInfo, CertificateError> {
         issuer: tbs.issuer.to_string(),
         subject: tbs.subject.to_string(),
         serial: crate::hex(tbs.serial_number.as_bytes()),
+        key_type: KeyType::of_algorithm(&tbs.subject_public_key_info.algorithm.oid),
     })
+}
+
+/// The key type of a PEM chain's leaf (`Other` when it cannot be read).
+pub fn key_type_of_chain(chain_pem: &str) -> KeyType {
+    chain_from_pem(chain_pem.as_bytes())
+        .ok()
+        .and_then(|chain| chain.first().and_then(|leaf| inspect(leaf).ok()))
+        .map_or(KeyType::Other, |info| info.key_type)
 }
 
 fn unix_seconds(duration: std::time::Duration) -> i64 {

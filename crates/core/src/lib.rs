@@ -41,6 +41,15 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
+/// `1 user`, `2 users`: a count with its noun (regular English plurals).
+pub fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// Lowercase hexadecimal of `bytes` (certificate serials, digests of secrets and content).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -33,9 +33,10 @@ pub mod views;
 use std::sync::Arc;
 
 use signpost_core::answers::AnswerOptions;
-use signpost_core::auth_limiter::{FailureLimiter, LimiterSettings};
+use signpost_core::auth_limiter::LimiterSettings;
 use signpost_core::dns_records::DnsTarget;
 use signpost_store::Store;
+use signpost_store::known_networks::{Accounts, SignInGuard};
 
 pub use actor::{Actor, Credential, Origin, SystemActor};
 pub use diagnostics::DiagnosticsSettings;
@@ -69,6 +70,7 @@ impl Default for Settings {
             sign_in_limits: LimiterSettings {
                 per_client: 10,
                 per_account: 10,
+                per_account_known: 5,
                 ..LimiterSettings::default()
             },
         }
@@ -80,13 +82,17 @@ pub struct Operations {
     store: Arc<dyn Store>,
     live: Arc<dyn Live>,
     settings: Settings,
-    sign_in_failures: FailureLimiter,
+    sign_ins: SignInGuard,
 }
 
 impl Operations {
     pub fn new(store: Arc<dyn Store>, live: Arc<dyn Live>, settings: Settings) -> Self {
         Self {
-            sign_in_failures: FailureLimiter::new(settings.sign_in_limits),
+            sign_ins: {
+                let guard = SignInGuard::new(Accounts::Administrators, settings.sign_in_limits);
+                guard.known.attach(store.clone());
+                guard
+            },
             store,
             live,
             settings,

@@ -57,7 +57,8 @@ impl Operations {
         verifier: &dyn PasswordVerifier,
     ) -> OpResult<Administrator> {
         let name = name.trim().to_ascii_lowercase();
-        if let Some(wait) = self.sign_in_failures.blocked_for(client, &name) {
+        if let Some((wait, network)) = self.sign_ins.blocked_for(client, &name).await {
+            tracing::warn!(%client, network = network.label(), "administrator sign-in refused for too many recent failures");
             return Err(OpError::Limited(wait));
         }
         let found = self.store.administrator(&name).await?;
@@ -66,10 +67,11 @@ impl Operations {
             && let Some(administrator) = found
         {
             tracing::info!(administrator = %administrator.name, %client, "administrator signed in");
+            self.sign_ins.succeeded(client, &name).await;
             return Ok(administrator);
         }
-        self.sign_in_failures.record_failure(client, &name);
-        tracing::warn!(%client, "administrator sign-in failed");
+        let network = self.sign_ins.failed(client, &name).await;
+        tracing::warn!(%client, network = network.label(), "administrator sign-in failed");
         Err(OpError::Unauthorized("wrong name or password".to_string()))
     }
 

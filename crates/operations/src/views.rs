@@ -158,6 +158,10 @@ pub struct UserQuery {
 /// A user to add, with their password.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+// Said again for the schema: flattening would give it the description of `UserChange`.
+#[schemars(
+    description = "A user to add: their address and password, and optionally their display name, login name, LegacyDN and the services to deny or allow."
+)]
 pub struct NewUser {
     pub address: String,
     pub password: String,

@@ -14,7 +14,7 @@ use instant_acme::{
 };
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
-use signpost_core::certificate::{self, CertificateSource, StoredCertificate};
+use signpost_core::certificate::{self, CertificateSource, KeyType, StoredCertificate};
 use signpost_operations::Actor;
 use signpost_store::Store;
 use tracing::{debug, info, warn};
@@ -61,62 +61,72 @@ async fn look_over(
     let snapshot = state.snapshot.load_full();
     let mut domains: Vec<_> = snapshot.domains().filter(|d| d.acme.enabled).collect();
     domains.sort_by(|a, b| a.name.cmp(&b.name));
+    let keys: &[KeyType] = if settings.rsa {
+        &[KeyType::Ecdsa, KeyType::Rsa]
+    } else {
+        &[KeyType::Ecdsa]
+    };
     for domain in domains {
         let names = domain.acme_names();
-        if failures
-            .get(&domain.name)
-            .is_some_and(|f| Instant::now() < f.next_try)
-        {
-            continue;
-        }
-        // One instance orders at a time; the others see its certificate in the store.
-        let Some(_exclusive) = store.try_exclusive("acme-orders").await? else {
-            debug!(domain = %domain.name, "ACME: another instance is ordering; looking again later");
-            return Ok(());
-        };
-        let certificates = store.certificates().await?;
-        let Some(reason) = needs_order(&names, &certificates, clock::now()) else {
-            continue;
-        };
-        info!(domain = %domain.name, names = %names.join(","), reason, "ACME: ordering a certificate");
-        match order(state, store, settings, &names).await {
-            Ok(id) => {
-                failures.remove(&domain.name);
-                info!(domain = %domain.name, id, "ACME: certificate issued and stored");
-                retire_superseded(store, &names, id).await;
+        for &key in keys {
+            let attempt = format!("{} {}", domain.name, key.label());
+            if failures
+                .get(&attempt)
+                .is_some_and(|f| Instant::now() < f.next_try)
+            {
+                continue;
             }
-            Err(e) => {
-                let failure = failures.entry(domain.name.clone()).or_insert(Failures {
-                    attempts: 0,
-                    next_try: Instant::now(),
-                });
-                failure.attempts += 1;
-                let backoff = FIRST_BACKOFF
-                    .saturating_mul(1 << failure.attempts.min(16).saturating_sub(1))
-                    .min(MAX_BACKOFF);
-                failure.next_try = Instant::now() + backoff;
-                warn!(
-                    domain = %domain.name,
-                    attempts = failure.attempts,
-                    retry_in_seconds = backoff.as_secs(),
-                    error = %format!("{e:#}"),
-                    "ACME: order failed"
-                );
+            // One instance orders at a time; the others see its certificate in the store.
+            let Some(_exclusive) = store.try_exclusive("acme-orders").await? else {
+                debug!(domain = %domain.name, "ACME: another instance is ordering; looking again later");
+                return Ok(());
+            };
+            let certificates = store.certificates().await?;
+            let Some(reason) = needs_order(&names, key, &certificates, clock::now()) else {
+                continue;
+            };
+            info!(domain = %domain.name, names = %names.join(","), key = key.label(), reason, "ACME: ordering a certificate");
+            match order(state, store, settings, &names, key).await {
+                Ok(id) => {
+                    failures.remove(&attempt);
+                    info!(domain = %domain.name, id, key = key.label(), "ACME: certificate issued and stored");
+                    retire_superseded(store, &names, key, id).await;
+                }
+                Err(e) => {
+                    let failure = failures.entry(attempt).or_insert(Failures {
+                        attempts: 0,
+                        next_try: Instant::now(),
+                    });
+                    failure.attempts += 1;
+                    let backoff = FIRST_BACKOFF
+                        .saturating_mul(1 << failure.attempts.min(16).saturating_sub(1))
+                        .min(MAX_BACKOFF);
+                    failure.next_try = Instant::now() + backoff;
+                    warn!(
+                        domain = %domain.name,
+                        key = key.label(),
+                        attempts = failure.attempts,
+                        retry_in_seconds = backoff.as_secs(),
+                        error = %format!("{e:#}"),
+                        "ACME: order failed"
+                    );
+                }
             }
         }
     }
     Ok(())
 }
 
-/// Why `names` need a new certificate now, if they do.
+/// Why `names` need a new certificate with a `key` key now, if they do.
 pub fn needs_order(
     names: &[String],
+    key: KeyType,
     certificates: &[StoredCertificate],
     now: i64,
 ) -> Option<&'static str> {
     let newest = certificates
         .iter()
-        .filter(|c| c.source == CertificateSource::Acme)
+        .filter(|c| c.source == CertificateSource::Acme && c.info.key_type == key)
         .filter(|c| names.iter().all(|n| c.info.covers(n)))
         .max_by_key(|c| c.info.not_after);
     let Some(newest) = newest else {
@@ -132,15 +142,20 @@ pub fn needs_order(
     None
 }
 
-/// Removes older ACME certificates for exactly the same names once a new one is stored.
-async fn retire_superseded(store: &dyn Store, names: &[String], keep: i64) {
+/// Removes older ACME certificates for exactly the same names and kind of key once a new one is
+/// stored.
+async fn retire_superseded(store: &dyn Store, names: &[String], key: KeyType, keep: i64) {
     let Ok(certificates) = store.certificates().await else {
         return;
     };
     for old in certificates {
         let same_names =
             old.info.names.len() == names.len() && names.iter().all(|n| old.info.names.contains(n));
-        if old.id == keep || old.source != CertificateSource::Acme || !same_names {
+        if old.id == keep
+            || old.source != CertificateSource::Acme
+            || old.info.key_type != key
+            || !same_names
+        {
             continue;
         }
         let record = Actor::acme().record(
@@ -208,10 +223,11 @@ async fn order(
     store: &dyn Store,
     settings: &AcmeSettings,
     names: &[String],
+    key: KeyType,
 ) -> anyhow::Result<i64> {
     let account = account(store, settings).await?;
     let mut published = Published::default();
-    let result = order_with(state, store, settings, &account, names, &mut published).await;
+    let result = order_with(state, store, settings, &account, names, key, &mut published).await;
     if let Ok(mut challenges) = state.acme_http_challenges.lock() {
         for token in &published.tokens {
             challenges.remove(token);
@@ -234,6 +250,7 @@ async fn order_with(
     settings: &AcmeSettings,
     account: &Account,
     names: &[String],
+    key: KeyType,
     published: &mut Published,
 ) -> anyhow::Result<i64> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
@@ -295,7 +312,18 @@ async fn order_with(
             "the order is {status:?} after validation (check DNS for every name and that the challenge port reaches Signpost)"
         );
     }
-    let key_pem = order.finalize().await.context("finalizing the order")?;
+    let key_pem = match key {
+        KeyType::Rsa => {
+            let (csr, key_pem) = rsa_request(names).await?;
+            order
+                .finalize_csr(&csr)
+                .await
+                .context("finalizing the order")?;
+            key_pem
+        }
+        // instant-acme makes an ECDSA P-256 key and its request.
+        _ => order.finalize().await.context("finalizing the order")?,
+    };
     let chain_pem = order
         .poll_certificate(&RetryPolicy::new())
         .await
@@ -321,6 +349,53 @@ async fn order_with(
         )
         .await?)
 }
+
+/// A new 2048-bit RSA key (PEM) and a certificate request for `names` signed with it (DER).
+async fn rsa_request(names: &[String]) -> anyhow::Result<(Vec<u8>, String)> {
+    use rsa::pkcs8::EncodePrivateKey;
+    let names = names.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let private = rsa::RsaPrivateKey::new(&mut SystemRandom, 2048)
+            .map_err(|e| anyhow!("generating an RSA key: {e}"))?;
+        let der = private
+            .to_pkcs8_der()
+            .map_err(|e| anyhow!("encoding the RSA key: {e}"))?;
+        let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+            &rustls_pki_types::PrivatePkcs8KeyDer::from(der.as_bytes()),
+            &rcgen::PKCS_RSA_SHA256,
+        )?;
+        let mut params = rcgen::CertificateParams::new(names)?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        let request = params.serialize_request(&key)?;
+        Ok((request.der().to_vec(), key.serialize_pem()))
+    })
+    .await
+    .context("the RSA key task")?
+}
+
+/// The operating system's randomness, for the `rsa` crate's generator interface.
+struct SystemRandom;
+
+impl rsa::rand_core::RngCore for SystemRandom {
+    fn next_u32(&mut self) -> u32 {
+        rand::random()
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand::random()
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        rand::fill(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        rand::fill(dest);
+        Ok(())
+    }
+}
+
+impl rsa::rand_core::CryptoRng for SystemRandom {}
 
 /// The self-signed certificate that answers a TLS-ALPN-01 challenge (RFC 8737) for `name`.
 fn alpn_certificate(name: &str, digest: &[u8]) -> anyhow::Result<rustls::sign::CertifiedKey> {
@@ -355,6 +430,7 @@ mod tests {
                 issuer: "CN=Test".into(),
                 subject: String::new(),
                 serial: "01".into(),
+                key_type: signpost_core::certificate::KeyType::Ecdsa,
             },
             renew_requested: renew,
         }
@@ -367,27 +443,33 @@ mod tests {
             "autoconfig.example.com".to_string(),
         ];
         let both = ["autodiscover.example.com", "autoconfig.example.com"];
-        assert_eq!(needs_order(&names, &[], 0), Some("no certificate yet"));
+        assert_eq!(
+            needs_order(&names, KeyType::Ecdsa, &[], 0),
+            Some("no certificate yet")
+        );
         let partial = acme(&["autodiscover.example.com"], 0, 90, false);
         assert_eq!(
-            needs_order(&names, &[partial], 10),
+            needs_order(&names, KeyType::Ecdsa, &[partial], 10),
             Some("no certificate yet")
         );
         let fresh = acme(&both, 0, 90, false);
-        assert_eq!(needs_order(&names, std::slice::from_ref(&fresh), 59), None);
         assert_eq!(
-            needs_order(&names, &[fresh], 60),
+            needs_order(&names, KeyType::Ecdsa, std::slice::from_ref(&fresh), 59),
+            None
+        );
+        assert_eq!(
+            needs_order(&names, KeyType::Ecdsa, &[fresh], 60),
             Some("two thirds of its lifetime have passed")
         );
         let requested = acme(&both, 0, 90, true);
         assert_eq!(
-            needs_order(&names, &[requested], 1),
+            needs_order(&names, KeyType::Ecdsa, &[requested], 1),
             Some("renewal requested")
         );
         let mut file = acme(&both, 0, 90, false);
         file.source = CertificateSource::File;
         assert_eq!(
-            needs_order(&names, &[file], 1),
+            needs_order(&names, KeyType::Ecdsa, &[file], 1),
             Some("no certificate yet"),
             "ACME domains get ACME certificates"
         );

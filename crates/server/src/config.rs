@@ -30,6 +30,9 @@ pub struct AcmeSettings {
     pub challenge: AcmeChallenge,
     /// How often the certificates are looked over.
     pub check_interval: Duration,
+    /// Also order an RSA certificate for each set of names (ECDSA P-256 is always ordered):
+    /// for clients that offer only RSA signatures.
+    pub rsa: bool,
 }
 
 /// Which ACME challenge proves control of a name.
@@ -91,6 +94,8 @@ pub struct ServerConfig {
     pub public_https_port: Option<u16>,
     /// Proxies whose `X-Forwarded-*` headers and PROXY protocol headers are believed.
     pub trusted_proxies: Vec<IpNetwork>,
+    /// Clients `/metrics` answers without a token (others need an administrator's API token).
+    pub metrics_allow: Vec<IpNetwork>,
     /// Expect a PROXY protocol header on connections from trusted proxies.
     pub proxy_protocol: bool,
     pub acme: Option<AcmeSettings>,
@@ -156,6 +161,16 @@ impl Default for AuditRetention {
 #[derive(Debug, Clone, Default)]
 pub struct AdminListeners {
     pub listen: Vec<SocketAddr>,
+    /// The same over HTTPS (certificates chosen by SNI like the discovery listeners'); a name
+    /// served only here gets HSTS.
+    pub listen_tls: Vec<SocketAddr>,
+}
+
+impl AdminListeners {
+    /// Whether the administration has listeners of its own.
+    pub fn is_separate(&self) -> bool {
+        !self.listen.is_empty() || !self.listen_tls.is_empty()
+    }
 }
 
 impl ServerConfig {
@@ -187,6 +202,10 @@ impl Default for ServerConfig {
             redirect_http: false,
             public_https_port: None,
             trusted_proxies: Vec::new(),
+            metrics_allow: ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
             proxy_protocol: false,
             acme: None,
             redirect_only: None,

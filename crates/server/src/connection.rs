@@ -12,4 +12,7 @@ pub struct ClientConnection {
     pub direct_peer: SocketAddr,
     /// Whether the client's connection is TLS (so absolute links can say https).
     pub secure: bool,
+    /// Whether it came to a listener of the administration surface alone (never a discovery
+    /// name, so the only place HSTS may be sent).
+    pub admin_only: bool,
 }

@@ -58,9 +58,14 @@ impl Service<Request> for Edge {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         let observing = Observing::start(&request);
         let state = self.state.clone();
+        if let Some(refused) = crate::host_header::settle(&mut request) {
+            return Box::pin(std::future::ready(Ok(
+                observing.finish(&state, refused, None, None)
+            )));
+        }
         if self.discovery
             && let Some(response) = front::decide(&state, &request)
         {

@@ -57,6 +57,7 @@ impl InProcess {
             peer,
             direct_peer: peer,
             secure: false,
+            admin_only: false,
         };
         let request = prepare(request, connection, &self.state);
         match self.router.clone().oneshot(request).await {

@@ -15,6 +15,7 @@ mod deadline;
 mod discovery_route;
 mod edge;
 mod front;
+pub mod host_header;
 mod in_process;
 mod instance;
 mod listener;

@@ -32,6 +32,7 @@ pub struct BoundAddresses {
     pub https: Vec<SocketAddr>,
     /// Listeners for the administration surface alone.
     pub admin: Vec<SocketAddr>,
+    pub admin_tls: Vec<SocketAddr>,
     /// Where to create the first administrator, while there is none.
     pub setup_link: Option<String>,
 }
@@ -79,6 +80,7 @@ pub async fn prepare(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Res
         "configuration loaded"
     );
     let state: SharedState = Arc::new(AppState::new(config.clone(), snapshot)?);
+    state.sign_ins.known.attach(store.clone());
     certificates::reload(&state, store.as_ref()).await?;
     crate::instance::register(&state, store.as_ref()).await;
     Ok(Prepared {
@@ -103,7 +105,7 @@ pub async fn serve(
         state,
     } = prepared;
     let admin_enabled = administration.is_some();
-    let separate_admin = admin_enabled && !config.admin.listen.is_empty();
+    let separate_admin = admin_enabled && config.admin.is_separate();
 
     let mut bound = BoundAddresses::default();
     let mut listeners = Vec::new();
@@ -119,12 +121,22 @@ pub async fn serve(
             listeners.push((listener, None, true));
         }
     }
-    if !config.listen_tls.is_empty() {
+    let admin_tls = if admin_enabled {
+        config.admin.listen_tls.as_slice()
+    } else {
+        &[]
+    };
+    if !config.listen_tls.is_empty() || !admin_tls.is_empty() {
         let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(state.certificates.clone())?));
         for address in &config.listen_tls {
             let listener = bind(address).await?;
             bound.https.push(listener.local_addr()?);
             listeners.push((listener, Some(acceptor.clone()), false));
+        }
+        for address in admin_tls {
+            let listener = bind(address).await?;
+            bound.admin_tls.push(listener.local_addr()?);
+            listeners.push((listener, Some(acceptor.clone()), true));
         }
     }
     for address in &bound.http {
@@ -135,6 +147,9 @@ pub async fn serve(
     }
     for address in &bound.admin {
         info!(%address, "listening for administration (HTTP)");
+    }
+    for address in &bound.admin_tls {
+        info!(%address, "listening for administration (HTTPS)");
     }
     if !bound.https.is_empty() && state.certificates.index().is_empty() {
         warn!(
@@ -170,7 +185,12 @@ pub async fn serve(
     };
     if let Some(setup_link) = setup_link {
         let bases: Vec<String> = if separate_admin {
-            bound.admin.iter().map(|a| format!("http://{a}")).collect()
+            bound
+                .admin_tls
+                .iter()
+                .map(|a| format!("https://{a}"))
+                .chain(bound.admin.iter().map(|a| format!("http://{a}")))
+                .collect()
         } else {
             bound
                 .https
@@ -204,7 +224,10 @@ pub async fn serve(
         };
         accept_tasks.push(tokio::spawn(accept_loop(
             listener,
-            acceptor,
+            Role {
+                acceptor,
+                admin_only,
+            },
             app,
             state.clone(),
             graceful.clone(),
@@ -244,9 +267,15 @@ async fn bind(address: &SocketAddr) -> anyhow::Result<TcpListener> {
     })
 }
 
+/// What a listener is: TLS or not, and whether it serves the administration alone.
+struct Role {
+    acceptor: Option<TlsAcceptor>,
+    admin_only: bool,
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
+    role: Role,
     router: crate::app::App,
     state: SharedState,
     graceful: Arc<GracefulShutdown>,
@@ -293,7 +322,8 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let state = state.clone();
-        let acceptor = acceptor.clone();
+        let acceptor = role.acceptor.clone();
+        let admin_only = role.admin_only;
         let builder = builder.clone();
         let graceful = graceful.watcher();
         let deadline = ConnectionDeadline::new(clock.clone());
@@ -316,6 +346,7 @@ async fn accept_loop(
                 peer,
                 direct_peer,
                 secure: acceptor.is_some(),
+                admin_only,
             };
             match acceptor {
                 None => {

@@ -5,6 +5,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use signpost_core::auth_limiter::Network;
+
 macro_rules! labelled {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -155,8 +157,10 @@ fn share_index() -> usize {
 
 pub struct Metrics {
     shares: Vec<Share>,
-    pub auth_failures: AtomicU64,
-    pub rate_limited: AtomicU64,
+    /// Failed logins, from known networks and from elsewhere.
+    auth_failures: [AtomicU64; 2],
+    /// Logins refused for too many recent failures, likewise.
+    rate_limited: [AtomicU64; 2],
     /// Logins answered from the credential cache.
     pub remembered_logins: AtomicU64,
     /// Logins that could not be checked because the domain's directory was unavailable.
@@ -165,12 +169,29 @@ pub struct Metrics {
     pub acme_checks: AtomicU64,
 }
 
+fn network_index(network: Network) -> usize {
+    match network {
+        Network::Known => 0,
+        Network::Other => 1,
+    }
+}
+
+impl Metrics {
+    pub fn auth_failure(&self, network: Network) {
+        self.auth_failures[network_index(network)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn rate_limited(&self, network: Network) {
+        self.rate_limited[network_index(network)].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self {
             shares: (0..SHARES).map(|_| Share::new()).collect(),
-            auth_failures: AtomicU64::new(0),
-            rate_limited: AtomicU64::new(0),
+            auth_failures: [AtomicU64::new(0), AtomicU64::new(0)],
+            rate_limited: [AtomicU64::new(0), AtomicU64::new(0)],
             remembered_logins: AtomicU64::new(0),
             directory_unavailable: AtomicU64::new(0),
             acme_checks: AtomicU64::new(0),
@@ -269,17 +290,29 @@ impl Metrics {
                 "signpost_request_duration_seconds_count{{endpoint=\"{label}\"}} {count}"
             );
         }
-        for (name, help, counter) in [
+        for (name, help, counters) in [
             (
                 "signpost_auth_failures_total",
-                "Failed client logins.",
+                "Failed client logins, by network: one the account signed in from lately (known) or another.",
                 &self.auth_failures,
             ),
             (
                 "signpost_rate_limited_total",
-                "Logins refused for too many recent failures.",
+                "Logins refused for too many recent failures, by network (known or other).",
                 &self.rate_limited,
             ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for network in [Network::Known, Network::Other] {
+                let _ = writeln!(
+                    out,
+                    "{name}{{network=\"{}\"}} {}",
+                    network.label(),
+                    counters[network_index(network)].load(Ordering::Relaxed)
+                );
+            }
+        }
+        for (name, help, counter) in [
             (
                 "signpost_remembered_logins_total",
                 "Logins answered from remembered credentials, without hashing.",
@@ -303,7 +336,13 @@ impl Metrics {
             );
         }
         for (name, help, samples) in extra {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            // Prometheus's rule: a counter's name ends in `_total`, nothing else's does.
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for (labels, value) in samples {
                 let _ = writeln!(out, "{name}{labels} {value}");
             }
@@ -312,7 +351,8 @@ impl Metrics {
     }
 }
 
-/// A gauge computed at scrape time: name, help text, and `({labels}, value)` samples.
+/// A value computed at scrape time: name, help text, and `({labels}, value)` samples; a gauge,
+/// or a counter when its name ends in `_total`.
 pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, f64)>);
 
 /// Escapes a label value (quotes, backslashes, newlines).

@@ -21,8 +21,8 @@ use crate::parsed_pox::ParsedPox;
 use crate::password_check::PasswordChecker;
 use crate::request_scope::CurrentRequest;
 use crate::tls::SniResolver;
-use signpost_core::auth_limiter::FailureLimiter;
 use signpost_core::validate::domain_of;
+use signpost_store::known_networks::{Accounts, SignInGuard};
 
 pub struct AppState {
     /// The configuration answers are computed from; replaced whole when the store changes.
@@ -35,7 +35,8 @@ pub struct AppState {
     pub passwords: PasswordChecker,
     /// The SQL, LDAP and IMAP directories domains authenticate their users against.
     pub directories: signpost_directory::Directories,
-    pub limiter: FailureLimiter,
+    /// Failed-login limits, with the networks each account signed in from.
+    pub sign_ins: SignInGuard,
     pub metrics: Metrics,
     /// POX request bodies already parsed, by their bytes.
     pub pox_requests: Memo<Bytes, Result<Arc<ParsedPox>, Arc<str>>>,
@@ -53,11 +54,21 @@ pub struct AppState {
     /// The administration's health checks as gauge samples (`{domain="...",check="..."}` and
     /// 0 pass, 1 warn, 2 fail), for `/metrics`.
     pub health_gauges: ArcSwap<Vec<(String, f64)>>,
+    /// Whether a bearer token is an administrator's API token (set by the administration
+    /// surface; without it, `/metrics` answers only the networks allowed).
+    pub metrics_tokens: std::sync::OnceLock<TokenCheck>,
     /// Held while the snapshot is being reloaded on request (so one reload serves everyone
     /// waiting for it).
     pub reloading: tokio::sync::Mutex<()>,
     pub config: ServerConfig,
 }
+
+/// Answers whether a bearer token is an administrator's API token.
+pub type TokenCheck = Arc<
+    dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// The result of checking a client's credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +116,7 @@ impl AppState {
             None => None,
         };
         Ok(Self {
-            limiter: FailureLimiter::new(config.auth_limits),
+            sign_ins: SignInGuard::new(Accounts::Clients, config.auth_limits),
             // Real requests are a few hundred bytes and answers a few KiB; the budgets bound
             // what strangers can make the memos hold.
             pox_requests: Memo::new(
@@ -123,6 +134,7 @@ impl AppState {
             store_up: std::sync::atomic::AtomicBool::new(true),
             instance_id: signpost_core::hex(&rand::random::<[u8; 8]>()),
             health_gauges: ArcSwap::from_pointee(Vec::new()),
+            metrics_tokens: std::sync::OnceLock::new(),
             reloading: tokio::sync::Mutex::new(()),
             snapshot: ArcSwap::from_pointee(snapshot),
             certificates: Arc::new(SniResolver::default()),
@@ -251,8 +263,9 @@ impl AppState {
                 .fetch_add(1, Ordering::Relaxed);
             return AuthOutcome::Verified(verified);
         }
-        if let Some(wait) = self.limiter.blocked_for(client, &credentials.login) {
-            self.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+        if let Some((wait, network)) = self.sign_ins.blocked_for(client, &credentials.login).await {
+            self.metrics.rate_limited(network);
+            debug!(id = %CurrentRequest, %client, network = network.label(), "login refused for too many recent failures");
             return AuthOutcome::Limited(wait);
         }
         if let Some(found) = directory_for(snapshot, &credentials.login, address_hint) {
@@ -268,6 +281,7 @@ impl AppState {
         match user {
             Some(user) if self.passwords.verify(hash, &credentials.password).await => {
                 let verified = Verified::Builtin(user.address.clone());
+                self.sign_ins.succeeded(client, &credentials.login).await;
                 self.credentials.remember(
                     key,
                     verified.clone(),
@@ -280,7 +294,7 @@ impl AppState {
                     // Unknown users cost the same hash as wrong passwords.
                     self.passwords.verify(None, &credentials.password).await;
                 }
-                self.record_failure(&credentials.login, client);
+                self.record_failure(&credentials.login, client).await;
                 AuthOutcome::Refused
             }
         }
@@ -319,7 +333,7 @@ impl AppState {
                     user
                 } else {
                     debug!(id = %CurrentRequest, address = %subject.address, "the directory's password hash does not match");
-                    self.record_failure(&credentials.login, client);
+                    self.record_failure(&credentials.login, client).await;
                     return AuthOutcome::Refused;
                 }
             }
@@ -329,7 +343,7 @@ impl AppState {
                     // Unknown users cost the same hash as wrong passwords.
                     self.passwords.verify(None, &credentials.password).await;
                 }
-                self.record_failure(&credentials.login, client);
+                self.record_failure(&credentials.login, client).await;
                 return AuthOutcome::Refused;
             }
             Answer::Unavailable(why) => {
@@ -341,15 +355,16 @@ impl AppState {
             }
         };
         let verified = Verified::Directory(Arc::new(user));
+        self.sign_ins.succeeded(client, &credentials.login).await;
         self.credentials
             .remember(key, verified.clone(), Proof::Source(source.clone()));
         AuthOutcome::Verified(verified)
     }
 
-    fn record_failure(&self, login: &str, client: IpAddr) {
-        self.limiter.record_failure(client, login);
-        self.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        info!(id = %CurrentRequest, login = %printable_login(login), %client, "autodiscover login failed");
+    async fn record_failure(&self, login: &str, client: IpAddr) {
+        let network = self.sign_ins.failed(client, login).await;
+        self.metrics.auth_failure(network);
+        info!(id = %CurrentRequest, login = %printable_login(login), %client, network = network.label(), "autodiscover login failed");
         if let Some(log) = &self.auth_failure_log {
             let line = format!(
                 "{} signpost: authentication failure for \"{}\" from {client}\n",

@@ -6,6 +6,7 @@
 mod admins;
 pub mod audit;
 pub mod instances;
+pub mod known_networks;
 mod migrations;
 mod notifications;
 pub mod recent;
@@ -201,6 +202,12 @@ pub trait Store: Send + Sync {
     async fn remove_instance(&self, id: &str) -> Result<()>;
     /// Every instance that registered and was not forgotten.
     async fn instances(&self) -> Result<Vec<Instance>>;
+
+    /// Whether `account` (a digest) signed in from `network` (a digest) at `since` or later.
+    async fn is_known_network(&self, account: &str, network: &str, since: i64) -> Result<bool>;
+    /// Records a successful sign-in of `account` from `network` at `now` (digests), keeping
+    /// each account's newest networks and forgetting those unused for 30 days.
+    async fn remember_network(&self, account: &str, network: &str, now: i64) -> Result<()>;
 
     /// Whether several instances may share this store (they then coordinate through it).
     fn is_shared(&self) -> bool {

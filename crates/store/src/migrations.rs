@@ -30,6 +30,7 @@ pub const SQLITE: &[Migration] = steps!["sqlite":
     (7, "0007_audit_log", "the audit log"),
     (8, "0008_instances", "running instances and the version each serves"),
     (9, "0009_users_by_domain_and_address", "users indexed by domain and address"),
+    (10, "0010_known_networks", "the networks accounts signed in from"),
 ];
 
 pub const POSTGRES: &[Migration] = steps!["postgres":
@@ -42,6 +43,7 @@ pub const POSTGRES: &[Migration] = steps!["postgres":
     (7, "0007_audit_log", "the audit log"),
     (8, "0008_instances", "running instances and the version each serves"),
     (9, "0009_users_by_domain_and_address", "users indexed by domain and address"),
+    (10, "0010_known_networks", "the networks accounts signed in from"),
 ];
 
 /// SQLite stores made before the numbers were aligned recorded ACME challenges as step 3,

@@ -19,6 +19,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::audit::{self, AuditEntry, AuditFilter, AuditRecord};
 use crate::instances::{self, Instance};
+use crate::known_networks;
 use crate::migrations::{Migration, POSTGRES, SQLITE};
 use crate::{AdminSession, ApiToken, Change, Exclusive, admins};
 use crate::{
@@ -747,11 +748,11 @@ fn unix_now() -> i64 {
 fn certificate_from_row(row: &AnyRow) -> Result<StoredCertificate> {
     let source: String = row.try_get("source")?;
     let names: String = row.try_get("names")?;
+    let chain_pem: String = row.try_get("chain_pem")?;
     Ok(StoredCertificate {
         id: row.try_get("id")?,
         source: CertificateSource::parse(&source)
             .ok_or_else(|| corrupt(format!("certificate source '{source}'")))?,
-        chain_pem: row.try_get("chain_pem")?,
         key_pem: row.try_get("key_pem")?,
         info: CertificateInfo {
             names: names
@@ -764,7 +765,9 @@ fn certificate_from_row(row: &AnyRow) -> Result<StoredCertificate> {
             issuer: row.try_get("issuer")?,
             subject: row.try_get("subject")?,
             serial: row.try_get("serial")?,
+            key_type: signpost_core::certificate::key_type_of_chain(&chain_pem),
         },
+        chain_pem,
         renew_requested: flag(row, "renew_requested")?,
     })
 }
@@ -1427,6 +1430,14 @@ impl Store for SqlStore {
 
     async fn instances(&self) -> Result<Vec<Instance>> {
         instances::list(&self.pool).await
+    }
+
+    async fn is_known_network(&self, account: &str, network: &str, since: i64) -> Result<bool> {
+        known_networks::is_known(&self.pool, account, network, since).await
+    }
+
+    async fn remember_network(&self, account: &str, network: &str, now: i64) -> Result<()> {
+        known_networks::remember(&self.pool, account, network, now).await
     }
 
     fn is_shared(&self) -> bool {

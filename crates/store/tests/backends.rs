@@ -26,6 +26,8 @@ signpost_testkit::tests![
     audit_on_postgres,
     user_pages_on_sqlite,
     user_pages_on_postgres,
+    known_networks_on_sqlite,
+    known_networks_on_postgres,
     legacy_sqlite_step_numbers_are_aligned,
 ];
 
@@ -488,9 +490,10 @@ fn legacy_sqlite_step_numbers_are_aligned() {
         for statement in [
             "DROP TABLE audit_log",
             "DROP TABLE instances",
+            "DROP TABLE known_networks",
             "DROP INDEX users_by_domain_and_address",
             "CREATE INDEX users_by_domain ON users(domain)",
-            "DELETE FROM schema_migrations WHERE version IN (3, 7, 8, 9)",
+            "DELETE FROM schema_migrations WHERE version IN (3, 7, 8, 9, 10)",
             "UPDATE schema_migrations SET version = 3, description = 'ACME challenges shared between instances' WHERE version = 4",
             "UPDATE schema_migrations SET version = 4 WHERE version = 5",
             "UPDATE schema_migrations SET version = 5 WHERE version = 6",
@@ -507,7 +510,7 @@ fn legacy_sqlite_step_numbers_are_aligned() {
                 .await
                 .unwrap();
         let versions: Vec<i64> = steps.iter().map(|(v, _)| *v).collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         assert!(steps[3].1.contains("ACME"), "{steps:?}");
         // The tables of the steps after it were made.
         store
@@ -579,4 +582,72 @@ async fn users_are_searched_and_paged(backend: TestBackend) {
             .1,
         0
     );
+}
+
+fn known_networks_on_sqlite() {
+    block_on(networks_are_known_for_30_days_and_bounded(
+        TestBackend::sqlite(),
+    ));
+}
+
+fn known_networks_on_postgres() {
+    block_on(networks_are_known_for_30_days_and_bounded(
+        TestBackend::postgres(),
+    ));
+}
+
+async fn networks_are_known_for_30_days_and_bounded(backend: TestBackend) {
+    use signpost_store::known_networks::{Accounts, KNOWN_FOR_SECONDS, NETWORKS_PER_ACCOUNT};
+    let digests =
+        |login: &str, ip| signpost_store::known_networks::digests(Accounts::Clients, login, ip);
+    let store = backend.fresh("networks").await;
+    let version = store.version().await.unwrap();
+    let now = 2_000_000_000;
+    let ip = |n: u32| std::net::IpAddr::from((0xC633_6400_u32 + (n << 8)).to_be_bytes());
+    let (account, home) = digests("jo@example.com", ip(0));
+    assert!(
+        !store
+            .is_known_network(&account, &home, now - KNOWN_FOR_SECONDS)
+            .await
+            .unwrap()
+    );
+    store.remember_network(&account, &home, now).await.unwrap();
+    assert!(
+        store
+            .is_known_network(&account, &home, now - KNOWN_FOR_SECONDS)
+            .await
+            .unwrap()
+    );
+    let (other_account, _) = digests("ann@example.com", ip(0));
+    let (_, not_hers) = digests("ann@example.com", ip(0));
+    assert!(
+        !store
+            .is_known_network(&other_account, &not_hers, now - KNOWN_FOR_SECONDS)
+            .await
+            .unwrap(),
+        "known for one account only"
+    );
+    // Too old once 30 days have passed.
+    assert!(
+        !store
+            .is_known_network(&account, &home, now + 1)
+            .await
+            .unwrap()
+    );
+    // At most NETWORKS_PER_ACCOUNT per account: the least recent go first.
+    for n in 1..=NETWORKS_PER_ACCOUNT as u32 {
+        let (_, network) = digests("jo@example.com", ip(n));
+        store
+            .remember_network(&account, &network, now + i64::from(n))
+            .await
+            .unwrap();
+    }
+    assert!(
+        !store.is_known_network(&account, &home, 0).await.unwrap(),
+        "the oldest was dropped"
+    );
+    let (_, newest) = digests("jo@example.com", ip(NETWORKS_PER_ACCOUNT as u32));
+    assert!(store.is_known_network(&account, &newest, 0).await.unwrap());
+    // Not configuration: recording a sign-in changes no version.
+    assert_eq!(store.version().await.unwrap(), version);
 }

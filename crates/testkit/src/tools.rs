@@ -24,6 +24,8 @@ pub enum Tool {
     Fail2ban,
     Mariadb,
     Nginx,
+    /// openapi-core from PyPI (`tests/openapi/.venv`), run with Python.
+    OpenapiCore,
     Openssl,
     Pebble,
     Postgres,
@@ -31,6 +33,7 @@ pub enum Tool {
     Slapd,
     Sqlite3,
     SystemdAnalyze,
+    Testssl,
     /// axe-core and Lighthouse from npm (`tests/ui-tools`), run with Node.js.
     UiChecks,
     Xmllint,
@@ -48,6 +51,7 @@ impl Tool {
             Tool::Fail2ban => &["fail2ban-regex"],
             Tool::Mariadb => &["mariadbd", "mariadb-install-db", "mariadb"],
             Tool::Nginx => &["nginx"],
+            Tool::OpenapiCore => &[],
             Tool::Openssl => &["openssl"],
             Tool::Pebble => &["pebble", "pebble-challtestsrv"],
             // The server programs live outside PATH; see `postgres_bin`.
@@ -56,6 +60,7 @@ impl Tool {
             Tool::Slapd => &["slapd", "slapadd"],
             Tool::Sqlite3 => &["sqlite3"],
             Tool::SystemdAnalyze => &["systemd-analyze"],
+            Tool::Testssl => &["testssl"],
             Tool::UiChecks => &["node"],
             Tool::Xmllint => &["xmllint"],
         }
@@ -72,6 +77,7 @@ impl Tool {
             Tool::Fail2ban => "fail2ban",
             Tool::Mariadb => "mariadb-server mariadb-client",
             Tool::Nginx => "nginx",
+            Tool::OpenapiCore => "python3-venv",
             Tool::Openssl => "openssl",
             Tool::Pebble => "pebble",
             Tool::Postgres => "postgresql",
@@ -79,6 +85,7 @@ impl Tool {
             Tool::Slapd => "slapd ldap-utils",
             Tool::Sqlite3 => "sqlite3",
             Tool::SystemdAnalyze => "systemd",
+            Tool::Testssl => "testssl.sh",
             Tool::UiChecks => "nodejs npm",
             Tool::Xmllint => "libxml2-utils",
         }
@@ -89,6 +96,10 @@ impl Tool {
         match self {
             Tool::UiChecks => format!(
                 "npm ci --prefix tests/ui-tools, which scripts/test runs; Node.js from Debian: apt-get install {}",
+                self.packages()
+            ),
+            Tool::OpenapiCore => format!(
+                "python3 -m venv tests/openapi/.venv && tests/openapi/.venv/bin/pip install -r tests/openapi/requirements.txt, which scripts/test runs; Debian: apt-get install {}",
                 self.packages()
             ),
             _ => format!("Debian: apt-get install {}", self.packages()),
@@ -105,6 +116,7 @@ impl Tool {
             Tool::Fail2ban => "fail2ban",
             Tool::Mariadb => "MariaDB",
             Tool::Nginx => "nginx",
+            Tool::OpenapiCore => "openapi-core",
             Tool::Openssl => "openssl",
             Tool::Pebble => "Pebble",
             Tool::Postgres => "PostgreSQL",
@@ -112,6 +124,7 @@ impl Tool {
             Tool::Slapd => "slapd",
             Tool::Sqlite3 => "sqlite3",
             Tool::SystemdAnalyze => "systemd-analyze",
+            Tool::Testssl => "testssl.sh",
             Tool::UiChecks => "axe-core and Lighthouse",
             Tool::Xmllint => "xmllint",
         }
@@ -125,6 +138,13 @@ impl Tool {
         let mut found = found.lock().unwrap_or_else(|e| e.into_inner());
         *found.entry(self).or_insert_with(|| match self {
             Tool::Postgres => postgres_bin().is_some(),
+            // scripts/test marks the environment once pip has installed everything.
+            Tool::OpenapiCore => {
+                openapi_python().is_file()
+                    && Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../../tests/openapi/.venv/installed")
+                        .is_file()
+            }
             Tool::UiChecks => {
                 self.programs().iter().all(|p| find_program(p).is_some())
                     && ui_tools_dir().join(AXE_SCRIPT).is_file()
@@ -138,6 +158,11 @@ impl Tool {
 /// Where `npm ci` installs the web interface's checkers (`tests/ui-tools` of the workspace).
 pub fn ui_tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui-tools")
+}
+
+/// The Python of the virtual environment that holds openapi-core (`tests/openapi/.venv`).
+pub fn openapi_python() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/openapi/.venv/bin/python")
 }
 
 /// axe-core's script, injected into pages, under [`ui_tools_dir`].

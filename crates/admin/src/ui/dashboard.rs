@@ -127,8 +127,8 @@ pub async fn check_now(State(admin): Admin, Posted { signed, fields }: Posted) -
                 &admin,
                 "/admin/#health",
                 format!(
-                    "checked {} domain(s): {problems} with something to look at",
-                    report.domains.len()
+                    "checked {}: {problems} with something to look at",
+                    signpost_core::counted(report.domains.len() as u64, "domain")
                 ),
             )
         }

@@ -303,7 +303,11 @@ pub async fn remove(
         Ok(removed) => signed.done(
             &admin,
             "/admin/domains",
-            format!("removed {} and its {} user(s)", removed.name, removed.users),
+            format!(
+                "removed {} and its {}",
+                removed.name,
+                signpost_core::counted(removed.users, "user")
+            ),
         ),
         Err(e) => render(&admin, &signed, &name, Form::refused("remove", fields, e)).await,
     }

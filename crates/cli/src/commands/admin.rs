@@ -6,7 +6,7 @@ use signpost_operations::views::NewAdministrator;
 
 use super::{Ctx, read_password_from_stdin};
 use crate::cli::{AdminCommand, TokenCommand};
-use crate::output::{self, Format, Table};
+use crate::output::{self, Format, Table, outln};
 
 #[derive(Serialize)]
 struct AdministratorView<'a> {
@@ -58,7 +58,7 @@ pub async fn run(ctx: &Ctx, command: AdminCommand) -> anyhow::Result<()> {
                     name: &administrator.name,
                     role: &administrator.role,
                 })?,
-                Format::Table => println!(
+                Format::Table => outln!(
                     "added administrator {} ({})",
                     administrator.name,
                     role_summary(&administrator.role)
@@ -84,7 +84,7 @@ pub async fn run(ctx: &Ctx, command: AdminCommand) -> anyhow::Result<()> {
                     }
                     table.print();
                     if administrators.is_empty() {
-                        println!(
+                        outln!(
                             "(no administrators yet: printf '%s\\n' \"$PASSWORD\" | signpost admin add NAME --password-stdin)"
                         );
                     }
@@ -100,12 +100,12 @@ pub async fn run(ctx: &Ctx, command: AdminCommand) -> anyhow::Result<()> {
             ctx.ops
                 .set_administrator_password(&ctx.actor, &administrator.name, &password)
                 .await?;
-            println!("password changed for administrator {}", administrator.name);
+            outln!("password changed for administrator {}", administrator.name);
         }
         AdminCommand::Remove { name } => {
             let name = admin::admin_name(&name)?;
             ctx.ops.remove_administrator(&ctx.actor, &name).await?;
-            println!("removed administrator {name} with their tokens and sessions");
+            outln!("removed administrator {name} with their tokens and sessions");
         }
         AdminCommand::Token(command) => token(ctx, command).await?,
     }
@@ -146,7 +146,7 @@ async fn token(ctx: &Ctx, command: TokenCommand) -> anyhow::Result<()> {
                 Format::Json => output::print_json(&issued)?,
                 // Alone on standard output, so `TOKEN=$(signpost admin token create ...)` works.
                 Format::Table => {
-                    println!("{}", issued.token);
+                    outln!("{}", issued.token);
                     eprintln!(
                         "issued API token '{}' for {}; it is shown only now (send it as Authorization: Bearer)",
                         issued.name, issued.administrator
@@ -179,7 +179,7 @@ async fn token(ctx: &Ctx, command: TokenCommand) -> anyhow::Result<()> {
             ctx.ops
                 .revoke_token(&ctx.actor, &administrator, &name)
                 .await?;
-            println!("revoked API token '{name}' of {administrator}");
+            outln!("revoked API token '{name}' of {administrator}");
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 use signpost_store::AuditFilter;
 
 use super::Ctx;
-use crate::output::{self, Format, Table};
+use crate::output::{self, Format, Table, outln};
 
 pub async fn run(
     ctx: &Ctx,
@@ -35,7 +35,7 @@ pub async fn run(
             }
             table.print();
             if entries.is_empty() {
-                println!(
+                outln!(
                     "(no changes recorded{})",
                     if filter.domain.is_some() || since.is_some() {
                         " that match"

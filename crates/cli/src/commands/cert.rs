@@ -4,13 +4,16 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 use serde::Serialize;
-use signpost_core::certificate::CertificateSource;
-use signpost_server::tls::{self, CertificateIndex};
+use signpost_core::certificate::{CertificateSource, KeyType};
+use signpost_server::tls::{self, CertificateIndex, ClientKeys};
 
 use super::Ctx;
 use crate::cli::CertCommand;
-use crate::output::{self, Format, Table};
+use crate::output::{self, Format, Table, outln};
 use crate::settings::FileConfig;
+
+/// Who cannot connect to a name served with an RSA certificate alone.
+const RSA_ONLY: &str = "IE 11 and Outlook 2010/2013 on Windows 7, Windows 8.1 and Windows Phone 8.1 cannot connect (their TLS pairs AES-GCM only with ECDSA keys, and Signpost offers no CBC suites)";
 
 pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::Result<()> {
     match command {
@@ -31,13 +34,21 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
                 .ops
                 .add_certificate(&ctx.actor, CertificateSource::File, &chain, &key_pem, &info)
                 .await?;
+            let rsa_only = rsa_only_names(ctx, &info.names, now).await?;
+            for name in &rsa_only {
+                eprintln!(
+                    "warning: {name} is served with an RSA certificate only: {RSA_ONLY}; add an ECDSA certificate for it as well (each client gets the one it can use)"
+                );
+            }
             match ctx.format {
                 Format::Json => output::print_json(&serde_json::json!({
                     "id": id, "names": info.names, "not_after": info.not_after, "issuer": info.issuer,
+                    "key_type": info.key_type, "rsa_only": rsa_only,
                 }))?,
-                Format::Table => println!(
-                    "stored certificate #{id} for {} (issuer {}, expires {}, {} days)",
+                Format::Table => outln!(
+                    "stored certificate #{id} for {} ({} key, issuer {}, expires {}, {} days)",
                     info.names.join(", "),
+                    info.key_type.label(),
                     short_issuer(&info.issuer),
                     date(info.not_after),
                     info.days_left(now)
@@ -47,7 +58,7 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
         CertCommand::List => list(ctx, file).await?,
         CertCommand::Remove { name } => {
             for certificate in ctx.ops.remove_certificates(&ctx.actor, &name).await? {
-                println!(
+                outln!(
                     "removed certificate #{} ({})",
                     certificate.id,
                     certificate.names.join(", ")
@@ -56,7 +67,7 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
         }
         CertCommand::Renew { name } => {
             for certificate in ctx.ops.renew_certificates(&ctx.actor, &name).await? {
-                println!(
+                outln!(
                     "renewal requested for certificate #{} ({}); the server orders it within a minute",
                     certificate.id,
                     certificate.names.join(", ")
@@ -67,9 +78,30 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
     Ok(())
 }
 
+/// Of `names`, those no current stored ECDSA certificate covers while an RSA one does.
+async fn rsa_only_names(ctx: &Ctx, names: &[String], now: i64) -> anyhow::Result<Vec<String>> {
+    let stored = ctx.store.certificates().await?;
+    let current = |name: &str, key: KeyType| {
+        stored.iter().any(|c| {
+            c.info.key_type == key
+                && c.info.covers(name)
+                && c.info.not_before <= now
+                && now <= c.info.not_after
+        })
+    };
+    Ok(names
+        .iter()
+        .filter(|name| current(name, KeyType::Rsa) && !current(name, KeyType::Ecdsa))
+        .cloned()
+        .collect())
+}
+
 #[derive(Serialize)]
 struct Row {
     name: String,
+    /// The kinds of key its current certificates have (each client is served the one it can
+    /// use).
+    key_types: Vec<KeyType>,
     certificate: Option<String>,
     issuer: Option<String>,
     not_after: Option<i64>,
@@ -98,8 +130,19 @@ async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
     let rows: Vec<Row> = names
         .into_iter()
         .map(|name| {
-            let served = index.resolve(Some(&name), now);
+            let served = index.resolve(Some(&name), now, ClientKeys::ANY);
+            let mut key_types: Vec<KeyType> = index
+                .certificates()
+                .iter()
+                .filter(|c| {
+                    c.info.covers(&name) && c.info.not_before <= now && now <= c.info.not_after
+                })
+                .map(|c| c.info.key_type)
+                .collect();
+            key_types.sort_by_key(|k| k.label());
+            key_types.dedup();
             Row {
+                key_types,
                 covers: served
                     .is_some_and(|c| c.info.covers(&name) || c.info.names.contains(&name)),
                 certificate: served.map(|c| c.origin.clone()),
@@ -126,6 +169,7 @@ async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
         Format::Table => {
             let mut table = Table::new(&[
                 "NAME",
+                "KEYS",
                 "CERTIFICATE",
                 "ISSUER",
                 "EXPIRES",
@@ -139,10 +183,20 @@ async fn list(ctx: &Ctx, file: &FileConfig) -> anyhow::Result<()> {
                     (false, _) => "missing (default served)",
                     (true, Some(d)) if d < 0 => "expired",
                     (true, Some(d)) if d < 14 => "expires soon",
+                    _ if row.key_types == [KeyType::Rsa] => "ok, RSA only (old Windows fails)",
                     _ => "ok",
                 };
                 table.row(vec![
                     row.name.clone(),
+                    if row.key_types.is_empty() {
+                        "-".into()
+                    } else {
+                        row.key_types
+                            .iter()
+                            .map(|k| k.label())
+                            .collect::<Vec<_>>()
+                            .join("+")
+                    },
                     row.certificate.clone().unwrap_or_else(|| "-".into()),
                     row.issuer.clone().unwrap_or_else(|| "-".into()),
                     row.not_after.map(date).unwrap_or_else(|| "-".into()),

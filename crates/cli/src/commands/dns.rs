@@ -5,7 +5,7 @@ use signpost_core::dns_records::{self, DnsRecord, DnsTarget};
 
 use super::Ctx;
 use crate::cli::{DnsArgs, DnsTargetArgs};
-use crate::output::{self, Format};
+use crate::output::{self, Format, outln};
 use crate::settings::FileConfig;
 
 pub async fn run(ctx: &Ctx, args: &DnsArgs, file: &FileConfig) -> anyhow::Result<()> {
@@ -25,21 +25,21 @@ pub async fn run(ctx: &Ctx, args: &DnsArgs, file: &FileConfig) -> anyhow::Result
         }
         Format::Table => {
             if target.addresses.is_empty() && target.cname.is_none() {
-                println!(
+                outln!(
                     "; no public address known: give --public-address IP (or dns.public_addresses in the configuration) for the A/AAAA records"
                 );
             }
             for (name, records) in &records {
-                println!("; {name}");
+                outln!("; {name}");
                 let mut purpose = "";
                 for record in records {
                     if record.purpose != purpose {
                         purpose = &record.purpose;
-                        println!("; {purpose}");
+                        outln!("; {purpose}");
                     }
-                    println!("{}", record.zone_line());
+                    outln!("{}", record.zone_line());
                 }
-                println!();
+                outln!();
             }
         }
     }

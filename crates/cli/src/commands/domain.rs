@@ -8,7 +8,7 @@ use signpost_operations::views::NewDomain;
 
 use super::Ctx;
 use crate::cli::DomainCommand;
-use crate::output::{self, Format, Table};
+use crate::output::{self, Format, Table, outln};
 
 pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
     match command {
@@ -32,9 +32,10 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
                 .await?;
             match ctx.format {
                 Format::Json => output::print_json(&domain)?,
-                Format::Table => println!(
+                Format::Table => outln!(
                     "added domain {} (hostname {}; IMAP 993 ssl, POP3 995 ssl, SMTP 587 starttls on; EWS and ActiveSync off)",
-                    domain.name, domain.hostname
+                    domain.name,
+                    domain.hostname
                 ),
             }
         }
@@ -143,14 +144,15 @@ pub async fn run(ctx: &Ctx, command: DomainCommand) -> anyhow::Result<()> {
                 .await?;
             match ctx.format {
                 Format::Json => output::print_json(&domain)?,
-                Format::Table => println!("updated domain {}", domain.name),
+                Format::Table => outln!("updated domain {}", domain.name),
             }
         }
         DomainCommand::Remove { name } => {
             let removed = ctx.ops.remove_domain(&ctx.actor, &name).await?;
-            println!(
+            outln!(
                 "removed domain {} and its {} user(s)",
-                removed.name, removed.users
+                removed.name,
+                removed.users
             );
         }
         DomainCommand::UserSource { name, set, builtin } => {
@@ -210,7 +212,7 @@ async fn list(ctx: &Ctx) -> anyhow::Result<()> {
             }
             table.print();
             if domains.is_empty() {
-                println!(
+                outln!(
                     "(no domains yet: signpost domain add example.com --hostname mail.example.com)"
                 );
             }
@@ -277,7 +279,7 @@ pub async fn show(ctx: &Ctx, domain: &Domain) -> anyhow::Result<()> {
         fields.push(("Documentation", doc.url.clone()));
     }
     output::print_fields(&fields);
-    println!();
+    outln!();
     let mut table = Table::new(&[
         "PROTOCOL",
         "#",

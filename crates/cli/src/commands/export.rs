@@ -7,6 +7,7 @@ use anyhow::Context;
 use signpost_store::Export;
 
 use super::Ctx;
+use crate::output::outln;
 
 /// An export of a large installation is well under this; more is not an export file.
 const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
@@ -53,9 +54,11 @@ pub async fn import(ctx: &Ctx, file: Option<&Path>, replace: bool) -> anyhow::Re
         .import(&ctx.actor, &export, replace)
         .await
         .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
-    println!(
+    outln!(
         "imported {} domains, {} users, {} certificates from {source}",
-        summary.domains, summary.users, summary.certificates
+        summary.domains,
+        summary.users,
+        summary.certificates
     );
     Ok(())
 }

@@ -4,6 +4,7 @@ use signpost_core::answers::preview::{self, PreviewKind};
 
 use super::Ctx;
 use crate::cli::{AnswerKind, GenerateArgs};
+use crate::output::{out, outln};
 
 impl From<AnswerKind> for PreviewKind {
     fn from(kind: AnswerKind) -> Self {
@@ -29,8 +30,8 @@ pub async fn run(ctx: &Ctx, args: &GenerateArgs) -> anyhow::Result<()> {
         &Default::default(),
     )?;
     match (args.txt, shown.txt) {
-        (true, Some(txt)) => println!("{txt}"),
-        _ => print!("{}", shown.body),
+        (true, Some(txt)) => outln!("{txt}"),
+        _ => out!("{}", shown.body),
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use anyhow::Context;
 use signpost_operations::{Actor, Operations, RunningInstances, Settings};
 use signpost_store::{Export, Location, Store};
 
-use crate::output::{self, Format, Table};
+use crate::output::{self, Format, Table, outln};
 
 async fn open(url: &str, role: &str) -> anyhow::Result<Box<dyn Store>> {
     let location = Location::resolve(std::path::Path::new("."), Some(url))?;
@@ -91,7 +91,7 @@ pub async fn run(from: &str, to: &str, replace: bool, format: Format) -> anyhow:
                 got[..16].to_string(),
             ]);
             table.print();
-            println!(
+            outln!(
                 "{status}; {}",
                 if verified {
                     "verified: the target holds exactly what the source holds"

@@ -25,7 +25,7 @@ use signpost_operations::{Actor, Operations, RunningInstances, SystemActor};
 use signpost_store::{Location, Store};
 
 use crate::cli::{Cli, Command};
-use crate::output::Format;
+use crate::output::{Format, outln};
 use crate::settings::{self, FileConfig};
 
 /// What every command gets: the store, the operations over it (as the person at this command
@@ -86,7 +86,7 @@ pub async fn run(cli: Cli, serve_matches: Option<&clap::ArgMatches>) -> anyhow::
         Command::Status { verify } => status(&ctx, &location, verify).await,
         Command::Backup { file } => {
             ctx.ops.backup(&ctx.actor, &file).await?;
-            println!("backed up {location} to {}", file.display());
+            outln!("backed up {location} to {}", file.display());
             Ok(())
         }
         Command::Export { output } => export::export(&ctx, output.as_deref()).await,

@@ -10,7 +10,7 @@ use signpost_diagnostics::{Ports, Status, check, dns::Dns};
 
 use super::{Ctx, read_password_from_stdin};
 use crate::cli::{CheckArgs, HealthArgs, OutsideArgs, ProbeArgs};
-use crate::output::{self, Format, Table};
+use crate::output::{self, Format, Table, outln};
 use crate::settings::FileConfig;
 
 fn fetcher(args: &OutsideArgs) -> anyhow::Result<Fetcher> {
@@ -39,13 +39,13 @@ pub async fn check(ctx: &Ctx, args: &CheckArgs, file: &FileConfig) -> anyhow::Re
         Format::Json => output::print_json(&results)?,
         Format::Table => {
             for result in &results {
-                println!("{:<5} {}: {}", result.status, result.check, result.detail);
+                outln!("{:<5} {}: {}", result.status, result.check, result.detail);
                 if let Some(fix) = &result.fix {
-                    println!("      fix: {fix}");
+                    outln!("      fix: {fix}");
                 }
             }
             let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-            println!(
+            outln!(
                 "\n{} passed, {} warnings, {} failed",
                 count(Status::Pass),
                 count(Status::Warn),
@@ -116,7 +116,7 @@ pub async fn health(ctx: &Ctx, args: &HealthArgs, file: &FileConfig) -> anyhow::
             }
             table.print();
             if report.domains.is_empty() {
-                println!("(no domains)");
+                outln!("(no domains)");
             }
         }
     }
@@ -147,7 +147,7 @@ pub async fn probe(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<()> {
     match ctx.format {
         Format::Json => output::print_json(&report)?,
         Format::Table => {
-            println!("Tried:");
+            outln!("Tried:");
             let mut table = Table::new(&["CLIENT", "STATUS", "REQUEST", "OUTCOME"]);
             for attempt in &report.attempts {
                 table.row(vec![
@@ -158,11 +158,11 @@ pub async fn probe(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<()> {
                 ]);
             }
             table.print();
-            println!("\nFound:");
+            outln!("\nFound:");
             for found in &report.found {
-                println!("  {:?} from {}", found.client, found.source);
+                outln!("  {:?} from {}", found.client, found.source);
                 for setting in &found.settings {
-                    println!(
+                    outln!(
                         "    {} {}:{} {:?} login {}",
                         setting.protocol,
                         setting.host,
@@ -172,18 +172,18 @@ pub async fn probe(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<()> {
                     );
                 }
                 for url in &found.urls {
-                    println!("    {url}");
+                    outln!("    {url}");
                 }
             }
             for client in &clients {
                 if !report.found.iter().any(|f| f.client == *client) {
-                    println!("  {client:?}: nothing found");
+                    outln!("  {client:?}: nothing found");
                 }
             }
             if !report.connections.is_empty() {
-                println!("\nConnections:");
+                outln!("\nConnections:");
                 for connection in &report.connections {
-                    println!(
+                    outln!(
                         "  {:<5} {:?} {}:{} {:?}: {}",
                         connection.status,
                         connection.protocol,

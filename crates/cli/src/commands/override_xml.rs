@@ -11,6 +11,7 @@ use signpost_operations::views::OverrideChange;
 use super::Ctx;
 use crate::cli::OverrideCommand;
 use crate::output::{self, Format};
+use crate::output::{out, outln};
 
 pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
     let (domain_name, kind) = match &command {
@@ -32,9 +33,9 @@ pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
         return match ctx.format {
             Format::Json => output::print_json(&template),
             Format::Table => {
-                print!("{}", template.text);
+                out!("{}", template.text);
                 if !template.text.ends_with('\n') {
-                    println!();
+                    outln!();
                 }
                 Ok(())
             }
@@ -72,7 +73,7 @@ pub async fn run(ctx: &Ctx, command: OverrideCommand) -> anyhow::Result<()> {
         Format::Table => {
             report(ctx, &domain, kind, label, "")?;
             if let Some(text) = &state.text {
-                println!("--- saved text ---\n{text}");
+                outln!("--- saved text ---\n{text}");
             }
         }
     }
@@ -103,7 +104,7 @@ fn report(
     } else {
         format!("{verb}: ")
     };
-    println!(
+    outln!(
         "{prefix}{} {label} override is {}; {effect}",
         domain.name,
         if state.enabled { "on" } else { "off" }

@@ -31,6 +31,12 @@ pub async fn run(ctx: &Ctx, args: &ServeArgs) -> anyhow::Result<()> {
             for address in &bound.admin {
                 let _ = writeln!(stdout, "signpost: administration on http://{address}/admin");
             }
+            for address in &bound.admin_tls {
+                let _ = writeln!(
+                    stdout,
+                    "signpost: administration on https://{address}/admin"
+                );
+            }
             if let Some(link) = &bound.setup_link {
                 let _ = writeln!(
                     stdout,

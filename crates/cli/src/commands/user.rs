@@ -8,7 +8,7 @@ use signpost_operations::views::NewUser;
 
 use super::{Ctx, read_password_from_stdin};
 use crate::cli::{UserCommand, UserFileFormat};
-use crate::output::{self, Format, Table};
+use crate::output::{self, Format, Table, outln};
 
 /// A user as shown: everything but the password hash.
 #[derive(Serialize)]
@@ -129,11 +129,11 @@ pub async fn run(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
             ctx.ops
                 .set_password(&ctx.actor, &user.address, &password)
                 .await?;
-            println!("password changed for {}", user.address);
+            outln!("password changed for {}", user.address);
         }
         UserCommand::Remove { address } => {
             let removed = ctx.ops.remove_user(&ctx.actor, &address).await?;
-            println!("removed user {}", removed.address);
+            outln!("removed user {}", removed.address);
         }
         UserCommand::Import {
             domain,
@@ -199,9 +199,10 @@ async fn import(
             "imported": imported.imported,
             "warnings": imported.warnings,
         }))?,
-        Format::Table => println!(
+        Format::Table => outln!(
             "imported {} users into {} with their existing password hashes",
-            imported.imported, domain.name
+            imported.imported,
+            domain.name
         ),
     }
     Ok(())
@@ -407,7 +408,7 @@ fn print_user(ctx: &Ctx, user: &User, verb: &str) -> anyhow::Result<()> {
         Format::Json => output::print_json(&UserView::from(user)),
         Format::Table => {
             if !verb.is_empty() {
-                println!("{verb} {}", user.address);
+                outln!("{verb} {}", user.address);
             }
             output::print_fields(&[
                 ("Address", user.address.clone()),

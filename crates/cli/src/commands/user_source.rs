@@ -4,7 +4,7 @@ use anyhow::Context;
 use signpost_core::UserSource;
 
 use super::Ctx;
-use crate::output::{self, Format};
+use crate::output::{self, Format, outln};
 
 /// Shows the source, or sets it from a JSON file (`-` for standard input), or goes back to
 /// built-in users.
@@ -28,13 +28,13 @@ pub async fn run(
                 .await
                 .with_context(|| format!("the user source of {} was not changed", domain.name))?;
             if ctx.format == Format::Table {
-                println!(
+                outln!(
                     "users of {} now come from: {}",
                     domain.name,
                     source.describe()
                 );
                 if !source.is_builtin() {
-                    println!(
+                    outln!(
                         "try a login with: signpost user test ADDRESS@{} --password-stdin",
                         domain.name
                     );

@@ -25,6 +25,7 @@ pub mod defaults {
     pub const RELOAD_INTERVAL_MS: u64 = 250;
     pub const AUTH_FAILURES_PER_CLIENT: usize = 10;
     pub const AUTH_FAILURES_PER_ACCOUNT: usize = 20;
+    pub const AUTH_FAILURES_KNOWN_NETWORK: usize = 10;
     pub const AUTH_FAILURE_WINDOW: u64 = 15 * 60;
     pub const HEADER_TIMEOUT: u64 = 10;
     pub const SHUTDOWN_GRACE: u64 = 10;
@@ -95,6 +96,10 @@ pub struct ServerSection {
     /// Proxy whose X-Forwarded-* and PROXY protocol headers are believed (IP or CIDR; repeatable)
     #[arg(long = "trusted-proxy", env = "SIGNPOST_TRUSTED_PROXY", value_name = "NETWORK", value_delimiter = ',', value_parser = network)]
     pub trusted_proxies: Vec<String>,
+    /// Clients /metrics answers without a token (IP or CIDR; repeatable); others need an
+    /// administrator's API token (Authorization: Bearer) and otherwise get 404
+    #[arg(long = "metrics-allow", env = "SIGNPOST_METRICS_ALLOW", value_name = "NETWORK", value_delimiter = ',', value_parser = network, default_values = ["127.0.0.0/8", "::1/128"])]
+    pub metrics_allow: Vec<String>,
     /// Expect a PROXY protocol (v1 or v2) header on connections from trusted proxies
     #[arg(long, env = "SIGNPOST_PROXY_PROTOCOL")]
     pub proxy_protocol: bool,
@@ -128,9 +133,14 @@ pub struct ServerSection {
     /// Failed logins from one client address within the window before 429
     #[arg(long, env = "SIGNPOST_AUTH_FAILURES_PER_CLIENT", value_name = "N", default_value_t = defaults::AUTH_FAILURES_PER_CLIENT)]
     pub auth_failures_per_client: usize,
-    /// Failed logins for one account within the window before 429
+    /// Failed logins for one account within the window before 429, counted from networks
+    /// the account has not signed in from in the last 30 days
     #[arg(long, env = "SIGNPOST_AUTH_FAILURES_PER_ACCOUNT", value_name = "N", default_value_t = defaults::AUTH_FAILURES_PER_ACCOUNT)]
     pub auth_failures_per_account: usize,
+    /// The same for the networks (/24, /64) the account signed in from in the last 30 days,
+    /// counted apart: failures from elsewhere never lock those out
+    #[arg(long, env = "SIGNPOST_AUTH_FAILURES_KNOWN_NETWORK", value_name = "N", default_value_t = defaults::AUTH_FAILURES_KNOWN_NETWORK)]
+    pub auth_failures_known_network: usize,
     /// The failed-login window in seconds
     #[arg(long, env = "SIGNPOST_AUTH_FAILURE_WINDOW", value_name = "SECONDS", default_value_t = defaults::AUTH_FAILURE_WINDOW)]
     pub auth_failure_window: u64,
@@ -194,6 +204,10 @@ pub struct AcmeSection {
     /// Seconds between looks at which certificates are due
     #[arg(id = "acme_check_seconds", long = "acme-check-seconds", env = "SIGNPOST_ACME_CHECK_SECONDS", value_name = "SECONDS", default_value_t = defaults::ACME_CHECK_SECONDS)]
     pub check_seconds: u64,
+    /// Also order an RSA certificate for each set of names, beside the ECDSA P-256 one always
+    /// ordered (for clients that offer only RSA signatures)
+    #[arg(id = "acme_rsa", long = "acme-rsa", env = "SIGNPOST_ACME_RSA")]
+    pub rsa: bool,
 }
 
 /// `[server.profile_signing]`: the certificate that signs every domain's Apple profiles, and
@@ -248,6 +262,16 @@ pub struct AdminSection {
         value_delimiter = ','
     )]
     pub listen: Vec<SocketAddr>,
+    /// The same over HTTPS (repeatable; certificates by SNI); a name served only here, and
+    /// not a discovery name, gets HSTS
+    #[arg(
+        id = "admin_listen_tls",
+        long = "admin-listen-tls",
+        value_name = "ADDR:PORT",
+        env = "SIGNPOST_ADMIN_LISTEN_TLS",
+        value_delimiter = ','
+    )]
+    pub listen_tls: Vec<SocketAddr>,
     /// Seconds an administrator's browser session lasts
     #[arg(id = "admin_session_seconds", long = "admin-session-seconds", env = "SIGNPOST_ADMIN_SESSION_SECONDS", value_name = "SECONDS", default_value_t = defaults::ADMIN_SESSION_SECONDS)]
     pub session_seconds: u64,

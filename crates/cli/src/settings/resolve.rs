@@ -39,18 +39,13 @@ pub fn server_config(settings: &ServeArgs) -> anyhow::Result<ServeSettings> {
         .transpose()?;
     config.redirect_http = server.redirect_http;
     config.public_https_port = server.public_https_port;
-    config.trusted_proxies = server
-        .trusted_proxies
-        .iter()
-        .map(|n| {
-            n.parse()
-                .map_err(|e: String| anyhow::anyhow!("trusted proxy '{n}': {e}"))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    config.trusted_proxies = networks("trusted proxy", &server.trusted_proxies)?;
+    config.metrics_allow = networks("metrics network", &server.metrics_allow)?;
     config.proxy_protocol = server.proxy_protocol;
     config.acme = acme_settings(&server.acme, !config.listen.is_empty())?;
     config.auth_limits.per_client = server.auth_failures_per_client.max(1);
     config.auth_limits.per_account = server.auth_failures_per_account.max(1);
+    config.auth_limits.per_account_known = server.auth_failures_known_network.max(1);
     config.auth_limits.window = Duration::from_secs(server.auth_failure_window.max(1));
     config.auth_failure_log = server.auth_failure_log.clone();
     config.shutdown_grace = Duration::from_secs(server.shutdown_grace);
@@ -80,6 +75,7 @@ pub fn server_config(settings: &ServeArgs) -> anyhow::Result<ServeSettings> {
 
     let admin = &settings.admin;
     config.admin.listen = admin.listen.clone();
+    config.admin.listen_tls = admin.listen_tls.clone();
     config.recent_requests = admin.recent_requests;
     config.audit_retention.days = admin.audit_days;
     config.audit_retention.entries = admin.audit_entries;
@@ -135,6 +131,7 @@ fn acme_settings(
         contact_email: section.email.clone(),
         challenge,
         check_interval: Duration::from_secs(section.check_seconds.max(1)),
+        rsa: section.rsa,
     }))
 }
 
@@ -157,4 +154,14 @@ fn profile_signing(section: &ProfileSigningSection) -> anyhow::Result<ProfileSig
         );
     }
     Ok(signing)
+}
+
+/// Parses a list of IP networks (`10.0.0.0/8`, `::1`), naming the bad one and what it is for.
+fn networks(what: &str, list: &[String]) -> anyhow::Result<Vec<signpost_server::proxy::IpNetwork>> {
+    list.iter()
+        .map(|n| {
+            n.parse()
+                .map_err(|e: String| anyhow::anyhow!("{what} '{n}': {e}"))
+        })
+        .collect()
 }

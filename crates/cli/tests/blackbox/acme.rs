@@ -4,7 +4,10 @@
 use crate::harness::*;
 use crate::tls_client;
 
-signpost_testkit::tests![acme_issues_and_renews_with_pebble,];
+signpost_testkit::tests![
+    acme_issues_and_renews_with_pebble,
+    acme_orders_ecdsa_and_rsa_when_asked,
+];
 
 fn served_serial(https: std::net::SocketAddr, root: &str, sni: &str) -> Option<String> {
     let stream = tls_client::connect(tls_client::trusting(root), https, Some(sni)).ok()?;
@@ -128,5 +131,60 @@ fn acme_issues_and_renews_with_pebble() {
     assert!(
         !server.log().contains("creating an account"),
         "the stored account is reused"
+    );
+}
+
+/// ECDSA P-256 always; with `--acme-rsa`, an RSA certificate for the same names as well, and
+/// each client is served the one it can use.
+fn acme_orders_ecdsa_and_rsa_when_asked() {
+    let sp = Signpost::new().with_example_domain();
+    sp.ok(&["domain", "set", "example.com", "--acme", "on"]);
+    let pebble = crate::pebble::start(sp.dir.path());
+    let listen = format!("127.0.0.1:{}", pebble.http01_port);
+    let server = sp.serve_with(&[
+        "--listen",
+        &listen,
+        "--listen-tls",
+        "127.0.0.1:0",
+        "--acme-directory",
+        &pebble.directory_url,
+        "--acme-ca",
+        pebble.directory_ca.to_str().unwrap(),
+        "--acme-check-seconds",
+        "1",
+        "--acme-rsa",
+    ]);
+    let keys = |sp: &Signpost| -> String {
+        acme_rows(sp)
+            .iter()
+            .find(|r| r["name"] == "autodiscover.example.com")
+            .map(|r| r["key_types"].to_string())
+            .unwrap_or_default()
+    };
+    server.wait_until(
+        "an ECDSA and an RSA certificate from Pebble for autodiscover.example.com",
+        |_| keys(&sp),
+        |k| k == r#"["ECDSA","RSA"]"# || k == r#"["ecdsa","rsa"]"#,
+    );
+    let root = crate::pebble::issuing_root(&pebble);
+    let https = server.https[0];
+    // What a client is served, once the server has loaded what ACME stored.
+    let key_of = |config: std::sync::Arc<rustls::ClientConfig>| {
+        let stream = tls_client::connect(config, https, Some("autodiscover.example.com")).ok()?;
+        let leaf = stream.conn.peer_certificates()?[0].clone();
+        signpost_core::certificate::inspect(leaf.as_ref())
+            .ok()
+            .map(|info| info.key_type)
+    };
+    use signpost_core::certificate::KeyType;
+    server.wait_until(
+        "the RSA certificate served to a client that verifies only RSA signatures",
+        |_| key_of(tls_client::trusting_rsa_only(&root)),
+        |key| *key == Some(KeyType::Rsa),
+    );
+    assert_eq!(
+        key_of(tls_client::trusting(&root)),
+        Some(KeyType::Ecdsa),
+        "a modern client gets ECDSA"
     );
 }

@@ -762,34 +762,87 @@ fn on_https_the_admin_cookie_is_secure_and_browsers_stay_on_https() {
     add_admin(&sp, "alice", &[]);
     let dir = tempfile::tempdir().unwrap();
     let ca = crate::pki::TestCa::new(dir.path(), "Admin CA");
-    sp.add_cert(&ca.issue(dir.path(), "mail", &["mail.example.com"], -1, 30));
-    let server = sp.serve_with(&["--listen-tls", "127.0.0.1:0"]);
+    sp.add_cert(&ca.issue(
+        dir.path(),
+        "mail",
+        &[
+            "mail.example.com",
+            "autodiscover.example.com",
+            "admin.example.net",
+        ],
+        -1,
+        30,
+    ));
     let trusted = crate::tls_client::trusting(&ca.pem);
-    let mut stream =
-        crate::tls_client::connect(trusted, server.https[0], Some("mail.example.com")).unwrap();
-    let body = json!({"name": "alice", "password": PASSWORD}).to_string();
-    let (status, head, _) = crate::tls_client::exchange(
-        &mut stream,
-        &format!(
-            "POST /api/v1/session HTTP/1.1\r\nHost: mail.example.com\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    );
-    assert_eq!(status, 200, "{head}");
-    let head = head.to_ascii_lowercase();
-    assert!(
-        head.contains("strict-transport-security: max-age=31536000"),
-        "{head}"
-    );
-    let cookie = head
-        .lines()
-        .find(|l| l.starts_with("set-cookie:"))
-        .expect("cookie");
-    assert!(cookie.contains("; secure"), "{cookie}");
-    // Autodiscover answers never carry HSTS (Outlook's http step must keep working).
+    let sign_in = |at: std::net::SocketAddr, host: &str| {
+        let mut stream = crate::tls_client::connect(trusted.clone(), at, Some(host)).expect("TLS");
+        let body = json!({"name": "alice", "password": PASSWORD}).to_string();
+        let (status, head, _) = crate::tls_client::exchange(
+            &mut stream,
+            &format!(
+                "POST /api/v1/session HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        assert_eq!(status, 200, "{head}");
+        let (_, page, _) = crate::tls_client::exchange(
+            &mut stream,
+            &format!("GET /admin/login HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        );
+        let (_, document, _) = crate::tls_client::exchange(
+            &mut stream,
+            &format!("GET /api/openapi.json HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+        );
+        [head, page, document].map(|h| h.to_ascii_lowercase())
+    };
+
+    // The administration beside discovery: every name there is a discovery name, and HSTS
+    // would bind it (Outlook's plain-http step on autodiscover.<domain> would break), so none.
+    let shared = sp.serve_with(&["--listen-tls", "127.0.0.1:0"]);
+    for host in ["autodiscover.example.com", "mail.example.com"] {
+        let heads = sign_in(shared.https[0], host);
+        for head in &heads {
+            assert!(
+                !head.contains("strict-transport-security"),
+                "{host}: {head}"
+            );
+        }
+        let cookie = heads[0]
+            .lines()
+            .find(|l| l.starts_with("set-cookie:"))
+            .expect("cookie");
+        assert!(cookie.contains("; secure"), "{cookie}");
+    }
+    drop(shared);
+
+    // On a listener of its own, under a name of its own: browsers are told to stay on https;
+    // a discovery name reaching that listener is still not bound.
+    let separate = sp.serve_with(&[
+        "--listen-tls",
+        "127.0.0.1:0",
+        "--admin-listen-tls",
+        "127.0.0.1:0",
+    ]);
+    let admin = separate.admin_tls[0];
+    for head in sign_in(admin, "admin.example.net") {
+        assert!(
+            head.contains("strict-transport-security: max-age=31536000"),
+            "{head}"
+        );
+    }
+    for head in sign_in(admin, "mail.example.com") {
+        assert!(!head.contains("strict-transport-security"), "{head}");
+    }
+    // Discovery answers never carry it.
+    let mut stream = crate::tls_client::connect(
+        crate::tls_client::trusting(&ca.pem),
+        separate.https[0],
+        Some("autodiscover.example.com"),
+    )
+    .expect("TLS");
     let (_, head, _) = crate::tls_client::exchange(
         &mut stream,
-        "GET /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: mail.example.com\r\nContent-Length: 0\r\n\r\n",
+        "GET /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: autodiscover.example.com\r\nContent-Length: 0\r\n\r\n",
     );
     assert!(
         !head

@@ -96,11 +96,11 @@ fn password_guessing_is_limited_and_refusals_look_alike() {
 
     let metrics = server.get("/metrics", None).body;
     assert!(
-        metrics.contains("signpost_auth_failures_total 3"),
+        metrics.contains("signpost_auth_failures_total{network=\"other\"} 3"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("signpost_rate_limited_total 1"),
+        metrics.contains("signpost_rate_limited_total{network=\"other\"} 1"),
         "{metrics}"
     );
 }

@@ -201,6 +201,7 @@ impl Signpost {
         let mut http = Vec::new();
         let mut https = Vec::new();
         let mut admin = Vec::new();
+        let mut admin_tls = Vec::new();
         let mut setup_link = None;
         let watchdog = Watchdog::start(child.id(), "KILL", None);
         let deadline = std::time::Instant::now() + signpost_testkit::process::START_LIMIT;
@@ -230,6 +231,11 @@ impl Signpost {
                 .and_then(|rest| rest.strip_suffix("/admin"))
             {
                 admin.push(address.parse::<std::net::SocketAddr>().expect("address"));
+            } else if let Some(address) = line
+                .strip_prefix("signpost: administration on https://")
+                .and_then(|rest| rest.strip_suffix("/admin"))
+            {
+                admin_tls.push(address.parse::<std::net::SocketAddr>().expect("address"));
             } else if let Some((_, link)) = line.split_once("create one at ") {
                 setup_link = Some(link.to_string());
             } else if line == "signpost: ready" {
@@ -243,6 +249,7 @@ impl Signpost {
             addr,
             https,
             admin,
+            admin_tls,
             setup_link,
             log,
             store_args: self.store_args(),
@@ -267,6 +274,8 @@ pub struct Server {
     pub https: Vec<std::net::SocketAddr>,
     /// Listeners of the administration surface alone (`--admin-listen`).
     pub admin: Vec<std::net::SocketAddr>,
+    /// The same over HTTPS (`--admin-listen-tls`).
+    pub admin_tls: Vec<std::net::SocketAddr>,
     /// The one-time setup link printed when there is no administrator yet.
     pub setup_link: Option<String>,
     log: std::sync::Arc<std::sync::Mutex<String>>,

@@ -19,6 +19,7 @@ mod health;
 mod ispdb;
 mod mobileconfig;
 mod operations;
+mod outside_audit;
 mod overrides;
 mod pacc;
 mod packaging;
@@ -49,6 +50,7 @@ fn main() -> std::process::ExitCode {
         ispdb::tests(),
         mobileconfig::tests(),
         operations::tests(),
+        outside_audit::tests(),
         overrides::tests(),
         pacc::tests(),
         packaging::tests(),

@@ -42,6 +42,54 @@ impl TestCa {
         from_days: i64,
         to_days: i64,
     ) -> (PathBuf, PathBuf) {
+        self.issue_with(
+            dir,
+            stem,
+            names,
+            from_days,
+            to_days,
+            KeyPair::generate().expect("key"),
+        )
+    }
+
+    /// [`TestCa::issue`] for an RSA key (2048 bits, made by Debian's openssl).
+    pub fn issue_rsa(
+        &self,
+        dir: &Path,
+        stem: &str,
+        names: &[&str],
+        to_days: i64,
+    ) -> (PathBuf, PathBuf) {
+        let out =
+            signpost_testkit::tools::command(signpost_testkit::tools::Tool::Openssl, "openssl")
+                .args([
+                    "genpkey",
+                    "-algorithm",
+                    "RSA",
+                    "-pkeyopt",
+                    "rsa_keygen_bits:2048",
+                ])
+                .output()
+                .expect("openssl genpkey");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pem = String::from_utf8(out.stdout).expect("PEM");
+        let key = KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).expect("RSA key");
+        self.issue_with(dir, stem, names, -1, to_days, key)
+    }
+
+    fn issue_with(
+        &self,
+        dir: &Path,
+        stem: &str,
+        names: &[&str],
+        from_days: i64,
+        to_days: i64,
+        key: KeyPair,
+    ) -> (PathBuf, PathBuf) {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .expect("params");
@@ -51,7 +99,6 @@ impl TestCa {
         let now = OffsetDateTime::now_utc();
         params.not_before = now + Duration::days(from_days);
         params.not_after = now + Duration::days(to_days);
-        let key = KeyPair::generate().expect("key");
         let issuer = Issuer::from_params(&self.params, &self.key);
         let leaf = params.signed_by(&key, &issuer).expect("sign leaf");
         let chain = dir.join(format!("{stem}.pem"));

@@ -17,14 +17,41 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// A client that trusts `ca_pem` and checks names as browsers and mail clients do.
-pub fn trusting(ca_pem: &str) -> Arc<ClientConfig> {
+fn roots(ca_pem: &str) -> RootCertStore {
     let mut roots = RootCertStore::empty();
     for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert.expect("CA PEM")).expect("add root");
     }
+    roots
+}
+
+/// A client that trusts `ca_pem` and checks names as browsers and mail clients do.
+pub fn trusting(ca_pem: &str) -> Arc<ClientConfig> {
+    let roots = roots(ca_pem);
     Arc::new(
         ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// [`trusting`], for a client that offers only RSA signatures in its handshake (as some embedded
+/// and old Java clients do).
+pub fn trusting_rsa_only(ca_pem: &str) -> Arc<ClientConfig> {
+    let roots = roots(ca_pem);
+    let mut provider = rustls::crypto::ring::default_provider();
+    let rsa: Vec<_> = provider
+        .signature_verification_algorithms
+        .mapping
+        .iter()
+        .filter(|(scheme, _)| format!("{scheme:?}").starts_with("RSA"))
+        .copied()
+        .collect();
+    provider.signature_verification_algorithms.mapping = Box::leak(rsa.into_boxed_slice());
+    Arc::new(
+        ClientConfig::builder_with_provider(Arc::new(provider))
             .with_safe_default_protocol_versions()
             .expect("versions")
             .with_root_certificates(roots)

@@ -235,7 +235,7 @@ fn every_page_and_dialog_passes_axe_and_holds_at_phone_width() {
             // The first health check, from the dashboard's button.
             browser.click("#check-now");
             browser.wait_until("the health report", |b| {
-                b.text(".notice").contains("checked 3 domain(s)")
+                b.text(".notice").contains("checked 3 domains")
             });
         }
         for (name, path) in pages() {

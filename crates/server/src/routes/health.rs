@@ -2,8 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 
+use crate::connection::ClientConnection;
 use crate::responses;
 use crate::state::SharedState;
 
@@ -21,11 +23,11 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
         StatusCode::OK,
         responses::TEXT,
         format!(
-            "{}: configuration version {}, {} domains, {} users{}\n",
+            "{}: configuration version {}, {}, {}{}\n",
             if store_up { "ready" } else { "degraded" },
             snapshot.version,
-            snapshot.domain_count(),
-            snapshot.user_count(),
+            signpost_core::counted(snapshot.domain_count() as u64, "domain"),
+            signpost_core::counted(snapshot.user_count() as u64, "user"),
             if store_up {
                 ""
             } else {
@@ -44,7 +46,34 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
 
 /// Prometheus metrics: requests, latency, failed and limited logins, certificate expiry, the
 /// configuration's version and age.
-pub async fn metrics(State(state): State<SharedState>) -> Response {
+/// Whether `/metrics` may answer: a client in `--metrics-allow`, or a request with an
+/// administrator's API token. (The counts of domains and users and the certificate names are
+/// nobody else's business, and discovery names must not reveal them.)
+async fn may_read_metrics(state: &SharedState, parts: &Parts) -> bool {
+    let client = parts
+        .extensions
+        .get::<ClientConnection>()
+        .map(|c| c.peer.ip());
+    let allowed = |ip| state.config.metrics_allow.iter().any(|n| n.contains(ip));
+    if client.is_some_and(allowed) {
+        return true;
+    }
+    let token = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match (token, state.metrics_tokens.get()) {
+        (Some(token), Some(check)) if !token.is_empty() => check(token.to_string()).await,
+        _ => false,
+    }
+}
+
+pub async fn metrics(State(state): State<SharedState>, parts: Parts) -> Response {
+    if !may_read_metrics(&state, &parts).await {
+        return responses::text(StatusCode::NOT_FOUND, "Not found\n");
+    }
     use crate::metrics::label_value;
     let snapshot = state.snapshot.load();
     let now = crate::clock::now();
@@ -63,16 +92,16 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
                     label_value(name),
                     label_value(&c.origin)
                 ),
-                c.info.days_left(now) as f64,
+                c.info.not_after as f64,
             )
         })
         .collect();
-    let (clients, accounts) = state.limiter.tracked();
+    let (clients, accounts) = state.sign_ins.tracked();
     let plain = |value: f64| vec![(String::new(), value)];
     let body = state.metrics.render(&[
         (
-            "signpost_certificate_expiry_days",
-            "Whole days until each served certificate expires.",
+            "signpost_certificate_expiry_timestamp_seconds",
+            "When each served certificate expires, in seconds since the Unix epoch (alert on it minus time()).",
             expiry,
         ),
         (

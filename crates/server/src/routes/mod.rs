@@ -7,8 +7,7 @@ pub mod health;
 pub mod mobileconfig;
 pub mod pacc;
 
-use axum::http::{HeaderMap, Uri, header};
-use signpost_core::{Domain, Snapshot, validate};
+use signpost_core::{Domain, Snapshot};
 
 /// The first value of any of `names` in a query string, names matched ignoring ASCII case.
 ///
@@ -47,22 +46,7 @@ pub(crate) fn percent_decode(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The request's host name (from `Host`, or the URI authority in HTTP/2), lowercase, no port.
-pub fn request_host(headers: &HeaderMap, uri: &Uri) -> Option<String> {
-    let raw = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| uri.host())?;
-    if raw.starts_with('[') {
-        // An IPv6 literal: never a domain.
-        return None;
-    }
-    let host = raw.rsplit_once(':').map(|(h, _)| h).unwrap_or(raw);
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return None;
-    }
-    validate::domain_name("host", host).ok()
-}
+pub use crate::host_header::request_host;
 
 /// The hosted domain a host name stands for: `<prefix>.<domain>`, the domain (or an alias)
 /// itself, or the one domain whose mail hostname it is. Returns the domain and the name it was
@@ -91,6 +75,7 @@ pub use signpost_core::validate::domain_of;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderMap, Uri, header};
 
     #[test]
     fn query_values_ignore_case_and_keep_plus() {

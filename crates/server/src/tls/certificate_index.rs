@@ -4,7 +4,32 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rustls::sign::CertifiedKey;
-use signpost_core::certificate::CertificateInfo;
+use signpost_core::certificate::{CertificateInfo, KeyType};
+
+/// Which kinds of key a client can be served, from its ClientHello.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientKeys {
+    pub ecdsa: bool,
+    pub rsa: bool,
+}
+
+impl ClientKeys {
+    /// A client that takes either (when nothing is known about it).
+    pub const ANY: Self = Self {
+        ecdsa: true,
+        rsa: true,
+    };
+
+    /// How well a key suits the client: ECDSA first (smaller, faster, and the only kind old
+    /// Windows pairs with AES-GCM), then RSA, then what it cannot use.
+    fn fit(self, key: KeyType) -> u8 {
+        match key {
+            KeyType::Ecdsa if self.ecdsa => 2,
+            KeyType::Rsa if self.rsa => 1,
+            _ => 0,
+        }
+    }
+}
 
 /// A certificate ready to serve, with where it came from.
 #[derive(Debug, Clone)]
@@ -47,7 +72,7 @@ impl CertificateIndex {
             }
         }
         index.default = match default_name {
-            Some(name) => index.best_for(name, now),
+            Some(name) => index.best_for(name, now, ClientKeys::ANY),
             None => (0..index.certificates.len()).max_by_key(|&i| {
                 let c = &index.certificates[i];
                 (
@@ -69,8 +94,8 @@ impl CertificateIndex {
     }
 
     /// The certificate for `name`: among those covering it (exactly or by wildcard), a currently
-    /// valid one that expires last.
-    fn best_for(&self, name: &str, now: i64) -> Option<usize> {
+    /// valid one of the key type that suits the client best, expiring last.
+    fn best_for(&self, name: &str, now: i64, client: ClientKeys) -> Option<usize> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         let exact = self.exact.get(&name).into_iter().flatten();
         let wildcard = name
@@ -80,14 +105,24 @@ impl CertificateIndex {
             .flatten();
         exact.chain(wildcard).copied().max_by_key(|&i| {
             let info = &self.certificates[i].info;
-            (is_current(info, now), info.not_after)
+            (
+                is_current(info, now),
+                client.fit(info.key_type),
+                info.not_after,
+            )
         })
     }
 
-    /// The certificate to present for an SNI name (or none sent).
-    pub fn resolve(&self, server_name: Option<&str>, now: i64) -> Option<&LoadedCertificate> {
+    /// The certificate to present for an SNI name (or none sent) to a client that can use
+    /// `client`'s kinds of key.
+    pub fn resolve(
+        &self,
+        server_name: Option<&str>,
+        now: i64,
+        client: ClientKeys,
+    ) -> Option<&LoadedCertificate> {
         let chosen = match server_name {
-            Some(name) => self.best_for(name, now).or(self.default),
+            Some(name) => self.best_for(name, now, client).or(self.default),
             None => self.default,
         };
         chosen.map(|i| &self.certificates[i])

@@ -5,7 +5,7 @@ mod certificate_index;
 mod loading;
 mod resolver;
 
-pub use certificate_index::{CertificateIndex, LoadedCertificate};
+pub use certificate_index::{CertificateIndex, ClientKeys, LoadedCertificate};
 pub use loading::{DirectoryFingerprint, certified_key, load_directory, load_stored};
 pub use resolver::SniResolver;
 
