@@ -440,7 +440,7 @@ pub async fn import_export(
     Ok(Json(
         admin
             .ops
-            .import(&system.actor, &export, query.replace)
+            .import(&system.actor, &export, query.replace, None)
             .await?,
     ))
 }

@@ -45,6 +45,14 @@ macro_rules! outln {
 
 pub(crate) use {out, outln};
 
+/// Says on standard error how a long write is coming along (`import: users 250000 of
+/// 1000000`).
+pub fn progress_line(
+    command: &'static str,
+) -> impl Fn(signpost_store::bulk::Progress) + Send + Sync {
+    move |p| eprintln!("{command}: {} {} of {}", p.what, p.done, p.total)
+}
+
 /// A table with a header row; columns are padded to their widest cell.
 pub struct Table {
     headers: Vec<&'static str>,

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::model::{Domain, Endpoint, ProtocolKind, ServiceAccess, User, expand_pattern};
+use crate::model::{Domain, Endpoint, ProtocolKind, ServiceAccess, UserRef, expand_pattern};
 use crate::snapshot::Snapshot;
 
 /// Who sent the request.
@@ -16,7 +16,7 @@ pub enum Asker<'a> {
     /// allows unauthenticated answers).
     Anonymous,
     /// A user whose password was verified.
-    Authenticated(&'a User),
+    Authenticated(UserRef<'a>),
 }
 
 /// The outcome of a lookup.
@@ -40,14 +40,14 @@ pub struct Account<'s> {
     /// The user's own login name, overriding the domain's user name patterns.
     pub login_name: Option<&'s str>,
     /// The user's record, when it may shape the answer.
-    known: Option<&'s User>,
+    known: Option<UserRef<'s>>,
     pub access: ServiceAccess,
 }
 
 impl<'s> Account<'s> {
     /// The LegacyDN: the user's own, else derived from the address.
     pub fn legacy_dn(&self) -> Cow<'s, str> {
-        match self.known.and_then(|user| user.legacy_dn.as_deref()) {
+        match self.known.and_then(|user| user.legacy_dn) {
             Some(explicit) => Cow::Borrowed(explicit),
             None => Cow::Owned(crate::model::derived_legacy_dn(&self.address)),
         }
@@ -116,7 +116,7 @@ pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'s>) -> 
         domain,
         address: address.to_string(),
         display_name,
-        login_name: known.and_then(|u| u.login_name.as_deref()),
+        login_name: known.and_then(|u| u.login_name),
         known,
         access: known.map(|u| u.access).unwrap_or(ServiceAccess::ALL),
     })
@@ -126,7 +126,7 @@ pub fn discover<'s>(snapshot: &'s Snapshot, address: &str, asker: Asker<'s>) -> 
 mod tests {
     use super::*;
 
-    use crate::model::{Domain, DomainChange, EndpointChange, ProtocolChange};
+    use crate::model::{Domain, DomainChange, EndpointChange, ProtocolChange, User};
 
     fn snapshot() -> Snapshot {
         let mut redirected = Domain::new("old.example", "mail.old.example").unwrap();
@@ -218,7 +218,7 @@ mod tests {
     fn login_names_resolve_users() {
         let s = snapshot();
         assert_eq!(
-            s.user_for_login("JDOE", None).map(|u| u.address.as_str()),
+            s.user_for_login("JDOE", None).map(|u| u.address),
             Some("john@example.com")
         );
         assert!(s.user_for_login("john@example.com", None).is_some());

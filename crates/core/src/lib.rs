@@ -12,6 +12,7 @@ pub mod dns_records;
 pub mod ispdb;
 pub mod model;
 pub mod overrides;
+pub mod packed_users;
 pub mod password;
 pub mod snapshot;
 pub mod snippets;
@@ -20,7 +21,8 @@ pub mod validate;
 
 pub use model::{
     AuthPolicy, Domain, DomainChange, Encryption, OverrideKind, ProtocolChange, ProtocolKind,
-    ProtocolSetting, ProtocolSettings, ServiceAccess, User, UserChange, UserSource, XmlOverride,
+    ProtocolSetting, ProtocolSettings, ServiceAccess, User, UserChange, UserRef, UserSource,
+    XmlOverride,
 };
 pub use snapshot::Snapshot;
 pub use validate::ValidationError;

@@ -37,6 +37,7 @@ impl Operations {
         actor: &SystemActor,
         export: &Export,
         replace: bool,
+        progress: Option<signpost_store::bulk::OnProgress<'_>>,
     ) -> OpResult<ImportSummary> {
         for domain in &export.domains {
             normal("domain", &domain.name, validate::domain_name)?;
@@ -67,7 +68,9 @@ impl Operations {
                 }
             ),
         );
-        self.store.import(export, replace, &record).await?;
+        self.store
+            .import(export, replace, &record, progress)
+            .await?;
         tracing::info!(actor = %actor.label(), domains = summary.domains, "configuration imported");
         self.served().await?;
         Ok(summary)

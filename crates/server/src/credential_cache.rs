@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
-use signpost_core::{User, UserSource};
+use signpost_core::{User, UserRef, UserSource};
 
 type CacheKey = [u8; 32];
 
@@ -35,10 +35,10 @@ impl Verified {
     }
 
     /// The user's record: the snapshot's for built-in users, the directory's otherwise.
-    pub fn user<'a>(&'a self, snapshot: &'a signpost_core::Snapshot) -> Option<&'a User> {
+    pub fn user<'a>(&'a self, snapshot: &'a signpost_core::Snapshot) -> Option<UserRef<'a>> {
         match self {
             Self::Builtin(address) => snapshot.user(address),
-            Self::Directory(user) => Some(user),
+            Self::Directory(user) => Some(user.view()),
         }
     }
 

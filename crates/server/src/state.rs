@@ -249,7 +249,7 @@ impl AppState {
             (Verified::Builtin(address), Proof::Hash(hash)) => {
                 snapshot
                     .user(address)
-                    .is_some_and(|u| u.password_hash == *hash)
+                    .is_some_and(|u| u.password_hash == hash.as_str())
                     && snapshot.user_source(domain_of(address)).is_none()
             }
             (Verified::Directory(user), Proof::Source(source)) => snapshot
@@ -277,23 +277,26 @@ impl AppState {
         let user = snapshot
             .user_for_login(&credentials.login, address_hint)
             .filter(|u| snapshot.user_source(u.domain()).is_none());
-        let hash = user.map(|u| u.password_hash.as_str());
+        let hash = user.map(|u| u.password_hash);
+        let flight = (key, hash.map(str::to_string));
+        let matched = self
+            .passwords
+            .verify_once(flight, hash, &credentials.password)
+            .await;
         match user {
-            Some(user) if self.passwords.verify(hash, &credentials.password).await => {
-                let verified = Verified::Builtin(user.address.clone());
+            Some(user) if matched => {
+                let verified = Verified::Builtin(user.address.to_string());
                 self.sign_ins.succeeded(client, &credentials.login).await;
                 self.credentials.remember(
                     key,
                     verified.clone(),
-                    Proof::Hash(user.password_hash.clone()),
+                    Proof::Hash(user.password_hash.to_string()),
                 );
                 AuthOutcome::Verified(verified)
             }
+            // Unknown users cost the same hash as wrong passwords (checked above against a
+            // dummy hash); every request counts as an attempt, also those that waited.
             _ => {
-                if user.is_none() {
-                    // Unknown users cost the same hash as wrong passwords.
-                    self.passwords.verify(None, &credentials.password).await;
-                }
                 self.record_failure(&credentials.login, client).await;
                 AuthOutcome::Refused
             }

@@ -5,11 +5,14 @@
 
 mod admins;
 pub mod audit;
+pub mod bulk;
 pub mod instances;
 pub mod known_networks;
 mod migrations;
 mod notifications;
 pub mod recent;
+mod rows;
+mod snapshot_read;
 mod sql;
 
 use std::path::PathBuf;
@@ -137,7 +140,14 @@ pub trait Store: Send + Sync {
     async fn export(&self) -> Result<Export>;
     /// Writes everything in `export` in one transaction: all of it or nothing. Into a store that
     /// already holds domains only with `replace`, which removes what was there first.
-    async fn import(&self, export: &Export, replace: bool, audit: &AuditRecord) -> Result<()>;
+    /// `progress` hears how the domains and users are coming along.
+    async fn import(
+        &self,
+        export: &Export,
+        replace: bool,
+        audit: &AuditRecord,
+        progress: Option<bulk::OnProgress<'_>>,
+    ) -> Result<()>;
     /// A consistent copy of the whole store, taken while it is in use, written to `path`.
     async fn backup(&self, path: &std::path::Path) -> Result<()>;
     /// Checks the store's own integrity; `Err` names what is wrong.

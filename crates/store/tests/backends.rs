@@ -351,13 +351,19 @@ async fn export_import_round_trips_and_backup_is_consistent(backend: TestBackend
     let exported = source.export().await.unwrap();
 
     let target = backend.fresh("b").await;
-    target.import(&exported, false, &audit()).await.unwrap();
+    target
+        .import(&exported, false, &audit(), None)
+        .await
+        .unwrap();
     assert_eq!(target.export().await.unwrap(), exported);
     assert!(matches!(
-        target.import(&exported, false, &audit()).await,
+        target.import(&exported, false, &audit(), None).await,
         Err(StoreError::Import(_))
     ));
-    target.import(&exported, true, &audit()).await.unwrap();
+    target
+        .import(&exported, true, &audit(), None)
+        .await
+        .unwrap();
     assert_eq!(
         target.export().await.unwrap(),
         exported,
@@ -366,7 +372,7 @@ async fn export_import_round_trips_and_backup_is_consistent(backend: TestBackend
 
     let mut broken = exported.clone();
     broken.users.push(user("jo@nowhere.example"));
-    assert!(target.import(&broken, true, &audit()).await.is_err());
+    assert!(target.import(&broken, true, &audit(), None).await.is_err());
     assert_eq!(
         target.export().await.unwrap(),
         exported,

@@ -51,7 +51,12 @@ pub async fn import(ctx: &Ctx, file: Option<&Path>, replace: bool) -> anyhow::Re
         .map_err(|e| anyhow::anyhow!("{source} is not a Signpost export: {e}"))?;
     let summary = ctx
         .ops
-        .import(&ctx.actor, &export, replace)
+        .import(
+            &ctx.actor,
+            &export,
+            replace,
+            Some(&crate::output::progress_line("import")),
+        )
         .await
         .with_context(|| format!("{source} was not imported (nothing was changed)"))?;
     outln!(

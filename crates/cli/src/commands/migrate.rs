@@ -60,7 +60,13 @@ pub async fn run(from: &str, to: &str, replace: bool, format: Format) -> anyhow:
         ));
         let live = std::sync::Arc::new(RunningInstances::new(target.clone()));
         Operations::new(target.clone(), live, Settings::default())
-            .import(&Actor::cli(), &exported, true)
+            .import(
+                &Actor::cli(),
+                &exported,
+                true,
+                (format == Format::Table)
+                    .then_some(&crate::output::progress_line("migrate-store") as _),
+            )
             .await?;
         "copied"
     };

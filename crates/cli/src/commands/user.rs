@@ -231,7 +231,7 @@ struct TestReport {
 }
 
 impl TestReport {
-    fn with_user(mut self, user: &User) -> Self {
+    fn with_user(mut self, user: signpost_core::UserRef<'_>) -> Self {
         self.display_name = Some(user.shown_name().to_string());
         self.login_name = Some(user.login().to_string());
         self.access = Some(user.access);
@@ -271,14 +271,14 @@ async fn test_built_in(
     let user = snapshot.user_for_login(login, asked).with_context(|| {
         format!("no user '{login}' in the built-in store (by address or login name)")
     })?;
-    let scheme = password::identify(&user.password_hash).ok().map(|(s, _)| s);
-    let hash = user.password_hash.clone();
+    let scheme = password::identify(user.password_hash).ok().map(|(s, _)| s);
+    let hash = user.password_hash.to_string();
     let matches = tokio::task::spawn_blocking(move || {
         password::verify_password_allowing(&hash, &password, true)
     })
     .await?;
     Ok(TestReport {
-        address: user.address.clone(),
+        address: user.address.to_string(),
         source: "built-in store",
         answered_by: "Signpost's own users".into(),
         scheme: scheme.map(|s| s.name()),
@@ -319,7 +319,7 @@ async fn test_in_directory(
     match answer {
         Answer::Verified(user) => {
             report.password_matches = true;
-            report = report.with_user(&user);
+            report = report.with_user(user.view());
         }
         Answer::HashToCheck(user, hash) => {
             let scheme = password::identify(&hash).ok().map(|(s, _)| s);
@@ -330,7 +330,7 @@ async fn test_in_directory(
             })
             .await?;
             if report.password_matches {
-                report = report.with_user(&user);
+                report = report.with_user(user.view());
             } else {
                 report.reason = Some("the password does not match the stored hash".into());
             }

@@ -13,6 +13,7 @@ signpost_testkit::tests![
     metrics_show_requests_latency_certificates_and_configuration,
     slow_and_oversized_requests_are_cut_off,
     connections_beyond_the_limit_wait,
+    identical_password_checks_in_flight_are_made_once,
 ];
 
 fn guess(server: &Server, login: &str, password: &str) -> Answer {
@@ -253,4 +254,58 @@ fn connections_beyond_the_limit_wait() {
         "served once a slot frees up: {answer}"
     );
     drop(second);
+}
+
+/// A cold start under load: Outlook and its neighbours send the same credentials many times at
+/// once. One argon2 check answers them all (right or wrong); each still counts as an attempt.
+fn identical_password_checks_in_flight_are_made_once() {
+    let sp = Signpost::new().with_example_domain();
+    sp.add_user("john@example.com", "secret", &[]);
+    let server = sp.serve_with(&[
+        "--auth-failures-per-client",
+        "1000",
+        "--auth-failures-per-account",
+        "1000",
+    ]);
+    let burst = |password: &'static str| -> Vec<u16> {
+        let start = std::sync::Arc::new(std::sync::Barrier::new(32));
+        std::thread::scope(|scope| {
+            let requests: Vec<_> = (0..32)
+                .map(|_| {
+                    let start = start.clone();
+                    let server = &server;
+                    scope.spawn(move || {
+                        start.wait();
+                        guess(server, "john@example.com", password).status
+                    })
+                })
+                .collect();
+            requests
+                .into_iter()
+                .map(|r| r.join().expect("a request"))
+                .collect()
+        })
+    };
+    let before = server.metric("signpost_password_hashes_total");
+    let right = burst("secret");
+    assert!(right.iter().all(|s| *s == 200), "{right:?}");
+    let hashed = server.metric("signpost_password_hashes_total") - before;
+    assert!(
+        hashed <= 2.0,
+        "expected at most 2 argon2 checks for 32 identical logins at once; saw {hashed}"
+    );
+    let before = server.metric("signpost_password_hashes_total");
+    let failures_before = server.metric("signpost_auth_failures_total");
+    let wrong = burst("wrong");
+    assert!(wrong.iter().all(|s| *s == 401), "{wrong:?}");
+    let hashed = server.metric("signpost_password_hashes_total") - before;
+    assert!(
+        hashed <= 2.0,
+        "wrong passwords are checked once too; saw {hashed}"
+    );
+    assert_eq!(
+        server.metric("signpost_auth_failures_total") - failures_before,
+        32.0,
+        "every request counts as a failed attempt"
+    );
 }

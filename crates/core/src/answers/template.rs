@@ -43,21 +43,22 @@ pub fn override_template(
     plain.desktop_override.enabled = false;
     plain.mobile_override.enabled = false;
     let snapshot = Snapshot::new(0, vec![plain], Vec::new());
-    let account = match discovery::discover(&snapshot, &address, Asker::Authenticated(&sample)) {
-        Discovery::Account(account) => account,
-        Discovery::RedirectAddress(to) => {
-            return Err(PreviewError::Nothing(format!(
-                "{} redirects its clients to {to}; there is no answer to override",
-                domain.name
-            )));
-        }
-        Discovery::NotHosted => {
-            return Err(PreviewError::Nothing(format!(
-                "{} is not hosted",
-                domain.name
-            )));
-        }
-    };
+    let account =
+        match discovery::discover(&snapshot, &address, Asker::Authenticated(sample.view())) {
+            Discovery::Account(account) => account,
+            Discovery::RedirectAddress(to) => {
+                return Err(PreviewError::Nothing(format!(
+                    "{} redirects its clients to {to}; there is no answer to override",
+                    domain.name
+                )));
+            }
+            Discovery::NotHosted => {
+                return Err(PreviewError::Nothing(format!(
+                    "{} is not hosted",
+                    domain.name
+                )));
+            }
+        };
     let generated = match kind {
         OverrideKind::Desktop => super::generated_desktop_answer(&account, options),
         OverrideKind::Mobile => super::generated_mobile_answer(&account, options).ok_or_else(|| {

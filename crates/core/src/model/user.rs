@@ -84,28 +84,81 @@ pub struct User {
 impl User {
     /// The domain part of the address.
     pub fn domain(&self) -> &str {
+        self.view().domain()
+    }
+
+    pub fn shown_name(&self) -> &str {
+        self.view().shown_name()
+    }
+
+    pub fn login(&self) -> &str {
+        self.view().login()
+    }
+
+    pub fn legacy_dn(&self) -> String {
+        self.view().legacy_dn_or_derived()
+    }
+
+    /// The user as the request path reads users: borrowed, as the snapshot keeps them.
+    pub fn view(&self) -> UserRef<'_> {
+        UserRef {
+            address: &self.address,
+            password_hash: &self.password_hash,
+            display_name: &self.display_name,
+            login_name: self.login_name.as_deref(),
+            legacy_dn: self.legacy_dn.as_deref(),
+            access: self.access,
+        }
+    }
+}
+
+/// A user borrowed from where it is kept (the snapshot's packed table, or a [`User`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserRef<'a> {
+    pub address: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+    pub login_name: Option<&'a str>,
+    pub legacy_dn: Option<&'a str>,
+    pub access: ServiceAccess,
+}
+
+impl<'a> UserRef<'a> {
+    /// The domain part of the address.
+    pub fn domain(&self) -> &'a str {
         self.address
             .rsplit_once('@')
             .map(|(_, domain)| domain)
             .unwrap_or_default()
     }
 
-    pub fn shown_name(&self) -> &str {
+    pub fn shown_name(&self) -> &'a str {
         if self.display_name.is_empty() {
-            &self.address
+            self.address
         } else {
-            &self.display_name
+            self.display_name
         }
     }
 
-    pub fn login(&self) -> &str {
-        self.login_name.as_deref().unwrap_or(&self.address)
+    pub fn login(&self) -> &'a str {
+        self.login_name.unwrap_or(self.address)
     }
 
-    pub fn legacy_dn(&self) -> String {
+    pub fn legacy_dn_or_derived(&self) -> String {
         self.legacy_dn
-            .clone()
-            .unwrap_or_else(|| derived_legacy_dn(&self.address))
+            .map(str::to_string)
+            .unwrap_or_else(|| derived_legacy_dn(self.address))
+    }
+
+    pub fn to_user(&self) -> User {
+        User {
+            address: self.address.to_string(),
+            password_hash: self.password_hash.to_string(),
+            display_name: self.display_name.to_string(),
+            login_name: self.login_name.map(str::to_string),
+            legacy_dn: self.legacy_dn.map(str::to_string),
+            access: self.access,
+        }
     }
 }
 
