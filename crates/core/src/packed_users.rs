@@ -1,7 +1,9 @@
 //! Users as the snapshot keeps them: each user's strings in one allocation of exactly their
-//! size, in a table sorted by address and searched by halves, so no string is kept twice and
-//! no hash table spends memory on empty buckets. (A million users with their own hashes fit in
-//! about 180 MB instead of 500.)
+//! size, in a table sorted by address, found through an index of 4-byte positions keyed by the
+//! address they point at, so no string is kept twice. (A million users with their own hashes
+//! fit in about 200 MB instead of 500, and a lookup touches two or three cache lines.)
+
+use std::hash::BuildHasher;
 
 use crate::model::{ServiceAccess, User, UserRef};
 
@@ -71,10 +73,20 @@ impl PackedUser {
     }
 }
 
-/// Every user, sorted by address.
-#[derive(Debug, Default)]
+/// Every user, sorted by address, with its index.
+#[derive(Default)]
 pub struct PackedUsers {
     users: Vec<PackedUser>,
+    index: hashbrown::HashTable<u32>,
+    hasher: std::hash::RandomState,
+}
+
+impl std::fmt::Debug for PackedUsers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackedUsers")
+            .field("users", &self.users.len())
+            .finish()
+    }
 }
 
 /// Adds users one at a time (as they are read), then sorts once.
@@ -108,7 +120,19 @@ impl PackedUsersBuilder {
             same
         });
         self.users.shrink_to_fit();
-        PackedUsers { users: self.users }
+        let hasher = std::hash::RandomState::new();
+        let mut index = hashbrown::HashTable::with_capacity(self.users.len());
+        let users = self.users;
+        for (position, user) in (0u32..).zip(users.iter()) {
+            index.insert_unique(hasher.hash_one(user.address()), position, |p| {
+                hasher.hash_one(users[*p as usize].address())
+            });
+        }
+        PackedUsers {
+            users,
+            index,
+            hasher,
+        }
     }
 }
 
@@ -123,10 +147,13 @@ impl PackedUsers {
 
     /// The position of `address`, if it is a user.
     pub fn position(&self, address: &str) -> Option<u32> {
-        self.users
-            .binary_search_by(|user| user.address().cmp(address))
-            .ok()
-            .and_then(|i| u32::try_from(i).ok())
+        self.index
+            .find(self.hasher.hash_one(address), |p| {
+                self.users
+                    .get(*p as usize)
+                    .is_some_and(|u| u.address() == address)
+            })
+            .copied()
     }
 
     pub fn get(&self, address: &str) -> Option<UserRef<'_>> {

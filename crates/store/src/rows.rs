@@ -50,22 +50,25 @@ macro_rules! sqlx_columns {
     };
 }
 
-sqlx_columns!(sqlx::any::AnyRow, |row: &sqlx::any::AnyRow, i| -> Result<bool> {
-    // BOOLEAN in PostgreSQL, 0/1 in SQLite: told apart by the value's type, without a failed
-    // decode per row.
+/// BOOLEAN in PostgreSQL, 0/1 in SQLite: told apart by the value's type, without a failed
+/// decode per row.
+fn any_row_flag(row: &sqlx::any::AnyRow, i: usize) -> Result<bool> {
     use sqlx::{TypeInfo, ValueRef};
-    let is_bool = sqlx::Row::try_get_raw(row, i)
-        .is_ok_and(|raw| raw.type_info().name() == "BOOLEAN");
+    let is_bool =
+        sqlx::Row::try_get_raw(row, i).is_ok_and(|raw| raw.type_info().name() == "BOOLEAN");
     if is_bool {
         Ok(sqlx::Row::try_get(row, i)?)
     } else {
         Ok(row.integer(i)? != 0)
     }
-});
+}
 
-sqlx_columns!(sqlx::postgres::PgRow, |row: &sqlx::postgres::PgRow, i| -> Result<bool> {
+fn pg_row_flag(row: &sqlx::postgres::PgRow, i: usize) -> Result<bool> {
     Ok(sqlx::Row::try_get(row, i)?)
-});
+}
+
+sqlx_columns!(sqlx::any::AnyRow, any_row_flag);
+sqlx_columns!(sqlx::postgres::PgRow, pg_row_flag);
 
 impl Columns for rusqlite::Row<'_> {
     fn text(&self, i: usize) -> Result<&str> {
