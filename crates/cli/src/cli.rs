@@ -10,10 +10,20 @@ use signpost_core::{AuthPolicy, Encryption, OverrideKind, ProtocolKind};
 use crate::output::Format;
 use crate::settings::ServeArgs;
 
+/// The version and the commit it was built from (build.rs; `unknown` outside a git checkout
+/// unless SIGNPOST_GIT_COMMIT is set when building).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SIGNPOST_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "signpost",
-    version,
+    version = VERSION,
+    propagate_version = true,
     about = "Mail client autodiscovery server: Outlook, ActiveSync, Thunderbird, Apple and more",
     long_about = "Signpost answers the autodiscovery requests of mail clients, so a person types an \
 address and a password and the client finds its servers, ports and encryption by itself.",
@@ -177,6 +187,22 @@ signpost migrate-store --from sqlite://old.db --to postgres://... --replace   # 
 signpost generate example.com mobile --email john@example.com --with-override"
     )]
     Generate(GenerateArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell
+    #[command(
+        after_help = "Examples:\n  signpost completions bash > /etc/bash_completion.d/signpost\n  \
+signpost completions zsh > \"${fpath[1]}/_signpost\"\n  \
+signpost completions fish > ~/.config/fish/completions/signpost.fish"
+    )]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages, signpost(1) and one per subcommand, into DIR (for packaging)
+    #[command(hide = true)]
+    Manpages {
+        /// The directory (created if missing)
+        dir: PathBuf,
+    },
 }
 
 // Parsed once per run; the size of the largest variant does not matter.

@@ -8,12 +8,14 @@ mod domain;
 mod export;
 mod generate;
 mod import;
+mod manual;
 mod migrate;
 mod outside;
 mod override_xml;
 mod protocol;
 mod serve;
 mod snippet;
+mod store_owner;
 mod user;
 mod user_source;
 
@@ -61,12 +63,21 @@ impl Ctx {
 
 pub async fn run(cli: Cli, serve_matches: Option<&clap::ArgMatches>) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.global.config.as_deref())?;
+    // Describe the command line itself: no store.
+    match &cli.command {
+        Command::Completions { shell } => return manual::completions(*shell),
+        Command::Manpages { dir } => return manual::manpages(dir),
+        _ => {}
+    }
     // Names both of its stores itself: the default one is not opened (nor created).
     if let Command::MigrateStore { from, to, replace } = &cli.command {
         return migrate::run(from, to, *replace, cli.global.format).await;
     }
     let place = settings::store_place(&cli.global, &file);
     let location = Location::resolve(&place.data_dir, place.database.as_deref())?;
+    if let Location::SqliteFile(database) = &location {
+        store_owner::refuse_root_in_others_store(database)?;
+    }
     let store: Arc<dyn Store> = Arc::from(
         signpost_store::open(&location)
             .await
@@ -106,7 +117,9 @@ pub async fn run(cli: Cli, serve_matches: Option<&clap::ArgMatches>) -> anyhow::
             since,
             limit,
         } => audit::run(&ctx, domain, since, limit).await,
-        Command::MigrateStore { .. } => unreachable!("handled before the store is opened"),
+        Command::MigrateStore { .. } | Command::Completions { .. } | Command::Manpages { .. } => {
+            unreachable!("handled before the store is opened")
+        }
     }
 }
 

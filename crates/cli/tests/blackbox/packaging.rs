@@ -65,7 +65,12 @@ fn the_systemd_unit_verifies_is_sandboxed_and_starts_a_valid_command() {
         setting(&settings, "AmbientCapabilities"),
         ["CAP_NET_BIND_SERVICE"]
     );
-    assert_eq!(setting(&settings, "DynamicUser"), ["yes"]);
+    assert_eq!(
+        setting(&settings, "User"),
+        ["signpost"],
+        "the package's system user"
+    );
+    assert_eq!(setting(&settings, "StateDirectory"), ["signpost"]);
     assert_eq!(setting(&settings, "ProtectSystem"), ["strict"]);
 
     // systemd-analyze resolves ExecStart, so point it at the binary under test.
@@ -73,7 +78,7 @@ fn the_systemd_unit_verifies_is_sandboxed_and_starts_a_valid_command() {
     let unit_path = dir.path().join("signpost.service");
     let config = root.join("packaging/signpost.toml");
     let local_unit = unit
-        .replace("/usr/local/bin/signpost", BINARY)
+        .replace("/usr/bin/signpost", BINARY)
         .replace("/etc/signpost/signpost.toml", &config.to_string_lossy());
     std::fs::write(&unit_path, &local_unit).expect("write unit");
 
@@ -117,8 +122,44 @@ fn the_systemd_unit_verifies_is_sandboxed_and_starts_a_valid_command() {
     let words: Vec<&str> = exec_start.split_whitespace().collect();
     assert_eq!(words[0], BINARY);
     let report = check_config(&words[1..], &[]);
-    assert!(report.contains("0.0.0.0:443"), "{report}");
-    assert!(report.contains("tls-alpn-01"), "{report}");
+    assert!(
+        report.contains("HTTP:                   127.0.0.1:8080")
+            && report.contains("ACME:                   off"),
+        "the packaged configuration listens on loopback alone:\n{report}"
+    );
+
+    // Its commented settings for a public server, uncommented, are a configuration too.
+    let public = public_configuration(&std::fs::read_to_string(&config).expect("configuration"));
+    let public_path = dir.path().join("public.toml");
+    std::fs::write(&public_path, &public).expect("write configuration");
+    let report = check_config(&["serve", "--config", &public_path.to_string_lossy()], &[]);
+    for expected in ["0.0.0.0:80", "0.0.0.0:443", "tls-alpn-01"] {
+        assert!(
+            report.contains(expected),
+            "{expected} missing with the public settings uncommented:\n{public}\n{report}"
+        );
+    }
+}
+
+/// The packaged configuration with its commented TOML lines (`#   key = value`, `#   [section]`)
+/// taking the place of the loopback listener.
+fn public_configuration(packaged: &str) -> String {
+    packaged
+        .lines()
+        .filter(|line| !line.starts_with("listen = [\"127.0.0.1:8080\"]"))
+        .map(|line| match line.strip_prefix("#   ") {
+            Some(toml)
+                if toml.starts_with('[')
+                    || toml.split_once(" = ").is_some_and(|(key, _)| {
+                        key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
+            {
+                toml
+            }
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// One Dockerfile instruction: its keyword and the rest, continuation lines joined.
