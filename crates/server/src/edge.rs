@@ -79,10 +79,12 @@ impl Service<Request> for Edge {
             .flatten();
         let router = self.router.clone();
         Box::pin(async move {
+            // The answering futures are large (the discovery one about 8 KB): each is built once
+            // in its own allocation, so the scope and span around it move a pointer, not it.
             let answering = async {
                 match route {
-                    Some(route) => route.answer(state.clone(), request).await,
-                    None => match router.oneshot(request).await {
+                    Some(route) => Box::pin(route.answer(state.clone(), request)).await,
+                    None => match Box::pin(router.oneshot(request)).await {
                         Ok(response) => response,
                         Err(never) => match never {},
                     },
