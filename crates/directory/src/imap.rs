@@ -55,20 +55,24 @@ impl Server {
 }
 
 /// The server to log in to for `kind`: the domain's own endpoint, with the source's overrides
-/// (the port and encryption overrides are IMAP's; POP3 keeps the domain's).
+/// for it (`host`, `port`, `encryption` for IMAP; `pop_host` (else `host`), `pop_port`,
+/// `pop_encryption` for POP3).
 fn server(source: &ImapSource, domain: &Domain, kind: ProtocolKind, address: &str) -> Server {
     let endpoint = &domain.protocols.get(kind).primary;
-    let host = match &source.host {
+    let (host, port, encryption) = match kind {
+        ProtocolKind::Pop => (
+            source.pop_host.as_ref().or(source.host.as_ref()),
+            source.pop_port,
+            source.pop_encryption,
+        ),
+        _ => (source.host.as_ref(), source.port, source.encryption),
+    };
+    let host = match host {
         Some(host) => host.clone(),
         None => expand_pattern(domain.host_of(endpoint), address).into_owned(),
     };
-    let (port, encryption) = match kind {
-        ProtocolKind::Imap => (
-            source.port.unwrap_or(endpoint.port),
-            source.encryption.unwrap_or(endpoint.encryption),
-        ),
-        _ => (endpoint.port, endpoint.encryption),
-    };
+    let port = port.unwrap_or(endpoint.port);
+    let encryption = encryption.unwrap_or(endpoint.encryption);
     let security = match encryption {
         Encryption::Ssl => Security::Ssl,
         Encryption::Starttls => Security::Starttls,

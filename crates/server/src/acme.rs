@@ -38,9 +38,13 @@ const CHALLENGE_LIFETIME: i64 = 15 * 60;
 /// through the store's announcements, or within their poll interval).
 const SHARED_CHALLENGE_SETTLE: Duration = Duration::from_millis(2500);
 
+/// How often the wait between checks looks whether the served configuration changed.
+const CHANGE_POLL: Duration = Duration::from_millis(250);
+
 pub async fn run(state: SharedState, store: Arc<dyn Store>, settings: AcmeSettings) {
     let mut failures: HashMap<String, Failures> = HashMap::new();
     loop {
+        let looked_at = state.snapshot.load().version;
         if let Err(e) = look_over(&state, store.as_ref(), &settings, &mut failures).await {
             warn!(error = %format!("{e:#}"), "ACME: cannot look over certificates");
         }
@@ -48,7 +52,21 @@ pub async fn run(state: SharedState, store: Arc<dyn Store>, settings: AcmeSettin
             .metrics
             .acme_checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::time::sleep(settings.check_interval).await;
+        next_look(&state, looked_at, settings.check_interval).await;
+    }
+}
+
+/// Waits out `interval`, or less: a change to the configuration served (`cert renew`, ACME or
+/// an ACME name turned on for a domain) is looked at as soon as this instance serves it.
+/// Failed orders still wait out their backoff.
+async fn next_look(state: &SharedState, looked_at: i64, interval: Duration) {
+    let until = tokio::time::Instant::now() + interval;
+    while tokio::time::Instant::now() < until {
+        tokio::time::sleep(CHANGE_POLL.min(until - tokio::time::Instant::now())).await;
+        if state.snapshot.load().version != looked_at {
+            debug!("ACME: the configuration changed; looking over certificates now");
+            return;
+        }
     }
 }
 

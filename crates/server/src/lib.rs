@@ -14,6 +14,7 @@ mod credential_cache;
 mod deadline;
 mod discovery_route;
 mod edge;
+mod freed_memory;
 mod front;
 pub mod host_header;
 mod in_process;

@@ -80,6 +80,7 @@ pub async fn prepare(store: Arc<dyn Store>, config: ServerConfig) -> anyhow::Res
         "configuration loaded"
     );
     let state: SharedState = Arc::new(AppState::new(config.clone(), snapshot)?);
+    crate::freed_memory::give_back();
     state.sign_ins.known.attach(store.clone());
     certificates::reload(&state, store.as_ref()).await?;
     crate::instance::register(&state, store.as_ref()).await;

@@ -219,6 +219,7 @@ impl AppState {
         });
         self.snapshot_loaded_at
             .store(crate::clock::now(), Ordering::Relaxed);
+        crate::freed_memory::give_back();
     }
 
     /// Checks `credentials` from `client`.

@@ -68,7 +68,7 @@ pub async fn run(ctx: &Ctx, command: CertCommand, file: &FileConfig) -> anyhow::
         CertCommand::Renew { name } => {
             for certificate in ctx.ops.renew_certificates(&ctx.actor, &name).await? {
                 outln!(
-                    "renewal requested for certificate #{} ({}); the server orders it within a minute",
+                    "renewal requested for certificate #{} ({}); a running server orders it now (its log says when it is issued)",
                     certificate.id,
                     certificate.names.join(", ")
                 );

@@ -56,8 +56,10 @@ fn acme_issues_and_renews_with_pebble() {
         pebble.directory_ca.to_str().unwrap(),
         "--acme-email",
         "hostmaster@example.com",
+        // Looked over at start, then only when the configuration changes: what follows
+        // is ordered because the server acted on the change at once, not at an hourly check.
         "--acme-check-seconds",
-        "1",
+        "3600",
     ]);
     let root = crate::pebble::issuing_root(&pebble);
     let https = server.https[0];
@@ -119,8 +121,10 @@ fn acme_issues_and_renews_with_pebble() {
         &pebble.directory_url,
         "--acme-ca",
         pebble.directory_ca.to_str().unwrap(),
+        // Looked over at start, then only when the configuration changes: what follows
+        // is ordered because the server acted on the change at once, not at an hourly check.
         "--acme-check-seconds",
-        "1",
+        "3600",
     ]);
     let https = server.https[0];
     server.wait_until(
@@ -131,6 +135,15 @@ fn acme_issues_and_renews_with_pebble() {
     assert!(
         !server.log().contains("creating an account"),
         "the stored account is reused"
+    );
+
+    // The mail hostname asked for on a running server: ordered at once too.
+    assert_eq!(served_serial(https, &root, "mail.example.org"), None);
+    sp.ok(&["domain", "set", "example.org", "--acme-hostname", "on"]);
+    server.wait_until(
+        "a certificate for mail.example.org, ordered on the change, not at the hourly check",
+        |_| served_serial(https, &root, "mail.example.org"),
+        Option::is_some,
     );
 }
 

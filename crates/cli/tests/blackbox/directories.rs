@@ -301,19 +301,22 @@ fn imap_logins_decide_with_dovecot_over_tls() {
             },
         ],
     );
-    // The answers advertise Dovecot's ports; the source logs in where they point.
-    let imaps = dovecot.imaps.to_string();
-    let pop3s = dovecot.pop3s.to_string();
-    sp.ok(&["protocol", "set", "example.com", "imap", "--port", &imaps]);
-    sp.ok(&["protocol", "set", "example.com", "pop", "--port", &pop3s]);
+    // The answers advertise the public ports (993, 995); the source logs in to Dovecot's
+    // internal ones, named in it (as the README's example does).
+    let imaps = dovecot.imaps;
+    let pop3s = dovecot.pop3s;
     set_source(
         &sp,
         None,
         &serde_json::json!({
             "kind": "imap",
             "host": "127.0.0.1",
+            "port": imaps,
+            "encryption": "ssl",
             "ca_file": ca.path,
             "check_pop": true,
+            "pop_port": pop3s,
+            "pop_encryption": "ssl",
         }),
     );
     let token = api_token(&sp);
@@ -330,7 +333,11 @@ fn imap_logins_decide_with_dovecot_over_tls() {
             .body(pox_request(JO.0, OUTLOOK_SCHEMA)),
     );
     assert_eq!(jo.status, 200, "{}", jo.body);
-    assert!(pop_offered(&jo) && jo.body.contains(&format!("<Port>{imaps}</Port>")));
+    assert!(
+        pop_offered(&jo) && jo.body.contains("<Port>993</Port>"),
+        "the public port is advertised: {}",
+        jo.body
+    );
     // Dovecot trusts Signpost, so it logged (and would slow down) the person's address, which
     // Signpost passed on with IMAP ID, not Signpost's own.
     let dovecot_log = std::fs::read_to_string(dir.join("dovecot/dovecot.log")).unwrap_or_default();

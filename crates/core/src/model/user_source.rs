@@ -106,6 +106,15 @@ pub struct ImapSource {
     /// Also log in to the domain's POP3 server: a refused POP3 login means POP is denied.
     #[serde(default)]
     pub check_pop: bool,
+    /// The POP3 server `check_pop` logs in to; else `host`, else the domain's POP3 host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop_host: Option<String>,
+    /// Else the domain's POP3 port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop_port: Option<u16>,
+    /// `ssl` or `starttls`; else the domain's POP3 encryption (which must not be none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop_encryption: Option<Encryption>,
 }
 
 fn default_display_name_attribute() -> String {
@@ -476,32 +485,43 @@ impl LdapSource {
 
 impl ImapSource {
     fn validate(&self) -> Result<(), ValidationError> {
-        if let Some(host) = &self.host {
-            validate::domain_name("host", host).or_else(|_| {
-                host.parse::<std::net::IpAddr>()
-                    .map(|_| host.clone())
-                    .map_err(|_| {
-                        ValidationError::new(
-                            "host",
-                            format!("'{host}' is not a host name or IP address"),
-                        )
-                    })
-            })?;
+        for (field, host) in [("host", &self.host), ("pop_host", &self.pop_host)] {
+            if let Some(host) = host {
+                server_name(field, host)?;
+            }
         }
-        if let Some(port) = self.port {
-            validate::port("port", port)?;
+        for (field, port) in [("port", self.port), ("pop_port", self.pop_port)] {
+            if let Some(port) = port {
+                validate::port(field, port)?;
+            }
         }
-        if self.encryption == Some(Encryption::None) {
-            return Err(ValidationError::new(
-                "encryption",
-                "passwords are only sent over TLS: use ssl or starttls",
-            ));
+        for (field, encryption) in [
+            ("encryption", self.encryption),
+            ("pop_encryption", self.pop_encryption),
+        ] {
+            if encryption == Some(Encryption::None) {
+                return Err(ValidationError::new(
+                    field,
+                    "passwords are only sent over TLS: use ssl or starttls",
+                ));
+            }
         }
         if let Some(path) = &self.ca_file {
             required("ca_file", path)?;
         }
         Ok(())
     }
+}
+
+/// A host name or an IP address.
+fn server_name(field: &'static str, host: &str) -> Result<(), ValidationError> {
+    if validate::domain_name(field, host).is_ok() || host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        format!("'{host}' is not a host name or IP address"),
+    ))
 }
 
 #[cfg(test)]
@@ -623,6 +643,21 @@ mod tests {
                 ..Default::default()
             })),
             "encryption"
+        );
+        assert_eq!(
+            bad(UserSource::Imap(ImapSource {
+                check_pop: true,
+                pop_encryption: Some(Encryption::None),
+                ..Default::default()
+            })),
+            "pop_encryption"
+        );
+        assert_eq!(
+            bad(UserSource::Imap(ImapSource {
+                pop_host: Some("not a host".into()),
+                ..Default::default()
+            })),
+            "pop_host"
         );
         let sql = |url: &str, query: &str| {
             UserSource::Sql(SqlSource {
