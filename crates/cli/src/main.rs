@@ -38,6 +38,7 @@ fn main() -> ExitCode {
     let serve_matches = matches.subcommand_matches("serve");
     match runtime.block_on(commands::run(cli, serve_matches)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<output::AlreadySaid>() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

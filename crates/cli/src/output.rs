@@ -13,6 +13,19 @@ pub enum Format {
     Json,
 }
 
+/// A failure the command has already described in its output (a report with its reason): the
+/// command exits with status 1 and no second message.
+#[derive(Debug)]
+pub struct AlreadySaid;
+
+impl std::fmt::Display for AlreadySaid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the command failed, as its output says")
+    }
+}
+
+impl std::error::Error for AlreadySaid {}
+
 /// Writes to standard output. When the reader has gone (a closed pipe), the command has said
 /// all anyone will read: it ends at once, successfully and without a word. Any other failure
 /// to write (a full disk) is an error, said on standard error.

@@ -81,9 +81,8 @@ async fn converse(
                     .await?;
                 if bound.rc != 0 {
                     return Ok(Answer::Unavailable(format!(
-                        "the search account {bind_dn} cannot bind (result {}: {})",
-                        bound.rc,
-                        bound.text.trim()
+                        "the search account {bind_dn} cannot bind ({})",
+                        result_said(bound.rc, &bound.text)
                     )));
                 }
             }
@@ -96,9 +95,8 @@ async fn converse(
                 .await?;
             if result.rc != 0 && result.rc != SIZE_LIMIT_EXCEEDED {
                 return Ok(Answer::Unavailable(format!(
-                    "searching {base} failed (result {}: {})",
-                    result.rc,
-                    result.text.trim()
+                    "searching {base} failed ({})",
+                    result_said(result.rc, &result.text)
                 )));
             }
             let mut entries = entries.into_iter().filter_map(readable_entry);
@@ -120,13 +118,13 @@ async fn converse(
         INVALID_CREDENTIALS | UNWILLING_TO_PERFORM => {
             return Ok(Answer::Refused(format!(
                 "binding as {dn} was refused ({})",
-                bound.text.trim()
+                result_said(bound.rc, &bound.text)
             )));
         }
         other => {
             return Ok(Answer::Unavailable(format!(
-                "binding as {dn} failed (result {other}: {})",
-                bound.text.trim()
+                "binding as {dn} failed ({})",
+                result_said(other, &bound.text)
             )));
         }
     }
@@ -198,4 +196,59 @@ fn user_from_entry(source: &LdapSource, subject: &Subject, entry: &SearchEntry) 
         }
     }
     Answer::Verified(user)
+}
+
+/// An LDAP result as the server gave it: its code, the code's name (RFC 4511), and the
+/// server's own text when it sent any ("result 49 invalidCredentials", "result 53
+/// unwillingToPerform: account locked").
+fn result_said(code: u32, text: &str) -> String {
+    let name = match code {
+        0 => "success",
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        7 => "authMethodNotSupported",
+        8 => "strongerAuthRequired",
+        10 => "referral",
+        11 => "adminLimitExceeded",
+        13 => "confidentialityRequired",
+        16 => "noSuchAttribute",
+        32 => "noSuchObject",
+        34 => "invalidDNSyntax",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        80 => "other",
+        _ => "",
+    };
+    let text = text.trim();
+    let mut said = format!("result {code}");
+    if !name.is_empty() {
+        said.push(' ');
+        said.push_str(name);
+    }
+    if !text.is_empty() {
+        said.push_str(": ");
+        said.push_str(text);
+    }
+    said
+}
+
+#[cfg(test)]
+mod result_tests {
+    use super::result_said;
+
+    #[test]
+    fn results_are_named_with_the_servers_text() {
+        assert_eq!(result_said(49, ""), "result 49 invalidCredentials");
+        assert_eq!(
+            result_said(53, " account locked "),
+            "result 53 unwillingToPerform: account locked"
+        );
+        assert_eq!(result_said(4711, "odd"), "result 4711: odd");
+    }
 }

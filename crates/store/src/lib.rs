@@ -50,8 +50,36 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("{0}")]
     Import(String),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
+    /// Said in full by its own message: the driver's error is not kept as a source, so an
+    /// error chain does not say it twice.
+    #[error("{}", database_said(.0))]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+/// A database error in the words that matter: the server's own message and SQLSTATE when it
+/// gave one, the system's reason when the connection failed.
+fn database_said(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("the database said: {} (SQLSTATE {code})", db.message()),
+            None => format!("the database said: {}", db.message()),
+        },
+        sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),
+        sqlx::Error::Tls(tls) => format!("TLS with the database failed: {tls}"),
+        sqlx::Error::PoolTimedOut => {
+            "no database connection came free within 5 s (the database is slow or unreachable)"
+                .to_string()
+        }
+        other => format!("database error: {other}"),
+    }
 }
 
 impl StoreError {

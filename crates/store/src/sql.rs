@@ -26,6 +26,9 @@ use crate::{
 };
 use signpost_core::admin::Administrator;
 
+/// How long opening a PostgreSQL store waits for the server to answer a first connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -129,6 +132,20 @@ impl SqlStore {
     /// Connects to PostgreSQL and migrates the database.
     pub async fn open_postgres(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
+        // One connection first, on its own: the pool would retry a refused connection until its
+        // timeout and then say only that it timed out; this says why, at once.
+        {
+            use sqlx::Connection;
+            let first = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect(url))
+                .await
+                .map_err(|_| {
+                    StoreError::Unreachable(format!(
+                        "no answer from the database server within {} s",
+                        CONNECT_TIMEOUT.as_secs()
+                    ))
+                })??;
+            let _ = first.close().await;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
@@ -156,15 +173,27 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY NOT NULL,
-                description TEXT NOT NULL,
-                applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
-            )",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // Created only when missing: PostgreSQL answers IF NOT EXISTS on an existing table with
+        // a notice, which would be logged at every start.
+        let exists: bool = match self.backend {
+            Backend::Postgres => {
+                sqlx::query_scalar("SELECT to_regclass('schema_migrations') IS NOT NULL")
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+            Backend::Sqlite => false,
+        };
+        if !exists {
+            sqlx::raw_sql(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY NOT NULL,
+                    description TEXT NOT NULL,
+                    applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+                )",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         if self.backend == Backend::Sqlite {
             renumber_legacy_sqlite_steps(&mut tx).await?;
         }

@@ -246,18 +246,30 @@ async fn test(ctx: &Ctx, login: &str, asked: Option<&str>) -> anyhow::Result<()>
     let login = login.trim();
     let report = match signpost_directory::directory_for(&snapshot, login, asked.as_deref()) {
         Some(found) => test_in_directory(found, password).await?,
-        None => test_built_in(&snapshot, login, asked.as_deref(), password).await?,
+        None => {
+            refuse_non_address(login)?;
+            test_built_in(&snapshot, login, asked.as_deref(), password).await?
+        }
     };
     print_test(ctx, &report)?;
-    if report.unavailable {
-        anyhow::bail!(
-            "the directory of {} could not be asked: {}",
-            report.address,
-            report.reason.as_deref().unwrap_or("")
-        );
+    // The report above says why (its Reason); the exit status says that it failed.
+    if report.unavailable || !report.password_matches {
+        return Err(output::AlreadySaid.into());
     }
-    if !report.password_matches {
-        anyhow::bail!("the password does not match {}", report.address);
+    Ok(())
+}
+
+/// A login with an `@` that is not an address is refused before any store or directory is
+/// asked, by clients' requests as here: said as such, not as an unknown built-in user.
+fn refuse_non_address(login: &str) -> anyhow::Result<()> {
+    if login.contains('@')
+        && let Err(e) = validate::address("login", login)
+    {
+        anyhow::bail!(
+            "'{login}' is not an address ({}): a client signing in with it is refused before \
+             any store or directory is asked",
+            e.message
+        );
     }
     Ok(())
 }
@@ -375,8 +387,10 @@ fn print_test(ctx: &Ctx, report: &TestReport) -> anyhow::Result<()> {
             "NOT CHECKED (the directory is unavailable)".to_string()
         } else if report.password_matches {
             "matches".to_string()
+        } else if report.reason.is_some() && report.scheme.is_none() {
+            "REFUSED".to_string()
         } else {
-            "DOES NOT MATCH (or the user is unknown or disabled)".to_string()
+            "DOES NOT MATCH".to_string()
         },
     ));
     if let Some(reason) = &report.reason {

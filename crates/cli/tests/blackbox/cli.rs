@@ -3,6 +3,7 @@
 use crate::harness::*;
 
 signpost_testkit::tests![
+    an_unreachable_database_is_said_at_once_in_the_systems_words,
     bad_input_gets_a_one_line_error_and_changes_nothing,
     listings_are_tables_by_default_and_json_on_request,
     every_command_has_help_with_an_example,
@@ -311,4 +312,31 @@ fn configuration_file_and_environment_are_layered() {
     std::fs::write(&config, "[server]\nttl_hourz = 6\n").unwrap();
     let err = sp.fails(&["--config", config.to_str().unwrap(), "domain", "list"]);
     assert!(err.contains("ttl_hourz"), "{err}");
+}
+
+fn an_unreachable_database_is_said_at_once_in_the_systems_words() {
+    // Nothing listens on port 1: the connection is refused, which is what must be said.
+    let sp = Signpost::new();
+    let out = sp.run(
+        &[
+            "--database",
+            "postgres://signpost:secret@127.0.0.1:1/signpost",
+            "domain",
+            "list",
+        ],
+        "",
+    );
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert_eq!(
+        said.matches("Connection refused").count(),
+        1,
+        "expected the refusal once, saw: {said}"
+    );
+    assert!(
+        said.contains("127.0.0.1:1")
+            && !said.contains("pool timed out")
+            && !said.contains("secret"),
+        "{said}"
+    );
 }

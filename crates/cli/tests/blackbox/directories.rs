@@ -215,6 +215,29 @@ fn ldap_users_sign_in_with_their_directory_password_and_attributes() {
         );
     }
 
+    // A login that is not an address is said to be one, not sought among built-in users.
+    let probe = sp.run(
+        &["user", "test", "*)(uid=*@example.com", "--password-stdin"],
+        &format!("{}\n", JO.1),
+    );
+    let said = String::from_utf8_lossy(&probe.stderr).to_string();
+    assert!(
+        !probe.status.success()
+            && said.contains("is not an address")
+            && !said.contains("built-in store"),
+        "{said}"
+    );
+    // A wrong password: LDAP's own result, named, said once (in the report, not again as an
+    // error).
+    let wrong = sp.run(&["user", "test", JO.0, "--password-stdin"], "wrong\n");
+    let report = String::from_utf8_lossy(&wrong.stdout).to_string();
+    assert!(!wrong.status.success());
+    assert!(
+        report.contains("REFUSED") && report.contains("result 49 invalidCredentials"),
+        "{report}"
+    );
+    assert_eq!(String::from_utf8_lossy(&wrong.stderr).trim(), "");
+
     // `user test` says which source answered and what it returned, never the password.
     let tested = sp.ok_with_stdin(
         &[
@@ -452,6 +475,18 @@ fn sql_source_behaves(url: &str, closed_url: &str, secret: &str) -> (Signpost, S
     assert_eq!(report["display_name"], "Jo <SQL> Doe");
     assert_eq!(report["access"]["pop"], true);
     assert!(!tested.contains(secret));
+    // An unknown user: the report says so, and nothing on standard error contradicts it.
+    let unknown = sp.run(
+        &["user", "test", "nobody@example.com", "--password-stdin"],
+        &format!("{password}\n"),
+    );
+    let said = String::from_utf8_lossy(&unknown.stdout).to_string();
+    assert!(!unknown.status.success());
+    assert!(
+        said.contains("REFUSED") && said.contains("Reason") && !said.contains("DOES NOT MATCH"),
+        "{said}"
+    );
+    assert_eq!(String::from_utf8_lossy(&unknown.stderr).trim(), "");
 
     // The database goes away: 503, never a wrong answer.
     let gone_database = serde_json::json!({

@@ -135,6 +135,23 @@ fn two_instances_share_changes_within_a_second_and_ride_out_an_outage() {
     let b = sp.serve();
     assert_eq!(imap_port(&a), "993");
     assert_eq!(imap_port(&b), "993");
+    // Starting on a migrated database, PostgreSQL has nothing to say (no notices passed on).
+    assert!(
+        !b.log().contains("already exists"),
+        "PostgreSQL's notice reached the log:\n{}",
+        b.log()
+    );
+    // A role the database does not know: its own words, once, at once.
+    let wrong_role = url.replacen("postgres://postgres@", "postgres://nosuchrole@", 1);
+    let refused = Signpost::new().run(&["--database", &wrong_role, "domain", "list"], "");
+    let said = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(!refused.status.success());
+    assert_eq!(
+        said.matches(r#"role "nosuchrole" does not exist"#).count(),
+        1,
+        "expected PostgreSQL's reason once, saw: {said}"
+    );
+    assert!(!said.contains("at line"), "{said}");
 
     // A change through instance A's API is answered by instance B within a second.
     let changed = a.send(
