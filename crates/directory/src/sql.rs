@@ -27,12 +27,14 @@ pub struct Pools {
     by_url: Mutex<HashMap<String, Pool>>,
 }
 
-/// MySQL and MariaDB get their own driver: sqlx's `Any` cannot read their TINYINT columns
-/// (PostfixAdmin's `active`).
+/// MySQL and MariaDB, and PostgreSQL, get their own drivers: sqlx's `Any` cannot read MySQL's
+/// TINYINT columns (PostfixAdmin's `active`) nor PostgreSQL's `char(n)` (Dovecot's example
+/// schema's `active 'Y'/'N'`).
 #[derive(Clone)]
 enum Pool {
     Any(AnyPool),
     MySql(MySqlPool),
+    Postgres(sqlx::PgPool),
 }
 
 /// Which SQL dialect a URL speaks, and how its sessions are made read-only.
@@ -82,7 +84,8 @@ impl Pools {
         let read_only = dialect.read_only_statement();
         let pool = match dialect {
             Dialect::MySql => read_only_pool(&connect_url, read_only).map(Pool::MySql),
-            Dialect::Postgres | Dialect::Sqlite => {
+            Dialect::Postgres => read_only_pool(&connect_url, read_only).map(Pool::Postgres),
+            Dialect::Sqlite => {
                 sqlx::any::install_default_drivers();
                 read_only_pool(&connect_url, read_only).map(Pool::Any)
             }
@@ -106,6 +109,9 @@ impl Pools {
                 .await
                 .map(|rows| one_user(&rows, subject)),
             Pool::MySql(pool) => first_two(pool, text, values)
+                .await
+                .map(|rows| one_user(&rows, subject)),
+            Pool::Postgres(pool) => first_two(pool, text, values)
                 .await
                 .map(|rows| one_user(&rows, subject)),
         };
@@ -239,6 +245,7 @@ macro_rules! cells_for {
 
 cells_for!(AnyRow, [i64, i32, i16]);
 cells_for!(MySqlRow, [i64, i32, i16, i8, u64, u32, u16, u8]);
+cells_for!(sqlx::postgres::PgRow, [i64, i32, i16]);
 
 /// Reads the documented columns by name (ignoring case); absent optional columns change nothing.
 fn user_from_row<R: Cells>(row: &R, subject: &Subject) -> Answer {

@@ -9,7 +9,7 @@ signpost_testkit::tests![
     acme_orders_ecdsa_and_rsa_when_asked,
 ];
 
-fn served_serial(https: std::net::SocketAddr, root: &str, sni: &str) -> Option<String> {
+pub(crate) fn served_serial(https: std::net::SocketAddr, root: &str, sni: &str) -> Option<String> {
     let stream = tls_client::connect(tls_client::trusting(root), https, Some(sni)).ok()?;
     let leaf = stream.conn.peer_certificates()?[0].clone();
     Some(

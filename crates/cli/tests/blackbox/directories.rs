@@ -22,13 +22,13 @@ signpost_testkit::tests![
     sql_users_sign_in_from_a_dovecot_sqlite_database,
 ];
 
-const JO: (&str, &str) = ("jo@example.com", "jo's secret");
-const NOPOP: (&str, &str) = ("nopop@example.com", "nopop secret");
-const GONE: (&str, &str) = ("gone@example.com", "gone secret");
+pub(crate) const JO: (&str, &str) = ("jo@example.com", "jo's secret");
+pub(crate) const NOPOP: (&str, &str) = ("nopop@example.com", "nopop secret");
+pub(crate) const GONE: (&str, &str) = ("gone@example.com", "gone secret");
 
 /// slapd serving `dc=example,dc=com` from `testdata/ldap/tree.ldif`. Passwords are readable by
 /// nobody; the search account `cn=reader` reads entries, and users read their own.
-fn test_directory(
+pub(crate) fn test_directory(
     dir: &std::path::Path,
     (cert, key): &(std::path::PathBuf, std::path::PathBuf),
 ) -> Slapd {
@@ -398,7 +398,7 @@ fn imap_logins_decide_with_dovecot_over_tls() {
 
 /// A PostfixAdmin-like `mailbox` table (with iRedMail's per-service columns), the same in
 /// PostgreSQL and MariaDB; `quote` makes a hash a string literal.
-fn mailbox_table() -> String {
+pub(crate) fn mailbox_table() -> String {
     let hash = |tool: &str| vector(tool, "correct horse").replace('\'', "''");
     format!(
         "CREATE TABLE mailbox (

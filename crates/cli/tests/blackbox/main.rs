@@ -27,6 +27,7 @@ mod pebble;
 mod pki;
 mod postgres;
 mod probe;
+mod readme;
 mod snippets;
 mod tls;
 mod tls_client;
@@ -56,6 +57,7 @@ fn main() -> std::process::ExitCode {
         packaging::tests(),
         postgres::tests(),
         probe::tests(),
+        readme::tests(),
         snippets::tests(),
         tls::tests(),
         ui_quality::tests(),

@@ -328,7 +328,7 @@ fn load_balancer(
 }
 
 /// Answered autodiscover requests an instance counted.
-fn answered(server: &Server) -> u64 {
+pub(crate) fn answered(server: &Server) -> u64 {
     server
         .get("/metrics", None)
         .body
