@@ -23,16 +23,17 @@ fn main() {
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=SIGNPOST_GIT_COMMIT={commit}");
-    // Built again when HEAD moves: HEAD itself, the branch it names, and the packed refs. Only
-    // files that exist are named (cargo treats a missing one as always changed).
-    if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
-        let git_dir = Path::new(&git_dir);
-        let mut watched = vec![git_dir.join("HEAD"), git_dir.join("packed-refs")];
-        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            watched.push(git_dir.join(branch));
-        }
-        for path in watched.iter().filter(|path| path.exists()) {
-            println!("cargo:rerun-if-changed={}", path.display());
+    // Built again when HEAD moves: HEAD itself, the branch it names, and the packed refs, where
+    // git keeps them (a worktree's branches live in the shared directory). Only files that exist
+    // are named (cargo treats a missing one as always changed).
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(branch);
+    }
+    for name in watched {
+        let path = git(&["rev-parse", "--path-format=absolute", "--git-path", &name]);
+        if let Some(path) = path.filter(|path| Path::new(path).exists()) {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
 }

@@ -84,6 +84,11 @@ async fn look_over(
     } else {
         &[KeyType::Ecdsa]
     };
+    if domains.is_empty() {
+        return Ok(());
+    }
+    // Read once per look: a look happens at every change served, and most need no order.
+    let mut certificates = store.certificates().await?;
     for domain in domains {
         let names = domain.acme_names();
         for &key in keys {
@@ -94,12 +99,16 @@ async fn look_over(
             {
                 continue;
             }
+            if needs_order(&names, key, &certificates, clock::now()).is_none() {
+                continue;
+            }
             // One instance orders at a time; the others see its certificate in the store.
             let Some(_exclusive) = store.try_exclusive("acme-orders").await? else {
                 debug!(domain = %domain.name, "ACME: another instance is ordering; looking again later");
                 return Ok(());
             };
-            let certificates = store.certificates().await?;
+            // Again under the lock: another instance may have just ordered it.
+            certificates = store.certificates().await?;
             let Some(reason) = needs_order(&names, key, &certificates, clock::now()) else {
                 continue;
             };

@@ -69,13 +69,13 @@ impl From<sqlx::Error> for StoreError {
 fn database_said(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(db) => match db.code() {
-            Some(code) => format!("the database said: {} (SQLSTATE {code})", db.message()),
+            Some(code) => format!("the database said: {} (code {code})", db.message()),
             None => format!("the database said: {}", db.message()),
         },
         sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),
         sqlx::Error::Tls(tls) => format!("TLS with the database failed: {tls}"),
         sqlx::Error::PoolTimedOut => {
-            "no database connection came free within 5 s (the database is slow or unreachable)"
+            "no database connection came free in time (the database is slow or unreachable)"
                 .to_string()
         }
         other => format!("database error: {other}"),

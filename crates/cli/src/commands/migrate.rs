@@ -9,6 +9,9 @@ use crate::output::{self, Format, Table, outln};
 
 async fn open(url: &str, role: &str) -> anyhow::Result<Box<dyn Store>> {
     let location = Location::resolve(std::path::Path::new("."), Some(url))?;
+    if let Location::SqliteFile(database) = &location {
+        super::store_owner::refuse_root_in_others_store(database)?;
+    }
     signpost_store::open(&location)
         .await
         .with_context(|| format!("cannot open the {role} store {location}"))

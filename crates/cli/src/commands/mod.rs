@@ -62,13 +62,13 @@ impl Ctx {
 }
 
 pub async fn run(cli: Cli, serve_matches: Option<&clap::ArgMatches>) -> anyhow::Result<()> {
-    let file = FileConfig::load(cli.global.config.as_deref())?;
-    // Describe the command line itself: no store.
+    // Describe the command line itself: no store, no configuration file.
     match &cli.command {
         Command::Completions { shell } => return manual::completions(*shell),
         Command::Manpages { dir } => return manual::manpages(dir),
         _ => {}
     }
+    let file = FileConfig::load(cli.global.config.as_deref())?;
     // Names both of its stores itself: the default one is not opened (nor created).
     if let Command::MigrateStore { from, to, replace } = &cli.command {
         return migrate::run(from, to, *replace, cli.global.format).await;

@@ -222,6 +222,8 @@ struct TestReport {
     password_matches: bool,
     /// The directory could not be asked (clients are told to try again later).
     unavailable: bool,
+    /// The store or directory refused the login for a reason other than the password.
+    refused: bool,
     /// Why the login was refused or could not be checked (never the password).
     reason: Option<String>,
     /// What the store or directory returned, when the login succeeded.
@@ -297,6 +299,7 @@ async fn test_built_in(
         weak_scheme: scheme.is_some_and(|s| s.is_weak()),
         password_matches: matches,
         unavailable: false,
+        refused: false,
         reason: None,
         display_name: None,
         login_name: None,
@@ -323,6 +326,7 @@ async fn test_in_directory(
         weak_scheme: false,
         password_matches: false,
         unavailable: false,
+        refused: false,
         reason: None,
         display_name: None,
         login_name: None,
@@ -347,7 +351,10 @@ async fn test_in_directory(
                 report.reason = Some("the password does not match the stored hash".into());
             }
         }
-        Answer::Refused(why) => report.reason = Some(why),
+        Answer::Refused(why) => {
+            report.refused = true;
+            report.reason = Some(why);
+        }
         Answer::Unavailable(why) => {
             report.unavailable = true;
             report.reason = Some(why);
@@ -387,7 +394,7 @@ fn print_test(ctx: &Ctx, report: &TestReport) -> anyhow::Result<()> {
             "NOT CHECKED (the directory is unavailable)".to_string()
         } else if report.password_matches {
             "matches".to_string()
-        } else if report.reason.is_some() && report.scheme.is_none() {
+        } else if report.refused {
             "REFUSED".to_string()
         } else {
             "DOES NOT MATCH".to_string()

@@ -45,7 +45,8 @@ pub struct LdapSource {
     /// Upgrade an `ldap://` connection with StartTLS before sending any password.
     #[serde(default)]
     pub starttls: bool,
-    /// PEM file of the CA that signed the directory's certificate (else the system's roots).
+    /// PEM file of the CA that signed the directory's certificate (else the public CAs of
+    /// Mozilla's list, built in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
     /// How the user's entry is found before binding as it.
@@ -100,7 +101,8 @@ pub struct ImapSource {
     /// `ssl` or `starttls`; else the domain's IMAP encryption (which must not be none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Encryption>,
-    /// PEM file of the CA that signed the server's certificate (else the system's roots).
+    /// PEM file of the CA that signed the server's certificate (else the public CAs of
+    /// Mozilla's list, built in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
     /// Also log in to the domain's POP3 server: a refused POP3 login means POP is denied.
@@ -506,6 +508,20 @@ impl ImapSource {
                 ));
             }
         }
+        if !self.check_pop {
+            for (field, given) in [
+                ("pop_host", self.pop_host.is_some()),
+                ("pop_port", self.pop_port.is_some()),
+                ("pop_encryption", self.pop_encryption.is_some()),
+            ] {
+                if given {
+                    return Err(ValidationError::new(
+                        field,
+                        "only used with \"check_pop\": true, which is not set",
+                    ));
+                }
+            }
+        }
         if let Some(path) = &self.ca_file {
             required("ca_file", path)?;
         }
@@ -654,10 +670,18 @@ mod tests {
         );
         assert_eq!(
             bad(UserSource::Imap(ImapSource {
+                check_pop: true,
                 pop_host: Some("not a host".into()),
                 ..Default::default()
             })),
             "pop_host"
+        );
+        assert_eq!(
+            bad(UserSource::Imap(ImapSource {
+                pop_port: Some(10995),
+                ..Default::default()
+            })),
+            "pop_port"
         );
         let sql = |url: &str, query: &str| {
             UserSource::Sql(SqlSource {
