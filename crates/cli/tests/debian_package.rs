@@ -124,6 +124,7 @@ fn the_debian_package_installs_upgrades_removes_and_purges_cleanly() {
         "./usr/share/fish/vendor_completions.d/signpost.fish",
         "./usr/share/doc/signpost/copyright",
         "./usr/share/doc/signpost/changelog.Debian.gz",
+        "./usr/share/doc/signpost/bundled-crates.txt.gz",
     ] {
         assert!(
             contents.lines().any(|line| line.ends_with(path)),
@@ -201,6 +202,20 @@ fn the_debian_package_installs_upgrades_removes_and_purges_cleanly() {
             "--version says {reported:?}, the checkout is at {head}"
         );
     }
+    // The crates inside the binary, each with its licence.
+    let bundled = text(
+        &run(Command::new("zcat").arg("/usr/share/doc/signpost/bundled-crates.txt.gz")).stdout,
+    );
+    for crate_name in ["rustls", "tokio", "sqlx-core", "ring"] {
+        assert!(
+            bundled.contains(&format!("\n{crate_name} ")),
+            "{crate_name} is not among the bundled crates' licences"
+        );
+    }
+    assert!(
+        bundled.contains("Permission is hereby granted"),
+        "no MIT licence text"
+    );
     let page = text(&run(Command::new("man").args(["-w", "signpost"])).stdout);
     assert_eq!(page.trim(), "/usr/share/man/man1/signpost.1.gz");
     let page = text(&run(Command::new("man").args(["-w", "signpost-user-add"])).stdout);
