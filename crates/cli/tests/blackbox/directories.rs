@@ -398,7 +398,7 @@ fn imap_logins_decide_with_dovecot_over_tls() {
 
 /// A PostfixAdmin-like `mailbox` table (with iRedMail's per-service columns), the same in
 /// PostgreSQL and MariaDB; `quote` makes a hash a string literal.
-pub(crate) fn mailbox_table() -> String {
+fn mailbox_table() -> String {
     let hash = |tool: &str| vector(tool, "correct horse").replace('\'', "''");
     format!(
         "CREATE TABLE mailbox (
@@ -532,21 +532,29 @@ fn sql_users_sign_in_from_postgresql() {
     );
 }
 
-fn sql_users_sign_in_from_mariadb() {
-    let sp_dir = tempfile::tempdir().unwrap();
-    let mariadb = MariaDb::start(sp_dir.path());
+/// MariaDB in `dir` with PostfixAdmin's database `postfix` ([`mailbox_table`]) and a user
+/// `signpost` with `password` that may only read it, as the README advises.
+pub(crate) fn postfix_on_mariadb(dir: &std::path::Path, password: &str) -> MariaDb {
+    let mariadb = MariaDb::start(dir);
     mariadb
         .sql("", "CREATE DATABASE postfix")
         .expect("database");
     mariadb.sql("postfix", &mailbox_table()).expect("schema");
-    // A user that may only read, as the README advises.
     mariadb
         .sql(
             "",
-            "CREATE USER 'signpost'@'%' IDENTIFIED BY 'maria secret'; \
-             GRANT SELECT ON postfix.* TO 'signpost'@'%';",
+            &format!(
+                "CREATE USER 'signpost'@'%' IDENTIFIED BY '{password}'; \
+                 GRANT SELECT ON postfix.* TO 'signpost'@'%';"
+            ),
         )
         .expect("user");
+    mariadb
+}
+
+fn sql_users_sign_in_from_mariadb() {
+    let sp_dir = tempfile::tempdir().unwrap();
+    let mariadb = postfix_on_mariadb(sp_dir.path(), "maria secret");
     let closed = free_port();
     sql_source_behaves(
         &format!(

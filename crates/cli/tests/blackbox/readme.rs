@@ -7,12 +7,11 @@
 use std::collections::BTreeSet;
 use std::process::{Command, Output};
 
-use crate::directories::{GONE, JO, NOPOP, mailbox_table, test_directory};
+use crate::directories::{GONE, JO, NOPOP, postfix_on_mariadb, test_directory};
 use crate::harness::*;
 use crate::pki::TestCa;
 use crate::user_import::vector;
 use signpost_testkit::dovecot;
-use signpost_testkit::mariadb::MariaDb;
 use signpost_testkit::postgres::PostgresServer;
 
 signpost_testkit::tests![
@@ -330,18 +329,7 @@ fn the_imap_login_example_runs_as_written() {
 
 fn the_postfixadmin_example_runs_on_mariadb() {
     let sp = Signpost::new().with_example_domain();
-    let mariadb = MariaDb::start(sp.dir.path());
-    mariadb
-        .sql("", "CREATE DATABASE postfix")
-        .expect("database");
-    mariadb.sql("postfix", &mailbox_table()).expect("schema");
-    mariadb
-        .sql(
-            "",
-            "CREATE USER 'signpost'@'%' IDENTIFIED BY 'maria-secret'; \
-             GRANT SELECT ON postfix.* TO 'signpost'@'%';",
-        )
-        .expect("user");
+    let mariadb = postfix_on_mariadb(sp.dir.path(), "maria-secret");
     let source = substituted(
         "sql-postfixadmin",
         &block("sql-postfixadmin"),
