@@ -52,13 +52,22 @@ pub async fn run(state: SharedState, store: Arc<dyn Store>, settings: AcmeSettin
             .metrics
             .acme_checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        next_look(&state, looked_at, settings.check_interval).await;
+        // A failed order is tried again when its backoff ends, even before the next check.
+        let retry = failures
+            .values()
+            .map(|f| f.next_try.saturating_duration_since(Instant::now()))
+            .min();
+        let wait = retry.map_or(settings.check_interval, |retry| {
+            retry.min(settings.check_interval)
+        });
+        next_look(&state, looked_at, wait).await;
     }
 }
 
-/// Waits out `interval`, or less: a change to the configuration served (`cert renew`, ACME or
-/// an ACME name turned on for a domain) is looked at as soon as this instance serves it.
-/// Failed orders still wait out their backoff.
+/// Waits out `interval` (the check interval, or less when a failed order's backoff ends
+/// sooner), or less: a change to the configuration served (`cert renew`, ACME or an ACME name
+/// turned on for a domain) is looked at as soon as this instance serves it. Failed orders still
+/// wait out their backoff.
 async fn next_look(state: &SharedState, looked_at: i64, interval: Duration) {
     let until = tokio::time::Instant::now() + interval;
     while tokio::time::Instant::now() < until {
@@ -255,7 +264,7 @@ async fn order(
     let account = account(store, settings).await?;
     let mut published = Published::default();
     let result = order_with(state, store, settings, &account, names, key, &mut published).await;
-    if let Ok(mut challenges) = state.acme_http_challenges.lock() {
+    if let Ok(mut challenges) = state.acme_own_http_challenges.lock() {
         for token in &published.tokens {
             challenges.remove(token);
         }
@@ -305,7 +314,7 @@ async fn order_with(
             AcmeChallenge::Http01 => {
                 let token = challenge.token.clone();
                 let answer = key_authorization.as_str().to_string();
-                if let Ok(mut challenges) = state.acme_http_challenges.lock() {
+                if let Ok(mut challenges) = state.acme_own_http_challenges.lock() {
                     challenges.insert(token.clone(), answer.clone());
                 }
                 published.tokens.push(token.clone());

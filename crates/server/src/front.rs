@@ -91,11 +91,9 @@ fn redirect(status: StatusCode, location: &str) -> Response {
 }
 
 fn acme_challenge(state: &SharedState, token: &str) -> Response {
-    let answer = state
-        .acme_http_challenges
-        .lock()
-        .ok()
-        .and_then(|challenges| challenges.get(token).cloned());
+    let answer = [&state.acme_own_http_challenges, &state.acme_http_challenges]
+        .into_iter()
+        .find_map(|map| map.lock().ok().and_then(|m| m.get(token).cloned()));
     match answer {
         Some(key_authorization) => responses::with_type(
             StatusCode::OK,

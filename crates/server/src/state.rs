@@ -29,8 +29,12 @@ pub struct AppState {
     pub snapshot: ArcSwap<Snapshot>,
     /// The certificates HTTPS handshakes choose from.
     pub certificates: Arc<SniResolver>,
-    /// ACME HTTP-01 key authorizations by token, while orders are in progress.
+    /// ACME HTTP-01 key authorizations by token published by any instance (read from the store
+    /// at each reload, replaced whole).
     pub acme_http_challenges: Mutex<HashMap<String, String>>,
+    /// This instance's own, while its orders are in progress: apart, so a reload that read the
+    /// store a moment before a publication cannot drop one the CA is about to ask for.
+    pub acme_own_http_challenges: Mutex<HashMap<String, String>>,
     pub credentials: CredentialCache,
     pub passwords: PasswordChecker,
     /// The SQL, LDAP and IMAP directories domains authenticate their users against.
@@ -139,6 +143,7 @@ impl AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
             certificates: Arc::new(SniResolver::default()),
             acme_http_challenges: Mutex::new(HashMap::new()),
+            acme_own_http_challenges: Mutex::new(HashMap::new()),
             credentials: CredentialCache::new(
                 config.credential_cache_ttl,
                 config.credential_cache_entries,
